@@ -1,0 +1,17 @@
+"""ConvViz engine: pure computation on Keras models, with no Qt in it.
+
+TensorFlow is imported lazily by the functions that need it, so importing this
+package is cheap.
+"""
+
+import os
+
+# TensorFlow 2.21's oneDNN kernels crash the process ("double free or corruption")
+# when differentiating 1x1 strided convolutions with respect to their input, which
+# Grad-CAM and filter ascent both do. The plain Eigen kernels are correct.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError  # noqa: E402
+
+__all__ = ["ConvVizError", "OfflineWeightsError"]

@@ -1,0 +1,144 @@
+"""Intermediate activations: one forward pass for many layers, channel grids and statistics."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.layers import LayerPath
+from convviz_gui.engine.normalize import display_uint8
+from convviz_gui.engine.taps import compiled_taps
+
+GRID_COLUMNS = 16
+_CACHE_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """Summary of one channel of one layer's activation."""
+
+    index: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    blank: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready statistics."""
+        return {"index": self.index, "mean": self.mean, "std": self.std,
+                "min": self.min, "max": self.max, "blank": self.blank}
+
+
+@dataclass(frozen=True)
+class LayerActivations:
+    """The activation of one layer for one image: (height, width, channels) float32."""
+
+    path: LayerPath
+    values: np.ndarray
+
+    @property
+    def name(self) -> str:
+        """Slash path of the layer."""
+        return "/".join(self.path)
+
+    @property
+    def channel_count(self) -> int:
+        """Number of channels."""
+        return int(self.values.shape[-1])
+
+    def stats(self) -> list[ChannelStats]:
+        """Per-channel mean/std/min/max; blank = constant channel (the pattern is absent)."""
+        flat = self.values.reshape(-1, self.channel_count).astype(np.float64)
+        means, stds = flat.mean(axis=0), flat.std(axis=0)
+        lows, highs = flat.min(axis=0), flat.max(axis=0)
+        return [
+            ChannelStats(i, float(means[i]), float(stds[i]), float(lows[i]), float(highs[i]),
+                         bool(stds[i] <= 1e-12))
+            for i in range(self.channel_count)
+        ]
+
+    def blank_channels(self) -> list[int]:
+        """Indices of constant (blank) channels."""
+        return [item.index for item in self.stats() if item.blank]
+
+    def channel_image(self, index: int) -> np.ndarray:
+        """One channel normalized for display as uint8 (reference normalization)."""
+        if not 0 <= index < self.channel_count:
+            raise ConvVizError(f"{self.name} has {self.channel_count} channels; no channel {index}.")
+        return display_uint8(self.values[..., index])
+
+    def grid(
+        self, columns: int = GRID_COLUMNS, start: int = 0, count: int | None = None
+    ) -> np.ndarray:
+        """Channels ``start..start+count`` tiled with 1-px gaps; gaps are NaN (float32)."""
+        stop = self.channel_count if count is None else min(self.channel_count, start + count)
+        indices = list(range(start, stop))
+        if not indices:
+            raise ConvVizError(f"{self.name} has no channels from {start}.")
+        height, width = self.values.shape[:2]
+        columns = max(1, min(columns, len(indices)))
+        rows = -(-len(indices) // columns)
+        mosaic = np.full(((height + 1) * rows - 1, (width + 1) * columns - 1), np.nan, np.float32)
+        normalized = display_uint8(self.values[..., start:stop], axis=(0, 1))
+        for slot, _ in enumerate(indices):
+            row, col = divmod(slot, columns)
+            top, left = row * (height + 1), col * (width + 1)
+            mosaic[top : top + height, left : left + width] = normalized[..., slot]
+        return mosaic
+
+
+def image_key(batch: np.ndarray) -> str:
+    """A digest identifying a preprocessed input batch (for result caches)."""
+    return hashlib.blake2b(np.ascontiguousarray(batch).tobytes(), digest_size=16).hexdigest()
+
+
+def compute_activations(
+    loaded: Any, batch: np.ndarray, paths: list[LayerPath]
+) -> dict[LayerPath, LayerActivations]:
+    """Activations of every layer in ``paths`` for the first image, in ONE forward pass.
+
+    Results are cached on the model per (image, layer set), so asking again is free.
+    """
+    if not paths:
+        raise ConvVizError("Choose at least one layer.")
+    cache: OrderedDict = loaded.cache.setdefault("activation_results", OrderedDict())
+    key = (image_key(batch), tuple(paths))
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    function = compiled_taps(loaded, list(paths), with_outputs=False)
+    outputs = function(np.asarray(batch, dtype=np.float32))
+    result = {}
+    for path, tensor in zip(paths, outputs):
+        values = np.asarray(tensor)[0]
+        if values.ndim != 3:
+            raise ConvVizError(f"{'/'.join(path)} has no spatial output (shape {values.shape}).")
+        if not np.all(np.isfinite(values)):
+            raise ConvVizError(f"{'/'.join(path)} produced NaN or infinite values for this image.")
+        result[path] = LayerActivations(path, values.astype(np.float32, copy=False))
+    cache[key] = result
+    while len(cache) > _CACHE_ENTRIES:
+        cache.popitem(last=False)
+    return result
+
+
+def overview_tiles(
+    loaded: Any, batch: np.ndarray, paths: list[LayerPath], channels: int = 8
+) -> list[tuple[str, np.ndarray]]:
+    """First ``channels`` channels of every layer as small grids, from one forward pass.
+
+    Only the small grids are kept, so the overview stays light even for big models.
+    """
+    function = compiled_taps(loaded, list(paths), with_outputs=False)
+    outputs = function(np.asarray(batch, dtype=np.float32))
+    tiles = []
+    for path, tensor in zip(paths, outputs):
+        values = np.asarray(tensor[0, ..., :channels])
+        tiles.append(("/".join(path), LayerActivations(path, values).grid(columns=channels)))
+    return tiles

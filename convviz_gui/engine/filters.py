@@ -1,0 +1,262 @@
+"""Filter visualization by gradient ascent (reference algorithm, many filters per batch)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.layers import LayerPath
+from convviz_gui.engine.normalize import display_uint8
+from convviz_gui.engine.taps import build_tap_model
+
+START_MODES = ("reference", "centered")
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """Gradient-ascent settings; defaults are the reference ones."""
+
+    steps: int = 30
+    learning_rate: float = 10.0
+    size: int = 200
+    border: int = 2
+    crop: int | None = None  # pixels cut from every side; None = size // 8 (25 at 200 px)
+    start: str = "reference"  # reference: U[0.4, 0.6]; centered: (U - 0.5) * 0.25
+    batch_size: int = 16
+    preview_every: int = 5
+    seed: int = 0
+
+    def crop_pixels(self, size: int) -> int:
+        """Border cut from the deprocessed pattern."""
+        return self.crop if self.crop is not None else size // 8
+
+
+@dataclass
+class FilterProgress:
+    """Reported after every ascent step."""
+
+    step: int
+    steps: int
+    filters_done: int
+    filters_total: int
+    previews: dict[int, np.ndarray] = field(default_factory=dict)  # filter index -> uint8 image
+
+    @property
+    def fraction(self) -> float:
+        """Overall completion in [0, 1]."""
+        batch_share = self.step / self.steps if self.steps else 1.0
+        active = len(self.previews) if self.previews else 0
+        done = self.filters_done + batch_share * active
+        return min(1.0, done / self.filters_total) if self.filters_total else 1.0
+
+
+@dataclass
+class FilterResult:
+    """Patterns (uint8, cropped) with each filter's final loss."""
+
+    layer: LayerPath
+    patterns: dict[int, np.ndarray]
+    losses: dict[int, float]
+    start_losses: dict[int, float]
+    settings: FilterSettings
+    seconds: float
+    cancelled: bool = False
+    partial: set[int] = field(default_factory=set)  # filters cut short by a cancel
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "layer": "/".join(self.layer),
+            "filters": [{"index": i, "loss": self.losses[i]} for i in sorted(self.losses)],
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+        }
+
+
+def parse_filter_range(text: str) -> list[int]:
+    """Parse ``0-63``, ``5`` or ``0-7,12,20-23`` into a list of indices."""
+    indices: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part:
+                low, high = (int(value) for value in part.split("-", 1))
+                if high < low:
+                    raise ValueError
+                indices.extend(range(low, high + 1))
+            else:
+                indices.append(int(part))
+    except ValueError as exc:
+        raise ConvVizError(f"'{text}' is not a filter range such as 0-63 or 0,4,8-15.") from exc
+    if not indices or min(indices) < 0:
+        raise ConvVizError(f"'{text}' selects no valid filter indices.")
+    return list(dict.fromkeys(indices))
+
+
+def _ascent_step(loaded: Any, path: LayerPath, settings: FilterSettings) -> Callable:
+    """A compiled ``(images, filter_indices, lr) -> (images, losses)`` step for this layer."""
+    key = ("ascent", path, settings.border)
+    step = loaded.cache.get(key)
+    if step is not None:
+        return step
+    import tensorflow as tf
+
+    extractor = build_tap_model(loaded.keras_model, [path], with_outputs=False)
+    border = settings.border
+    input_shape = tuple(loaded.keras_model.inputs[0].shape)[1:]
+    spec = tf.TensorSpec((None, *input_shape[:2], input_shape[2]), tf.float32)
+
+    def losses_of(images, filter_indices):
+        activation = extractor(images, training=False)
+        if border and activation.shape[1] is not None and activation.shape[1] > 2 * border:
+            activation = activation[:, border:-border, border:-border, :]
+        # Channel means, then a one-hot pick of each image's own filter.
+        channel_means = tf.reduce_mean(activation, axis=[1, 2])
+        chosen = tf.one_hot(filter_indices, tf.shape(channel_means)[-1], dtype=tf.float32)
+        return tf.reduce_sum(channel_means * chosen, axis=-1)
+
+    @tf.function(
+        input_signature=[spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((), tf.float32)],
+        autograph=False,
+    )
+    def step(images, filter_indices, learning_rate):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            losses = losses_of(images, filter_indices)
+            total = tf.reduce_sum(losses)  # images are independent: one backward pass
+        grads = tape.gradient(total, images)
+        grads = tf.math.l2_normalize(grads, axis=[1, 2, 3])
+        return images + learning_rate * grads, losses
+
+    @tf.function(input_signature=[spec, tf.TensorSpec((None,), tf.int32)], autograph=False)
+    def evaluate(images, filter_indices):
+        return losses_of(images, filter_indices)
+
+    step.evaluate = evaluate
+    loaded.cache[key] = step
+    return step
+
+
+def _start_images(count: int, height: int, width: int, channels: int, settings: FilterSettings,
+                  rng: np.random.Generator) -> np.ndarray:
+    noise = rng.uniform(0.0, 1.0, (count, height, width, channels)).astype(np.float32)
+    if settings.start == "centered":
+        return (noise - 0.5) * 0.25
+    if settings.start == "reference":
+        return 0.4 + noise * 0.2
+    raise ConvVizError(f"Unknown start mode '{settings.start}'; use one of {START_MODES}.")
+
+
+def deprocess(images: np.ndarray, crop: int) -> list[np.ndarray]:
+    """Reference display of optimized inputs: normalize per image, uint8, crop borders."""
+    patterns = []
+    for image in images:
+        shown = display_uint8(image)
+        if crop and shown.shape[0] > 2 * crop and shown.shape[1] > 2 * crop:
+            shown = shown[crop:-crop, crop:-crop]
+        patterns.append(shown)
+    return patterns
+
+
+def ascent_size(loaded: Any, settings: FilterSettings) -> tuple[int, int]:
+    """(height, width) of the optimized images: the model's own size when it is fixed."""
+    height, width, _ = loaded.input_shape
+    return height or settings.size, width or settings.size
+
+
+def visualize_filters(
+    loaded: Any,
+    layer: LayerPath,
+    indices: list[int],
+    settings: FilterSettings = FilterSettings(),
+    progress: Callable[[FilterProgress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> FilterResult:
+    """Optimize an input image per filter to maximize its mean activation.
+
+    Filters are optimized ``settings.batch_size`` at a time. ``progress`` is called
+    after every step (with previews every ``preview_every`` steps and at the end of a
+    batch); ``should_cancel`` is checked before every step.
+    """
+    from convviz_gui.engine.layers import find_layer
+
+    info = find_layer(loaded.layer_tree, "/".join(layer))
+    if info is None or not info.spatial:
+        raise ConvVizError(f"{'/'.join(layer)} is not a layer with spatial output.")
+    if not indices:
+        raise ConvVizError("Choose at least one filter.")
+    if max(indices) >= (info.channels or 0):
+        raise ConvVizError(
+            f"{info.name} has {info.channels} filters (0-{info.channels - 1}); "
+            f"filter {max(indices)} does not exist."
+        )
+    if settings.steps < 1 or settings.batch_size < 1:
+        raise ConvVizError("Steps and batch size must be at least 1.")
+    import tensorflow as tf
+
+    started = time.perf_counter()
+    step = _ascent_step(loaded, layer, settings)
+    height, width = ascent_size(loaded, settings)
+    crop = settings.crop_pixels(min(height, width))
+    rng = np.random.default_rng(settings.seed)
+    learning_rate = tf.constant(settings.learning_rate, tf.float32)
+    result = FilterResult(layer, {}, {}, {}, settings, 0.0)
+    for first in range(0, len(indices), settings.batch_size):
+        chunk = indices[first : first + settings.batch_size]
+        chosen = tf.constant(chunk, tf.int32)
+        images = tf.constant(
+            _start_images(len(chunk), height, width, loaded.channels, settings, rng)
+        )
+        for step_number in range(1, settings.steps + 1):
+            if should_cancel is not None and should_cancel():
+                _keep(result, chunk, images, step.evaluate(images, chosen), crop, partial=True)
+                result.cancelled = True
+                result.seconds = time.perf_counter() - started
+                return result
+            images, losses = step(images, chosen, learning_rate)
+            if step_number == 1:
+                result.start_losses.update(zip(chunk, map(float, losses.numpy())))
+            if progress is not None:
+                last = step_number == settings.steps
+                previews = {}
+                if last or step_number % max(1, settings.preview_every) == 0:
+                    previews = dict(zip(chunk, deprocess(images.numpy(), crop)))
+                progress(FilterProgress(step_number, settings.steps, len(result.patterns),
+                                        len(indices), previews))
+        _keep(result, chunk, images, step.evaluate(images, chosen), crop, partial=False)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _keep(result: FilterResult, chunk: list[int], images: Any, losses: Any, crop: int,
+          partial: bool) -> None:
+    result.patterns.update(zip(chunk, deprocess(images.numpy(), crop)))
+    result.losses.update(zip(chunk, (float(value) for value in losses.numpy())))
+    if partial:
+        result.partial.update(chunk)
+
+
+def stitch_patterns(patterns: list[np.ndarray], columns: int = 8, margin: int = 5) -> np.ndarray:
+    """Reference filter grid: patterns side by side with ``margin`` px black gaps."""
+    if not patterns:
+        raise ConvVizError("There are no filter patterns to show.")
+    height, width = patterns[0].shape[:2]
+    channels = patterns[0].shape[2] if patterns[0].ndim == 3 else 1
+    columns = max(1, min(columns, len(patterns)))
+    rows = -(-len(patterns) // columns)
+    grid = np.zeros(
+        (rows * height + (rows - 1) * margin, columns * width + (columns - 1) * margin, channels),
+        dtype=np.uint8,
+    )
+    for slot, pattern in enumerate(patterns):
+        row, col = divmod(slot, columns)
+        top, left = row * (height + margin), col * (width + margin)
+        grid[top : top + height, left : left + width] = pattern.reshape(height, width, channels)
+    return grid[..., 0] if channels == 1 else grid

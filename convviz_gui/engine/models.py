@@ -1,0 +1,334 @@
+"""Model loading (.keras / .h5 files, the bundled demo, the Keras Applications catalog)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
+from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
+from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
+from convviz_gui.engine.layers import (
+    LayerInfo,
+    build_layer_tree,
+    default_cam_layer,
+    iter_layers,
+)
+from convviz_gui.paths import resource
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+DEMO_MODEL = ("models", "emotion_mini_xception.hdf5")
+DEMO_IMAGE = ("images", "astronaut_face.png")
+# The demo photo is the face of the NASA astronaut photo: rows 30-230, cols 130-330.
+DEMO_CROP_OFFSET_XY = (130, 30)
+DYNAMIC_INPUT_SIZE = 224
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A Keras Application ConvViz can build."""
+
+    name: str
+    module: str
+    input_size: int
+
+
+CATALOG: dict[str, CatalogEntry] = {
+    entry.name: entry
+    for entry in (
+        CatalogEntry("Xception", "xception", 299),
+        CatalogEntry("ResNet50V2", "resnet_v2", 224),
+        CatalogEntry("ResNet50", "resnet50", 224),
+        CatalogEntry("VGG16", "vgg16", 224),
+        CatalogEntry("MobileNetV2", "mobilenet_v2", 224),
+        CatalogEntry("EfficientNetB0", "efficientnet", 224),
+        CatalogEntry("InceptionV3", "inception_v3", 299),
+        CatalogEntry("DenseNet121", "densenet", 224),
+    )
+}
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A Keras model with what ConvViz needs to feed and explain it.
+
+    ``cache`` holds compiled feature/gradient functions built for this model; it
+    lives and dies with the model, so there is no global state.
+    """
+
+    keras_model: Any
+    name: str
+    source: str
+    auto_preset: str
+    labels: tuple[str, ...]
+    app_preprocess: Callable | None = None
+    preset: str = ""
+    fallback_size: int = DYNAMIC_INPUT_SIZE
+    notes: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.preset:
+            self.preset = self.auto_preset
+
+    @cached_property
+    def layer_tree(self) -> list[LayerInfo]:
+        """Every layer, nested models expanded."""
+        return build_layer_tree(self.keras_model)
+
+    @property
+    def input_shape(self) -> tuple[int | None, int | None, int]:
+        """(height, width, channels) of the model input; None for dynamic sizes."""
+        shape = tuple(self.keras_model.inputs[0].shape)
+        return shape[1], shape[2], int(shape[3])
+
+    @property
+    def channels(self) -> int:
+        """1 (grayscale) or 3 (RGB)."""
+        return self.input_shape[2]
+
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) images are resized to; dynamic inputs use ``fallback_size``."""
+        height, width, _ = self.input_shape
+        return height or self.fallback_size, width or self.fallback_size
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        """Shape of the (first) model output."""
+        return tuple(self.keras_model.outputs[0].shape)
+
+    @property
+    def output_kind(self) -> str:
+        """``classification``, ``segmentation`` (per-pixel classes) or ``score`` (1 unit)."""
+        shape = self.output_shape
+        if len(shape) == 4:
+            return "segmentation"
+        if len(shape) == 2 and (shape[-1] or 0) > 1:
+            return "classification"
+        return "score"
+
+    @property
+    def class_count(self) -> int:
+        """Number of output classes (1 for a single score)."""
+        return int(self.output_shape[-1] or 1) if len(self.output_shape) >= 2 else 1
+
+    @property
+    def output_layer_name(self) -> str | None:
+        """Name of the layer producing the model output."""
+        history = getattr(self.keras_model.outputs[0], "_keras_history", None)
+        return history[0].name if history else self.keras_model.layers[-1].name
+
+    def default_cam_layer(self) -> LayerInfo | None:
+        """Last spatial layer before the classifier."""
+        return default_cam_layer(self.layer_tree, self.output_layer_name)
+
+    def prepare(self, image: LoadedImage, preset: str | None = None) -> np.ndarray:
+        """The image as a (1, H, W, C) float32 batch ready for the model."""
+        height, width = self.input_size()
+        pixels = to_model_pixels(image, height, width, self.channels)
+        return preprocess(pixels, preset or self.preset, self.app_preprocess)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description of the model and all its layers."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "output_kind": self.output_kind,
+            "classes": len(self.labels),
+            "preprocess": self.preset,
+            "params": int(self.keras_model.count_params()),
+            "default_cam_layer": (layer.display_path if (layer := self.default_cam_layer()) else None),
+            "layers": [node.to_dict() for node in iter_layers(self.layer_tree)],
+            "notes": self.notes,
+        }
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _validate_input(model: Any, source: str) -> None:
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise ConvVizError(f"{source} has no defined input; save it after building it on data.")
+    if len(inputs) != 1:
+        raise ConvVizError(f"{source} has {len(inputs)} inputs; ConvViz explains single-image models.")
+    shape = tuple(inputs[0].shape)
+    if len(shape) == 3:
+        raise ConvVizError(f"{source} takes sequences (1-D input), not images.")
+    if len(shape) != 4:
+        raise ConvVizError(f"{source} takes input of shape {shape}, not (height, width, channels).")
+    if shape[3] not in (1, 3):
+        if shape[1] in (1, 3):
+            raise ConvVizError(f"{source} is channels-first; ConvViz needs channels-last images.")
+        raise ConvVizError(f"{source} expects {shape[3]} input channels; images have 1 or 3.")
+
+
+def _has_rescaling(model: Any) -> bool:
+    tree = build_layer_tree(model)
+    return any(
+        node.class_name in ("Rescaling", "Normalization") for node in list(iter_layers(tree))[:12]
+    )
+
+
+def _sidecar_settings(path: Path) -> dict[str, Any]:
+    candidate = path.with_name(path.with_suffix("").name + ".convviz.json")
+    if not candidate.is_file():
+        return {}
+    try:
+        return json.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConvVizError(f"Cannot read the settings file {candidate.name}: {exc}") from exc
+
+
+def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedModel:
+    """Load a ``.keras`` or legacy ``.h5`` model (no compile, safe mode unless trusted)."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise ConvVizError(f"The model file {name} does not exist.")
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            raise ConvVizError(
+                f"{name} is a TensorFlow SavedModel folder; Keras 3 opens .keras files: "
+                "re-save it with model.save('model.keras')."
+            )
+        raise ConvVizError(f"{name} is a folder, not a model file.")
+    if path.name.endswith(".weights.h5"):
+        raise ConvVizError(f"{name} holds only weights, no architecture; open the full model file.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ConvVizError(f"{name} is not a Keras model file (.keras, .h5 or .hdf5).")
+    if not os.access(path, os.R_OK):
+        raise ConvVizError(f"You do not have permission to read {name}.")
+    if path.stat().st_size == 0:
+        raise ConvVizError(f"The model file {name} is empty.")
+    keras = _keras()
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=not trust_model_code)
+    except Exception as exc:  # Keras raises many types for unreadable files
+        raise _model_load_error(name, exc) from exc
+    _validate_input(model, name)
+    settings = _sidecar_settings(path)
+    candidates = sidecar_labels(path)
+    if candidates is None and settings.get("labels"):
+        candidates = tuple(settings["labels"])
+    auto = settings.get("preprocess") or ("none" if _has_rescaling(model) else "unit")
+    loaded = LoadedModel(
+        keras_model=model,
+        name=path.stem,
+        source=str(path),
+        auto_preset=auto,
+        labels=(),
+    )
+    loaded.labels = resolve_labels(candidates, loaded.class_count)
+    if loaded.input_shape[0] is None:
+        loaded.notes.append(
+            f"The model accepts any image size; ConvViz feeds {DYNAMIC_INPUT_SIZE}x"
+            f"{DYNAMIC_INPUT_SIZE} px."
+        )
+    return loaded
+
+
+def _model_load_error(name: str, exc: Exception) -> ConvVizError:
+    text = str(exc)
+    lowered = text.lower()
+    if "safe_mode" in lowered or "lambda" in lowered and "unsafe" in lowered:
+        return UnsafeModelError(
+            f"{name} contains Python code (a Lambda layer) that runs when loaded; "
+            "open it only if you trust its author."
+        )
+    if "unknown layer" in lowered or "could not locate class" in lowered or "custom" in lowered:
+        return ConvVizError(
+            f"{name} uses a custom layer class that is not registered; "
+            "ConvViz can only open models built from standard Keras layers."
+        )
+    if "zip" in lowered or "truncated" in lowered or "signature" in lowered or "hdf5" in lowered:
+        return ConvVizError(f"{name} is damaged or not a Keras model file ({_first_line(text)}).")
+    return ConvVizError(f"Cannot open {name} as a Keras model: {_first_line(text)}.")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line[:200].rstrip(".")
+
+
+class UnsafeModelError(ConvVizError):
+    """The model needs unsafe deserialization (Lambda bytecode); ask the user first."""
+
+
+def load_demo() -> LoadedModel:
+    """The bundled facial-expression mini-Xception (grayscale 64x64, 7 emotions)."""
+    loaded = load_model_file(resource(*DEMO_MODEL))
+    loaded.name = "demo (mini-Xception FER-2013)"
+    loaded.source = "demo"
+    return loaded
+
+
+def demo_image_path() -> Path:
+    """The bundled demo photo."""
+    return resource(*DEMO_IMAGE)
+
+
+def load_application(
+    name: str, weights: str = "imagenet", include_top: bool = True
+) -> LoadedModel:
+    """Build a Keras Application; ``weights='none'`` gives random weights (no download)."""
+    entry = CATALOG.get(name) or next(
+        (item for key, item in CATALOG.items() if key.lower() == name.lower()), None
+    )
+    if entry is None:
+        raise ConvVizError(f"Unknown Keras Application '{name}'. Available: {', '.join(CATALOG)}.")
+    keras = _keras()
+    module = importlib.import_module(f"keras.applications.{entry.module}")
+    builder = getattr(keras.applications, entry.name)
+    use_weights = None if weights.lower() in ("none", "random") else "imagenet"
+    kwargs: dict[str, Any] = {"weights": use_weights, "include_top": include_top}
+    if not include_top:
+        kwargs["input_shape"] = (None, None, 3)
+    try:
+        model = builder(**kwargs)
+    except Exception as exc:  # download failures surface as generic exceptions
+        if use_weights is None:
+            raise ConvVizError(f"Cannot build {entry.name}: {_first_line(str(exc))}.") from exc
+        raise OfflineWeightsError(
+            f"The ImageNet weights of {entry.name} are not in the Keras cache (~/.keras/models) "
+            "and cannot be downloaded (offline?). Connect once to cache them, or open it with "
+            "random weights."
+        ) from exc
+    labels = imagenet_labels() if include_top else ()
+    loaded = LoadedModel(
+        keras_model=model,
+        name=f"{entry.name} ({'ImageNet' if use_weights else 'random weights'})",
+        source=f"app:{entry.name}:{'imagenet' if use_weights else 'none'}",
+        auto_preset="app",
+        labels=(),
+        app_preprocess=module.preprocess_input,
+        fallback_size=entry.input_size,
+    )
+    loaded.labels = resolve_labels(labels, loaded.class_count)
+    if not include_top:
+        loaded.notes.append(f"Without its classifier; images are fed at {entry.input_size} px.")
+    return loaded
+
+
+def open_model(spec: str, trust_model_code: bool = False) -> LoadedModel:
+    """Open ``demo``, ``app:NAME[:weights]`` or a model file path."""
+    if spec == "demo":
+        return load_demo()
+    if spec.startswith("app:"):
+        parts = spec.split(":")
+        weights = parts[2] if len(parts) > 2 and parts[2] else "imagenet"
+        return load_application(parts[1], weights=weights)
+    return load_model_file(spec, trust_model_code=trust_model_code)
