@@ -16,6 +16,7 @@ import numpy as np
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
+from convviz_gui.engine.runtime import load_keras
 from convviz_gui.engine.layers import (
     LayerInfo,
     build_layer_tree,
@@ -153,12 +154,6 @@ class LoadedModel:
         }
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 def _validate_input(model: Any, source: str) -> None:
     inputs = getattr(model, "inputs", None)
     if not inputs:
@@ -214,7 +209,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedM
         raise ConvVizError(f"You do not have permission to read {name}.")
     if path.stat().st_size == 0:
         raise ConvVizError(f"The model file {name} is empty.")
-    keras = _keras()
+    keras = load_keras()
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=not trust_model_code)
     except Exception as exc:  # Keras raises many types for unreadable files
@@ -290,7 +285,7 @@ def load_application(
     )
     if entry is None:
         raise ConvVizError(f"Unknown Keras Application '{name}'. Available: {', '.join(CATALOG)}.")
-    keras = _keras()
+    keras = load_keras()
     module = importlib.import_module(f"keras.applications.{entry.module}")
     builder = getattr(keras.applications, entry.name)
     use_weights = None if weights.lower() in ("none", "random") else "imagenet"

@@ -1,0 +1,39 @@
+# ConvViz: `make run` launches the app, `make test` runs every test offscreen.
+# Both create .venv from pyproject.toml when it is missing or older than pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.convviz-installed
+
+.PHONY: run test lint bench screenshots clean system-deps
+
+$(STAMP): pyproject.toml
+	bash .ci/system-deps.sh
+	@if ! $(BIN)/python -c "import sys" >/dev/null 2>&1; then \
+		rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+system-deps:
+	bash .ci/system-deps.sh
+
+run: $(STAMP)
+	$(BIN)/python main.py
+
+test: $(STAMP)
+	$(BIN)/ruff check convviz_gui tests bench main.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check convviz_gui tests bench main.py
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; QT_QPA_PLATFORM=offscreen $(BIN)/python $$script || exit 1; done
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --screenshot docs/screenshots
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""Filter ascent: reference settings, real activation gains, cancel, bad indices."""
+
+import numpy as np
+import pytest
+
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.filters import (
+    FilterSettings,
+    parse_filter_range,
+    stitch_patterns,
+    visualize_filters,
+)
+from convviz_gui.engine.render import filter_grid_figure
+
+
+@pytest.fixture(scope="module")
+def flexible_convnet(keras):
+    """A fully convolutional RGB model with dynamic input size (like include_top=False)."""
+    from .conftest import wrap
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(16, 3, activation="relu", name="c1")(inputs)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(32, 3, name="c2")(x)
+    return wrap(keras.Model(inputs, x, name="flexible"))
+
+
+def test_reference_defaults():
+    settings = FilterSettings()
+    assert (settings.steps, settings.learning_rate, settings.size, settings.border) == (
+        30, 10.0, 200, 2)
+    assert settings.crop_pixels(200) == 25
+
+
+def test_ascent_raises_activation_far_above_random_start(flexible_convnet):
+    seen = []
+    result = visualize_filters(flexible_convnet, ("c2",), list(range(20)),
+                               FilterSettings(batch_size=8), progress=seen.append)
+    assert sorted(result.patterns) == list(range(20))
+    assert result.patterns[3].shape == (150, 150, 3) and result.patterns[3].dtype == np.uint8
+    gains = [result.losses[i] - result.start_losses[i] for i in range(20)]
+    assert min(gains) > 0
+    final = np.median([result.losses[i] for i in range(20)])
+    start = np.median([abs(result.start_losses[i]) for i in range(20)])
+    assert final > 3 * start
+    assert len(seen) == 3 * 30  # three batches of 30 steps
+    assert seen[-1].filters_done == 16 and set(seen[-1].previews) == {16, 17, 18, 19}
+    assert seen[4].previews and not seen[3].previews  # previews every 5 steps
+    grid = stitch_patterns([result.patterns[i] for i in range(20)])
+    assert grid.shape == (3 * 150 + 2 * 5, 8 * 150 + 7 * 5, 3)
+    assert "c2" in filter_grid_figure(result).axes[0].get_title()
+
+
+def test_cancel_stops_within_one_step(flexible_convnet):
+    steps_run = []
+
+    def progress(update):
+        steps_run.append(update.step)
+
+    result = visualize_filters(flexible_convnet, ("c1",), list(range(8)),
+                               FilterSettings(steps=30, batch_size=8), progress=progress,
+                               should_cancel=lambda: len(steps_run) >= 3)
+    assert result.cancelled and steps_run == [1, 2, 3]
+    assert result.partial == set(range(8)) and len(result.patterns) == 8
+
+
+def test_grayscale_model_filters(demo_model):
+    result = visualize_filters(demo_model, ("conv2d_4",), [0, 5], FilterSettings(steps=4))
+    assert result.patterns[0].shape == (48, 48)  # 64 px model input, 8 px cut per side
+
+
+def test_filter_index_past_channel_count_is_rejected(flexible_convnet):
+    with pytest.raises(ConvVizError, match="has 16 filters"):
+        visualize_filters(flexible_convnet, ("c1",), [16])
+
+
+@pytest.mark.parametrize("text,expected", [("0-3", [0, 1, 2, 3]), ("5", [5]),
+                                           ("0,2,4-5", [0, 2, 4, 5])])
+def test_parse_filter_range(text, expected):
+    assert parse_filter_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "a-b", "5-2", "-3"])
+def test_parse_filter_range_rejects(text):
+    with pytest.raises(ConvVizError):
+        parse_filter_range(text)
