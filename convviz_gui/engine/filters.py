@@ -159,6 +159,8 @@ def deprocess(images: np.ndarray, crop: int) -> list[np.ndarray]:
     patterns = []
     for image in images:
         shown = display_uint8(image)
+        if shown.shape[-1] == 1:
+            shown = shown[..., 0]  # grayscale models: (h, w)
         if crop and shown.shape[0] > 2 * crop and shown.shape[1] > 2 * crop:
             shown = shown[crop:-crop, crop:-crop]
         patterns.append(shown)

@@ -89,7 +89,7 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
     if mode.startswith("I;16") or mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         if mode.startswith("I;16"):
-            gray = values / 257.0
+            gray = values / 257.0 if values.max() > 255 else values  # 8-bit data in 16 bits
         else:
             low, high = float(values.min()), float(values.max())
             gray = (values - low) / (high - low) * 255.0 if high > low else values * 0
