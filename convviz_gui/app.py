@@ -1,0 +1,100 @@
+"""GUI entry point: ``convviz-gui [MODEL [IMAGE]]``, screenshot mode, desktop entry."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+import convviz_gui.engine  # noqa: F401  (TensorFlow environment before anything loads it)
+from convviz_gui import __version__
+from convviz_gui.paths import resource
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of the window launcher."""
+    parser = argparse.ArgumentParser(prog="convviz-gui", description="ConvViz desktop window")
+    parser.add_argument("model", nargs="?", help="model file, 'demo' or app:NAME[:weights]")
+    parser.add_argument("image", nargs="?", help="image file")
+    parser.add_argument("--screenshot", metavar="OUT_DIR", type=Path,
+                        help="render every tab, save PNGs into OUT_DIR and exit")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add ConvViz to the Linux applications menu and exit")
+    parser.add_argument("--version", action="version", version=f"ConvViz {__version__}")
+    return parser
+
+
+def install_desktop_entry() -> Path:
+    """Write ``convviz.desktop`` into the user's applications folder."""
+    from convviz_gui.paths import user_data_dir
+
+    launcher = shutil.which("convviz-gui") or f"{sys.executable} -m convviz_gui.app"
+    text = resource("convviz.desktop").read_text(encoding="utf-8")
+    text = text.replace("Exec=convviz-gui", f"Exec={launcher}")
+    text = text.replace("Icon=convviz", f"Icon={resource('convviz.png')}")
+    folder = user_data_dir().parent / "applications"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "convviz.desktop"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the window (demo model and image unless others are given)."""
+    args = build_parser().parse_args(argv)
+    if args.install_desktop_entry:
+        print(f"installed {install_desktop_entry()}")
+        return 0
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from convviz_gui.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ConvViz")
+    app.setOrganizationName("ConvViz")
+    app.setWindowIcon(QIcon(str(resource("convviz.png"))))
+    settings = None
+    if args.screenshot:  # default layout and options, whatever the user's saved ones are
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        ini = Path(tempfile.mkdtemp(prefix="convviz-shot-")) / "settings.ini"
+        settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    _install_excepthook(window)
+    window.show()
+    from convviz_gui.engine.models import demo_image_path
+
+    window.open_model(args.model or "demo")
+    window.open_image(args.image or str(demo_image_path()))
+    if args.screenshot:
+        from convviz_gui.ui.screenshots import ScreenshotDirector
+
+        director = ScreenshotDirector(window, args.screenshot)
+        director.start()
+        code = app.exec()
+        return director.exit_code if code == 0 else code
+    return app.exec()
+
+
+def _install_excepthook(window) -> None:
+    """Unexpected errors on the GUI thread open the error dialog instead of crashing."""
+    from convviz_gui.ui.dialogs import log_details
+
+    def hook(exc_type, exc, tb) -> None:
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        log_details(details)
+        window.report_error(f"Unexpected {exc_type.__name__}: {str(exc)[:200]}", details)
+
+    sys.excepthook = hook
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

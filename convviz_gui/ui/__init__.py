@@ -1,0 +1,1 @@
+"""Qt widgets of the ConvViz window: thin views that call the engine through workers."""

@@ -1,0 +1,51 @@
+"""A matplotlib figure with its zoom/pan toolbar, swappable in place."""
+
+from __future__ import annotations
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
+from matplotlib.figure import Figure
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+
+class FigureView(QWidget):
+    """Shows one ``Figure`` (or a hint text when there is none yet)."""
+
+    def __init__(self, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.figure: Figure | None = None
+        self.canvas: FigureCanvasQTAgg | None = None
+        self._toolbar: NavigationToolbar2QT | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._hint = QLabel(hint)
+        self._hint.setWordWrap(True)
+        self._hint.setStyleSheet("color: #666; font-size: 13px; padding: 24px;")
+        self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._layout.addWidget(self._hint)
+
+    def set_hint(self, text: str) -> None:
+        """Show a message instead of a figure."""
+        self._clear()
+        self._hint.setText(text)
+        self._hint.show()
+
+    def set_figure(self, figure: Figure) -> FigureCanvasQTAgg:
+        """Replace the shown figure; returns its canvas (for click handlers)."""
+        self._clear()
+        self._hint.hide()
+        self.figure = figure
+        self.canvas = FigureCanvasQTAgg(figure)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._toolbar = NavigationToolbar2QT(self.canvas, self)
+        self._layout.addWidget(self._toolbar)
+        self._layout.addWidget(self.canvas, 1)
+        self.canvas.draw_idle()
+        return self.canvas
+
+    def _clear(self) -> None:
+        for widget in (self._toolbar, self.canvas):
+            if widget is not None:
+                self._layout.removeWidget(widget)
+                widget.deleteLater()
+        self._toolbar = self.canvas = None
+        self.figure = None

@@ -1,0 +1,487 @@
+"""The ConvViz main window: model tree, tabbed canvases, image panel, menus, drag-drop."""
+
+from __future__ import annotations
+
+import io
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
+from convviz_gui.engine.images import PRESETS, image_from_array, load_image
+from convviz_gui.engine.models import MODEL_SUFFIXES, UnsafeModelError
+from convviz_gui.paths import resource
+from convviz_gui.ui.activations_tab import ActivationsTab
+from convviz_gui.ui.dialogs import CatalogDialog, about_text, show_error
+from convviz_gui.ui.filters_tab import FiltersTab
+from convviz_gui.ui.gradcam_tab import GradCamTab
+from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.session import Session
+from convviz_gui.ui.workers import JobRunner
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
+MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
+RECENT_LIMIT = 8
+DPI_CHOICES = (100, 150, 300)
+
+
+def load_model_job(context, spec: str, trust: bool):
+    """Worker: import TensorFlow if needed, load the model and build its layer tree."""
+    from convviz_gui.engine.models import open_model
+    from convviz_gui.engine.runtime import load_keras
+
+    context.progress("Loading TensorFlow…")
+    load_keras()
+    context.progress(f"Opening {Path(spec).name if not spec.startswith('app:') else spec}…")
+    try:
+        model = open_model(spec, trust_model_code=trust)
+    except UnsafeModelError as exc:
+        return "unsafe", spec, str(exc)
+    except OfflineWeightsError as exc:
+        return "offline", spec, str(exc)
+    model.layer_tree  # noqa: B018 (built here, off the GUI thread)
+    return "ok", spec, model
+
+
+def load_image_job(context, path: str):
+    """Worker: decode an image file."""
+    return path, load_image(path)
+
+
+def all_activations_job(context, snapshot, folder: str, dpi: int):
+    """Worker: one grid figure per spatial layer saved as PNG into ``folder``."""
+    from convviz_gui.engine.activations import compute_activations
+    from convviz_gui.engine.layers import spatial_layers
+    from convviz_gui.engine.render import activation_grid_figure, save_figure
+
+    batch = snapshot.batch()
+    layers = spatial_layers(snapshot.model.layer_tree)
+    written = []
+    for number, node in enumerate(layers, 1):
+        if context.cancelled:
+            break
+        acts = compute_activations(snapshot.model, batch, [node.path])[node.path]
+        name = "_".join(node.path).replace("/", "_")
+        written.append(save_figure(activation_grid_figure(acts), Path(folder) / f"{name}.png", dpi))
+        context.progress(f"Exported {number}/{len(layers)} layers")
+    return written
+
+
+class MainWindow(QMainWindow):
+    """Model tree on the left, Activations / Filters / Grad-CAM tabs, image panel on the right."""
+
+    model_loaded = Signal(object)
+    image_loaded = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("ConvViz", "ConvViz")
+        self.setWindowTitle("ConvViz")
+        icon_path = resource("convviz.png")
+        if icon_path.exists():
+            self.setWindowIcon(QIcon(str(icon_path)))
+        self.setAcceptDrops(True)
+        self.session = Session()
+        self.runner = JobRunner(self)
+        self.versions: dict[str, str] | None = None
+        self.errors_shown: list[str] = []
+        self._build_tabs()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_menus()
+        self.session.changed.connect(self._session_changed)
+        self.runner.busy_changed.connect(self._busy)
+        self._restore()
+
+    # ----- construction -------------------------------------------------------------------
+    def _build_tabs(self) -> None:
+        self.activations_tab = ActivationsTab(self.session, self.runner)
+        self.filters_tab = FiltersTab(self.session, self.runner)
+        self.gradcam_tab = GradCamTab(self.session, self.runner)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for tab, title in ((self.activations_tab, "Activations"), (self.filters_tab, "Filters"),
+                           (self.gradcam_tab, "Grad-CAM")):
+            self.tabs.addTab(tab, title)
+            tab.status.connect(self.show_status)
+            tab.error.connect(self.report_error)
+        self.setCentralWidget(self.tabs)
+
+    def _build_docks(self) -> None:
+        self.tree = ModelTreePanel()
+        self.tree.layer_selected.connect(self.session.set_layer)
+        self.tree.setMinimumWidth(420)
+        left = QDockWidget("Model", self)
+        left.setObjectName("modelDock")
+        left.setWidget(self.tree)
+        left.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        self.thumbnail = QLabel("Drop an image here")
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setMinimumSize(200, 200)
+        self.thumbnail.setStyleSheet("border: 1px dashed #aaa; color: #777;")
+        self.image_info = QLabel("")
+        self.image_info.setWordWrap(True)
+        self.preset_combo = QComboBox()
+        for key, text in PRESETS.items():
+            self.preset_combo.addItem(text, key)
+        self.preset_combo.activated.connect(
+            lambda _: self.session.set_preset(self.preset_combo.currentData()))
+        self.model_info = QLabel("")
+        self.model_info.setWordWrap(True)
+        layout.addWidget(self.thumbnail)
+        layout.addWidget(self.image_info)
+        layout.addWidget(QLabel("Preprocessing"))
+        layout.addWidget(self.preset_combo)
+        layout.addWidget(self.model_info)
+        layout.addStretch(1)
+        right = QDockWidget("Image", self)
+        right.setObjectName("imageDock")
+        right.setWidget(panel)
+        right.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        self._docks = [left, right]
+
+    def _build_status_bar(self) -> None:
+        self.busy_bar = QProgressBar(maximum=0)
+        self.busy_bar.setMaximumWidth(140)
+        self.busy_bar.hide()
+        self.statusBar().addPermanentWidget(self.busy_bar)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open &Model…", self.choose_model, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open Keras &Application…", self.choose_application)
+        self._action(file_menu, "Open &Image…", self.choose_image, "Ctrl+I")
+        self._action(file_menu, "Open &Demo", lambda: self.open_model("demo"))
+        self.recent_models_menu = file_menu.addMenu("Recent Models")
+        self.recent_images_menu = file_menu.addMenu("Recent Images")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export Figure…", self.export_figure, "Ctrl+E")
+        self._action(file_menu, "Export All &Activations…", self.export_all_activations)
+        dpi_menu = file_menu.addMenu("Export DPI")
+        self.dpi_group = QActionGroup(self)
+        for dpi in DPI_CHOICES:
+            action = QAction(str(dpi), self, checkable=True)
+            action.setData(dpi)
+            self.dpi_group.addAction(action)
+            dpi_menu.addAction(action)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit_menu = bar.addMenu("&Edit")
+        self._action(edit_menu, "&Paste Image", self.paste_image, QKeySequence.StandardKey.Paste)
+        self._action(edit_menu, "&Copy Figure", self.copy_figure, QKeySequence.StandardKey.Copy)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About ConvViz", self.show_about)
+
+    # ----- settings -----------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 880)
+        state = self.settings.value("window/state")
+        if state is None or not self.restoreState(state):
+            self.resizeDocks(self._docks, [470, 240], Qt.Orientation.Horizontal)
+        dpi = int(self.settings.value("export/dpi", 150))
+        for action in self.dpi_group.actions():
+            action.setChecked(action.data() == dpi)
+        self.activations_tab.cmap.setCurrentText(self.settings.value("activations/cmap", "viridis"))
+        self.gradcam_tab.cmap.setCurrentText(self.settings.value("gradcam/cmap", "jet"))
+        self.gradcam_tab.alpha.setValue(int(self.settings.value("gradcam/alpha", 40)))
+        self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
+        self._refresh_recent()
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        self.settings.setValue("export/dpi", self.export_dpi())
+        self.settings.setValue("activations/cmap", self.activations_tab.cmap.currentText())
+        self.settings.setValue("gradcam/cmap", self.gradcam_tab.cmap.currentText())
+        self.settings.setValue("gradcam/alpha", self.gradcam_tab.alpha.value())
+        self.settings.sync()
+
+    def export_dpi(self) -> int:
+        """DPI chosen in File > Export DPI."""
+        checked = self.dpi_group.checkedAction()
+        return int(checked.data()) if checked else 150
+
+    def _recent(self, key: str) -> list[str]:
+        value = self.settings.value(key, [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, key: str, item: str) -> None:
+        items = [item] + [entry for entry in self._recent(key) if entry != item]
+        self.settings.setValue(key, items[:RECENT_LIMIT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        for menu, key, opener in ((self.recent_models_menu, "recent/models", self.open_model),
+                                  (self.recent_images_menu, "recent/images", self.open_image)):
+            menu.clear()
+            entries = self._recent(key)
+            for entry in entries:
+                self._action(menu, entry, partial(opener, entry))
+            menu.setEnabled(bool(entries))
+
+    # ----- opening ------------------------------------------------------------------------
+    def choose_model(self) -> None:
+        """File > Open Model."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open Keras model", self._last_dir(),
+                                              MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def choose_application(self) -> None:
+        """File > Open Keras Application."""
+        dialog = CatalogDialog(self)
+        if dialog.exec():
+            self.open_model(dialog.spec())
+
+    def choose_image(self) -> None:
+        """File > Open Image."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_dir(), IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("recent/dir", str(Path.home())))
+
+    def open_model(self, spec: str, trust: bool = False) -> None:
+        """Load a model (file, ``demo`` or ``app:NAME[:weights]``) off the GUI thread."""
+        self.show_status(f"Opening {spec}…")
+        self.runner.submit("model", load_model_job, spec, trust, on_result=self._model_ready,
+                           on_error=self.report_error, on_progress=self.show_status)
+
+    def _model_ready(self, value) -> None:
+        outcome, spec, model = value
+        if outcome != "ok":
+            self._ask_about_model(outcome, spec, model)
+            return
+        if not spec.startswith(("app:", "demo")):
+            self.settings.setValue("recent/dir", str(Path(spec).parent))
+        self._remember("recent/models", spec)
+        self.session.set_model(model)
+        self.model_loaded.emit(model)
+
+    def _ask_about_model(self, outcome: str, spec: str, message: str) -> None:
+        """Unsafe code or missing weights: ask the user instead of failing."""
+        self.show_status(message)
+        if outcome == "unsafe":
+            answer = QMessageBox.warning(
+                self, "Untrusted model code",
+                f"{message}\n\nFile: {spec}\n\nLoad it anyway and run its code?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.open_model(spec, trust=True)
+            return
+        answer = QMessageBox.question(
+            self, "ImageNet weights unavailable",
+            f"{message}\n\nOpen the same architecture with random weights instead?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.open_model(":".join(spec.split(":")[:2]) + ":none")
+
+    def open_image(self, path: str) -> None:
+        """Load an image file off the GUI thread; the current image stays on failure."""
+        self.runner.submit("image", load_image_job, path,
+                           on_result=self._image_ready, on_error=self.report_error)
+
+    def _image_ready(self, value) -> None:
+        path, image = value
+        if path:
+            self._remember("recent/images", path)
+        self.session.set_image(image)
+        self.image_loaded.emit(image)
+
+    def paste_image(self) -> None:
+        """Edit > Paste Image: clipboard bitmap or copied image file."""
+        mime = QApplication.clipboard().mimeData()
+        if mime is not None and mime.hasUrls():
+            files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+            if files:
+                self.open_files(files)
+                return
+        qimage = QApplication.clipboard().image()
+        if qimage.isNull():
+            self.report_error("The clipboard holds no image.", "")
+            return
+        try:
+            self._image_ready(("", image_from_array(qimage_to_array(qimage))))
+        except ConvVizError as exc:
+            self.report_error(str(exc), "")
+
+    def open_files(self, paths: list[str]) -> None:
+        """Open dropped/pasted files: model files as models, anything else as an image."""
+        for path in paths:
+            if Path(path).suffix.lower() in MODEL_SUFFIXES or Path(path).is_dir():
+                self.open_model(path)
+            else:
+                self.open_image(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_files(files)
+
+    # ----- state changes ------------------------------------------------------------------
+    def _session_changed(self, what: str) -> None:
+        model, image = self.session.model, self.session.image
+        if what == "model":
+            self.tree.set_layers(model.layer_tree)
+            if self.session.layer is not None:
+                self.tree.select_path(self.session.layer.path)
+            height, width, channels = model.input_shape
+            notes = "<br>".join(model.notes)
+            self.model_info.setText(
+                f"<b>{model.name}</b><br>input {height}x{width}x{channels}, "
+                f"{model.output_kind}, {model.class_count} outputs<br>{notes}")
+            self.setWindowTitle(f"ConvViz — {model.name}")
+            self.filters_tab.cache.clear()
+        if what in ("model", "preset"):
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(self.session.preset))
+        if what == "image":
+            self.thumbnail.setPixmap(array_to_pixmap(image.rgb).scaled(
+                200, 200, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+            self.image_info.setText(f"{image.name}\n{image.size[0]}x{image.size[1]} px")
+        if self.session.ready:
+            for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab):
+                if what == "image" and tab is self.filters_tab:
+                    continue  # filter patterns do not depend on the image
+                tab.invalidate()
+
+    def show_status(self, text: str) -> None:
+        """Status-bar message."""
+        self.statusBar().showMessage(str(text))
+
+    def _busy(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+
+    def report_error(self, message: str, details: str = "") -> None:
+        """One-sentence dialog; the current model, image and results are kept."""
+        self.errors_shown.append(message)
+        self.show_status(message)
+        self.last_error_dialog = show_error(self, message, details)
+
+    # ----- export -------------------------------------------------------------------------
+    def current_tab(self):
+        """The visible canvas tab."""
+        return self.tabs.currentWidget()
+
+    def export_figure(self, path: str | None = None) -> Path | None:
+        """File > Export Figure (PNG/SVG/PDF) of the current canvas."""
+        from convviz_gui.engine.render import save_figure
+
+        tab = self.current_tab()
+        if tab.figure is None:
+            self.report_error("There is no figure to export yet.", "")
+            return None
+        if path is None:
+            default = str(Path(self._last_dir()) / f"{tab.export_stem()}.png")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export figure", default, "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
+            if not path:
+                return None
+        try:
+            saved = save_figure(tab.figure, path, self.export_dpi())
+        except ConvVizError as exc:
+            self.report_error(str(exc), "")
+            return None
+        self.show_status(f"Saved {saved}")
+        return saved
+
+    def export_all_activations(self, folder: str | None = None) -> None:
+        """File > Export All Activations: one PNG per spatial layer into a folder."""
+        if not self.session.ready:
+            self.report_error("Open a model and an image first.", "")
+            return
+        folder = folder or QFileDialog.getExistingDirectory(self, "Export all activations to",
+                                                            self._last_dir())
+        if not folder:
+            return
+        self.runner.submit("export", all_activations_job, self.session.snapshot(), folder,
+                           self.export_dpi(), on_progress=self.show_status,
+                           on_result=lambda files: self.show_status(
+                               f"Exported {len(files)} activation grids to {folder}"),
+                           on_error=self.report_error)
+
+    def copy_figure(self) -> None:
+        """Edit > Copy Figure as a bitmap."""
+        figure = self.current_tab().figure
+        if figure is None:
+            self.report_error("There is no figure to copy yet.", "")
+            return
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=self.export_dpi())
+        QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
+        self.show_status("Figure copied to the clipboard.")
+
+    def show_about(self) -> None:
+        """Help > About."""
+        import sys
+
+        if "tensorflow" in sys.modules:
+            from convviz_gui.engine.runtime import versions
+
+            self.versions = versions()
+        QMessageBox.about(self, "About ConvViz", about_text(self.versions))
+
+    # ----- closing ------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._save_settings()
+        self.show_status("Stopping background jobs…")
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+
+def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
+    """QPixmap from an (H, W, 3) uint8 array."""
+    data = np.ascontiguousarray(rgb)
+    height, width = data.shape[:2]
+    image = QImage(data.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy())
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """(H, W, 4) uint8 RGBA array from a QImage."""
+    converted = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    width, height = converted.width(), converted.height()
+    buffer = np.frombuffer(converted.constBits(), np.uint8, count=converted.sizeInBytes())
+    return buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(
+        height, width, 4).copy()
+

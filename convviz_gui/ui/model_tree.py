@@ -1,0 +1,100 @@
+"""The model tree: nested layers with type, output shape and parameters, filterable."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+from convviz_gui.engine.layers import LayerInfo
+
+LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Layer", "Type", "Output shape", "Params")
+_GREY = QBrush(QColor("#9a9a9a"))
+
+
+class ModelTreePanel(QWidget):
+    """Tree of every layer; emits ``layer_selected`` with the chosen ``LayerInfo``."""
+
+    layer_selected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.filter_box = QLineEdit(placeholderText="Find a layer by name…")
+        self.filter_box.setClearButtonEnabled(True)
+        self.source = QStandardItemModel(0, len(COLUMNS), self)
+        self.source.setHorizontalHeaderLabels(COLUMNS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.source)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setAutoAcceptChildRows(True)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.view = QTreeView()
+        self.view.setModel(self.proxy)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        header = self.view.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter_box)
+        layout.addWidget(self.view)
+        self.filter_box.textChanged.connect(self._filter)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self._items: dict[tuple[str, ...], QStandardItem] = {}
+
+    def set_layers(self, tree: list[LayerInfo]) -> None:
+        """Show a model's layer tree (replacing the previous one)."""
+        self.source.removeRows(0, self.source.rowCount())
+        self._items.clear()
+        self._append(self.source.invisibleRootItem(), tree)
+        self.view.expandToDepth(0)
+        for column in range(1, len(COLUMNS)):
+            self.view.resizeColumnToContents(column)
+        self.view.setColumnWidth(0, 190)
+
+    def _append(self, parent: QStandardItem, nodes: list[LayerInfo]) -> None:
+        for node in nodes:
+            shape = "x".join("?" if d is None else str(d) for d in (node.output_shape or ())[1:])
+            row = [QStandardItem(node.name), QStandardItem(node.class_name),
+                   QStandardItem(shape), QStandardItem(f"{node.params:,}")]
+            row[3].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            tip = f"{node.display_path}\n{node.class_name}, output {node.output_shape}"
+            if not node.spatial or node.is_container:
+                tip += "\nNo spatial output of its own: not shown in the spatial views."
+            for item in row:
+                item.setEditable(False)
+                item.setData(node, LAYER_ROLE)
+                item.setToolTip(tip)
+                if not node.spatial or node.is_container:
+                    item.setForeground(_GREY)
+            parent.appendRow(row)
+            self._items[node.path] = row[0]
+            if node.children:
+                self._append(row[0], node.children)
+
+    def select_path(self, path: tuple[str, ...]) -> None:
+        """Select (and reveal) a layer by its path."""
+        item = self._items.get(tuple(path))
+        if item is None:
+            return
+        index = self.proxy.mapFromSource(item.index())
+        if index.isValid():
+            self.view.scrollTo(index)
+            self.view.setCurrentIndex(index)
+
+    def current_layer(self) -> LayerInfo | None:
+        """The selected layer, if any."""
+        index = self.view.currentIndex()
+        return index.data(LAYER_ROLE) if index.isValid() else None
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        if text:
+            self.view.expandAll()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        node = current.data(LAYER_ROLE) if current.isValid() else None
+        if node is not None:
+            self.layer_selected.emit(node)
