@@ -44,14 +44,14 @@ class FilterProgress:
     steps: int
     filters_done: int
     filters_total: int
+    batch: int = 0  # filters being optimized in this batch
     previews: dict[int, np.ndarray] = field(default_factory=dict)  # filter index -> uint8 image
 
     @property
     def fraction(self) -> float:
         """Overall completion in [0, 1]."""
         batch_share = self.step / self.steps if self.steps else 1.0
-        active = len(self.previews) if self.previews else 0
-        done = self.filters_done + batch_share * active
+        done = self.filters_done + batch_share * self.batch
         return min(1.0, done / self.filters_total) if self.filters_total else 1.0
 
 
@@ -231,7 +231,7 @@ def visualize_filters(
                 if last or step_number % max(1, settings.preview_every) == 0:
                     previews = dict(zip(chunk, deprocess(images.numpy(), crop)))
                 progress(FilterProgress(step_number, settings.steps, len(result.patterns),
-                                        len(indices), previews))
+                                        len(indices), len(chunk), previews))
         _keep(result, chunk, images, step.evaluate(images, chosen), crop, partial=False)
     result.seconds = time.perf_counter() - started
     return result

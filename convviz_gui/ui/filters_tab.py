@@ -114,7 +114,7 @@ class FiltersTab(ViewTab):
         """Stop the running ascent within one step; partial patterns stay on screen."""
         job = self.runner.running("filters")
         if job is not None:
-            job.cancel()
+            job.cancel(keep_result=True)
             self.status.emit("Cancelling filter job…")
 
     def _progress(self, update) -> None:

@@ -61,9 +61,15 @@ class Job:
         self.signals = JobSignals()
         self.context = JobContext(self.signals)
         self._fn, self._args = fn, args
+        self.keep_result = False
 
-    def cancel(self) -> None:
-        """Cooperatively cancel; a job not yet started never runs."""
+    def cancel(self, keep_result: bool = False) -> None:
+        """Cooperatively cancel; a job not yet started never runs.
+
+        ``keep_result`` delivers what the job returns after stopping (partial results
+        the user asked to keep), instead of dropping it as stale.
+        """
+        self.keep_result = self.keep_result or keep_result
         self.context.cancel()
 
     def run(self) -> None:
@@ -72,7 +78,7 @@ class Job:
             if self.context.cancelled:
                 return
             value = self._fn(self.context, *self._args)
-            if not self.context.cancelled or getattr(value, "cancelled", False):
+            if not self.context.cancelled or self.keep_result:
                 self.signals.result.emit(value)
         except ConvVizError as exc:
             if not self.context.cancelled:
