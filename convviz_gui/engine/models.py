@@ -16,13 +16,13 @@ import numpy as np
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
-from convviz_gui.engine.runtime import load_keras
 from convviz_gui.engine.layers import (
     LayerInfo,
     build_layer_tree,
     default_cam_layer,
     iter_layers,
 )
+from convviz_gui.engine.runtime import load_keras
 from convviz_gui.paths import resource
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")

@@ -30,7 +30,18 @@ class FigureView(QWidget):
         self._hint.show()
 
     def set_figure(self, figure: Figure) -> FigureCanvasQTAgg:
-        """Replace the shown figure; returns its canvas (for click handlers)."""
+        """Replace the shown figure; returns its canvas (for click handlers).
+
+        The existing canvas is reused (re-creating canvas and toolbar on every live
+        preview stalls the event loop).
+        """
+        if self.canvas is not None:
+            self.figure = figure
+            figure.set_canvas(self.canvas)
+            self.canvas.figure = figure
+            self._toolbar.update()
+            self.canvas.draw_idle()
+            return self.canvas
         self._clear()
         self._hint.hide()
         self.figure = figure
