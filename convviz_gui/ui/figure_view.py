@@ -39,6 +39,10 @@ class FigureView(QWidget):
             self.figure = figure
             figure.set_canvas(self.canvas)
             self.canvas.figure = figure
+            # Fit the new figure to the widget, as the canvas does on a resize.
+            ratio = self.canvas.device_pixel_ratio
+            figure.set_size_inches(self.canvas.width() * ratio / figure.dpi,
+                                   self.canvas.height() * ratio / figure.dpi, forward=False)
             self._toolbar.update()
             self.canvas.draw_idle()
             return self.canvas
