@@ -171,8 +171,7 @@ def _validate_input(model: Any, source: str) -> None:
         raise ConvVizError(f"{source} expects {shape[3]} input channels; images have 1 or 3.")
 
 
-def _has_rescaling(model: Any) -> bool:
-    tree = build_layer_tree(model)
+def _has_rescaling(tree: list[LayerInfo]) -> bool:
     return any(
         node.class_name in ("Rescaling", "Normalization") for node in list(iter_layers(tree))[:12]
     )
@@ -219,14 +218,16 @@ def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedM
     candidates = sidecar_labels(path)
     if candidates is None and settings.get("labels"):
         candidates = tuple(settings["labels"])
-    auto = settings.get("preprocess") or ("none" if _has_rescaling(model) else "unit")
     loaded = LoadedModel(
         keras_model=model,
         name=path.stem,
         source=str(path),
-        auto_preset=auto,
+        auto_preset=settings.get("preprocess", ""),
         labels=(),
     )
+    if not loaded.auto_preset:
+        loaded.auto_preset = "none" if _has_rescaling(loaded.layer_tree) else "unit"
+        loaded.preset = loaded.auto_preset
     loaded.labels = resolve_labels(candidates, loaded.class_count)
     if loaded.input_shape[0] is None:
         loaded.notes.append(

@@ -45,12 +45,8 @@ class ActivationsTab(ViewTab):
         self.page = QSpinBox(minimum=1, maximum=1)
         self.overview = QCheckBox("All layers overview")
         self.info = QLabel("Click a channel to enlarge it.")
-        for label, widget in (("Colormap", self.cmap), ("Channels per row", self.columns),
-                              ("Page", self.page)):
-            self.controls.addWidget(QLabel(label))
-            self.controls.addWidget(widget)
-        self.controls.addWidget(self.overview)
-        self.controls.addStretch(1)
+        self.add_controls(("Colormap", self.cmap), ("Channels per row", self.columns),
+                          ("Page", self.page), self.overview)
         self.controls.addWidget(self.info)
         self._grid = None
         for signal in (self.cmap.currentTextChanged, self.columns.valueChanged,
@@ -67,7 +63,6 @@ class ActivationsTab(ViewTab):
     def _show(self, value) -> None:
         grid, figure = value
         self._grid = grid
-        canvas = self.figure_view.canvas
         if grid is not None:
             acts = grid[0]
             pages = max(1, -(-acts.channel_count // PAGE_SIZE))

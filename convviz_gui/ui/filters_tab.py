@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox
+from PySide6.QtWidgets import QDoubleSpinBox, QLineEdit, QProgressBar, QPushButton, QSpinBox
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import (
@@ -48,13 +48,9 @@ class FiltersTab(ViewTab):
         self.progress = QProgressBar(maximum=1000)
         self.progress.setMaximumWidth(200)
         self.progress.setFormat("%p%")
-        for label, widget in (("Filters", self.range_edit), ("Steps", self.steps),
-                              ("Learning rate", self.learning_rate), ("Size", self.size)):
-            self.controls.addWidget(QLabel(label))
-            self.controls.addWidget(widget)
-        for widget in (self.run_button, self.cancel_button, self.progress):
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
+        self.add_controls(("Filters", self.range_edit), ("Steps", self.steps),
+                          ("Learning rate", self.learning_rate), ("Size", self.size),
+                          self.run_button, self.cancel_button, self.progress)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.cache: dict[tuple, FilterResult] = {}

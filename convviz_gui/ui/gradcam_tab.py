@@ -48,14 +48,8 @@ class GradCamTab(ViewTab):
         self.alpha_label = QLabel("0.40")
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        for label, widget in (("Target layer", self.layer_combo), ("Method", self.method),
-                              ("Alpha", self.alpha)):
-            self.controls.addWidget(QLabel(label))
-            self.controls.addWidget(widget)
-        self.controls.addWidget(self.alpha_label)
-        self.controls.addWidget(QLabel("Colormap"))
-        self.controls.addWidget(self.cmap)
-        self.controls.addStretch(1)
+        self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
+                          ("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap))
         body = QHBoxLayout()
         self.layout().removeWidget(self.figure_view)
         body.addWidget(self.predictions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.session import Session
@@ -28,6 +28,15 @@ class ViewTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self.controls)
         layout.addWidget(self.figure_view, 1)
+
+    def add_controls(self, *items) -> None:
+        """Append to the controls row: widgets, or ``(label, widget)`` pairs, then a stretch."""
+        for item in items:
+            if isinstance(item, tuple):
+                self.controls.addWidget(QLabel(item[0]))
+                item = item[1]
+            self.controls.addWidget(item)
+        self.controls.addStretch(1)
 
     @property
     def figure(self):
