@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--steps", type=int, default=30)
     filters.add_argument("--lr", type=float, default=10.0)
     filters.add_argument("--size", type=int, default=200)
-    filters.add_argument("--batch-size", type=int, default=16)
+    filters.add_argument("--batch-size", type=int, default=None,
+                         help="filters optimized together (default: chosen from the image size)")
     _output_options(filters)
     gradcam = command("gradcam", "class activation heatmap", image=True)
     gradcam.add_argument("--class", dest="class_", help="class index or label (default: top)")

@@ -85,3 +85,52 @@ def test_parse_filter_range(text, expected):
 def test_parse_filter_range_rejects(text):
     with pytest.raises(ConvVizError):
         parse_filter_range(text)
+
+
+def test_chosen_filter_shortcut_matches_the_whole_layer(keras):
+    """Conv2D / SeparableConv2D targets compute only the chosen filters: same losses and
+    gradients as computing every filter of the layer (strides, dilation, padding, bias)."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.filters import filter_losses
+
+    from .conftest import wrap
+
+    keras.utils.set_random_seed(11)
+    inputs = keras.Input((40, 40, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="strided")(inputs)
+    x = keras.layers.SeparableConv2D(12, 3, depth_multiplier=2, dilation_rate=2, name="sep",
+                                     activation="tanh")(x)
+    x = keras.layers.Conv2D(6, 1, use_bias=False, name="pointwise")(x)
+    loaded = wrap(keras.Model(inputs, x, name="shortcut"))
+    images = tf.constant(np.random.default_rng(0).uniform(0, 1, (3, 40, 40, 3)), tf.float32)
+    for layer, indices in (("strided", [0, 7, 3]), ("sep", [11, 0, 5]), ("pointwise", [2, 2, 5])):
+        gradients = []
+        for restrict in (True, False):
+            losses_of = filter_losses(loaded, (layer,), border=2, restrict=restrict)
+            chosen = tf.constant(indices, tf.int32)
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                losses = losses_of(images, chosen)
+                total = tf.reduce_sum(losses)
+            gradients.append((losses.numpy(), tape.gradient(total, images).numpy()))
+        (fast_losses, fast_grads), (full_losses, full_grads) = gradients
+        np.testing.assert_allclose(fast_losses, full_losses, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fast_grads, full_grads, rtol=1e-4, atol=1e-6)
+        assert np.abs(full_grads).max() > 0
+
+
+def test_border_is_cut_for_models_with_dynamic_input(flexible_convnet):
+    """The reference loss excludes 2 px of border even when the model input size is None."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.filters import _ascent_step
+
+    step = _ascent_step(flexible_convnet, ("c2",), FilterSettings(), 32, 32)
+    images = tf.constant(np.random.default_rng(1).uniform(0, 1, (1, 32, 32, 3)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        loss = step.evaluate(images, tf.constant([0], tf.int32))
+    grads = tape.gradient(loss, images).numpy()[0]
+    # c2's output at (0,0) sees input rows 0..5; with the border cut, row 0 gets no gradient.
+    assert np.abs(grads[0]).max() == 0 and np.abs(grads[10]).max() > 0

@@ -100,12 +100,13 @@ def test_filter_job_progress_preview_and_cancel(qtbot, window):
     job = window.runner.running("filters")
     job.signals.progress.connect(updates.append)
     qtbot.waitUntil(lambda: len(updates) >= 6, timeout=TIMEOUT)
-    assert tab.figure is not None and tab.progress.value() > 0  # live preview is drawn
+    qtbot.waitUntil(lambda: tab.figure_view.showing_preview, timeout=TIMEOUT)
+    assert tab.progress.value() > 0 and tab.figure is None  # a live preview, not a figure
     tab.cancel()
     wait_idle(qtbot, window)
     assert tab.last_result.cancelled and tab.last_result.partial
     assert tab.run_button.isEnabled() and not tab.cancel_button.isEnabled()
-    assert "cancelled" in tab.figure.axes[0].get_title()
+    assert "cancelled" in tab.figure.axes[0].get_title() and not tab.figure_view.showing_preview
 
 
 def test_heartbeat_during_filter_job(qtbot, window):

@@ -6,10 +6,6 @@ package is cheap.
 
 import os
 
-# TensorFlow 2.21's oneDNN kernels crash the process ("double free or corruption")
-# when differentiating 1x1 strided convolutions with respect to their input, which
-# Grad-CAM and filter ascent both do. The plain Eigen kernels are correct.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError  # noqa: E402

@@ -15,7 +15,7 @@ from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import compiled_taps
 
 GRID_COLUMNS = 16
-_CACHE_ENTRIES = 8
+CACHE_BUDGET_BYTES = 256 * 2**20  # activations kept for quick re-display, per model
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,18 @@ def compute_activations(
 ) -> dict[LayerPath, LayerActivations]:
     """Activations of every layer in ``paths`` for the first image, in ONE forward pass.
 
-    Results are cached on the model per (image, layer set), so asking again is free.
+    Results are cached on the model per (image, layer set) within ``CACHE_BUDGET_BYTES``;
+    a request for layers that an earlier call for the same image already computed is
+    served from that call's result.
     """
     if not paths:
         raise ConvVizError("Choose at least one layer.")
     cache: OrderedDict = loaded.cache.setdefault("activation_results", OrderedDict())
-    key = (image_key(batch), tuple(paths))
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+    digest = image_key(batch)
+    for (cached_digest, cached_paths), cached in reversed(cache.items()):
+        if cached_digest == digest and all(path in cached for path in paths):
+            cache.move_to_end((cached_digest, cached_paths))
+            return cached if cached_paths == tuple(paths) else {path: cached[path] for path in paths}
     function = compiled_taps(loaded, list(paths), with_outputs=False)
     outputs = function(np.asarray(batch, dtype=np.float32))
     result = {}
@@ -122,10 +125,14 @@ def compute_activations(
         if not np.all(np.isfinite(values)):
             raise ConvVizError(f"{'/'.join(path)} produced NaN or infinite values for this image.")
         result[path] = LayerActivations(path, values.astype(np.float32, copy=False))
-    cache[key] = result
-    while len(cache) > _CACHE_ENTRIES:
+    cache[(digest, tuple(paths))] = result
+    while len(cache) > 1 and _cache_bytes(cache) > CACHE_BUDGET_BYTES:
         cache.popitem(last=False)
     return result
+
+
+def _cache_bytes(cache: OrderedDict) -> int:
+    return sum(acts.values.nbytes for entry in cache.values() for acts in entry.values())
 
 
 def overview_tiles(
@@ -135,10 +142,10 @@ def overview_tiles(
 
     Only the small grids are kept, so the overview stays light even for big models.
     """
-    function = compiled_taps(loaded, list(paths), with_outputs=False)
+    function = compiled_taps(loaded, list(paths), with_outputs=False, channels=channels)
     outputs = function(np.asarray(batch, dtype=np.float32))
     tiles = []
     for path, tensor in zip(paths, outputs):
-        values = np.asarray(tensor[0, ..., :channels])
+        values = np.asarray(tensor)[0]
         tiles.append(("/".join(path), LayerActivations(path, values).grid(columns=channels)))
     return tiles

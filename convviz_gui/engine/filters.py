@@ -15,6 +15,12 @@ from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import build_tap_model
 
 START_MODES = ("reference", "centered")
+# Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
+# (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px): throughput is flat
+# from 4 to 32 images per batch, while the first preview arrives later the bigger the
+# batch; 4 images of 200 px keep the first preview well under a second.
+AUTO_BATCH_PIXELS = 4 * 200 * 200
+MAX_AUTO_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -27,13 +33,19 @@ class FilterSettings:
     border: int = 2
     crop: int | None = None  # pixels cut from every side; None = size // 8 (25 at 200 px)
     start: str = "reference"  # reference: U[0.4, 0.6]; centered: (U - 0.5) * 0.25
-    batch_size: int = 16
+    batch_size: int | None = None  # None: automatic, from the image size
     preview_every: int = 5
     seed: int = 0
 
     def crop_pixels(self, size: int) -> int:
         """Border cut from the deprocessed pattern."""
         return self.crop if self.crop is not None else size // 8
+
+    def batch_for(self, height: int, width: int) -> int:
+        """Filters optimized together: the set size, or as many as fit the pixel budget."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return max(1, min(MAX_AUTO_BATCH, AUTO_BATCH_PIXELS // (height * width)))
 
 
 @dataclass
@@ -100,27 +112,99 @@ def parse_filter_range(text: str) -> list[int]:
     return list(dict.fromkeys(indices))
 
 
-def _ascent_step(loaded: Any, path: LayerPath, settings: FilterSettings) -> Callable:
-    """A compiled ``(images, filter_indices, lr) -> (images, losses)`` step for this layer."""
-    key = ("ascent", path, settings.border)
+_CHANNEL_WISE = ("Conv2D", "SeparableConv2D")
+_ELEMENTWISE_ACTIVATIONS = ("linear", "relu", "relu6", "elu", "selu", "gelu", "silu", "swish",
+                            "sigmoid", "tanh", "hard_sigmoid", "hard_silu", "leaky_relu",
+                            "softplus", "softsign", "mish", "exponential")
+
+
+def _computes_chosen_channels(layer: Any) -> bool:
+    """Whether the target layer's chosen channels can be computed alone from its input."""
+    activation = getattr(getattr(layer, "activation", None), "__name__", "")
+    return (
+        type(layer).__name__ in _CHANNEL_WISE
+        and getattr(layer, "data_format", "channels_last") == "channels_last"
+        and getattr(layer, "groups", 1) == 1
+        and not getattr(layer, "lora_enabled", False)
+        and getattr(layer, "quantization_mode", None) is None
+        and activation in _ELEMENTWISE_ACTIVATIONS
+    )
+
+
+def _chosen_channels(layer: Any, inputs: Any, filter_indices: Any) -> Any:
+    """(B, h, w): image b's own filter ``filter_indices[b]`` of a Conv2D/SeparableConv2D.
+
+    Only the chosen filters' kernels are applied, instead of every filter of the layer.
+    """
+    import tensorflow as tf
+
+    padding = layer.padding.upper()
+    if type(layer).__name__ == "SeparableConv2D":
+        inputs = tf.nn.depthwise_conv2d(inputs, layer.depthwise_kernel.value,
+                                        (1, *layer.strides, 1), padding,
+                                        dilations=layer.dilation_rate)
+        kernel, strides, dilations, padding = layer.pointwise_kernel.value, 1, 1, "VALID"
+    else:
+        kernel, strides, dilations = layer.kernel.value, layer.strides, layer.dilation_rate
+    chosen = tf.nn.convolution(inputs, tf.gather(kernel, filter_indices, axis=3),
+                               strides=strides, padding=padding, dilations=dilations)
+    own = tf.eye(tf.shape(filter_indices)[0], dtype=chosen.dtype)[:, tf.newaxis, tf.newaxis, :]
+    values = tf.reduce_sum(chosen * own, axis=-1)  # (B, h, w, B) -> each image's own filter
+    if layer.use_bias:
+        values += tf.gather(layer.bias.value, filter_indices)[:, tf.newaxis, tf.newaxis]
+    return layer.activation(values)
+
+
+def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = True) -> Callable:
+    """``(images, filter_indices) -> losses``: mean of each image's own filter, border cut.
+
+    With ``restrict`` a Conv2D/SeparableConv2D target computes only the chosen filters
+    (same numbers, less work); other layers are computed whole.
+    """
+    import tensorflow as tf
+
+    from convviz_gui.engine.layers import resolve_layer
+
+    layer = resolve_layer(loaded.keras_model, path)
+    restrict = restrict and _computes_chosen_channels(layer)
+    extractor = build_tap_model(loaded.keras_model, [path], with_outputs=False,
+                                layer_inputs=restrict)
+
+    def losses(images, filter_indices):
+        if restrict:
+            activation = _chosen_channels(layer, extractor(images, training=False), filter_indices)
+            return tf.reduce_mean(_cut_border(activation, border), axis=[1, 2])
+        full = _cut_border(extractor(images, training=False), border)
+        # Channel means, then a one-hot pick of each image's own filter.
+        channel_means = tf.reduce_mean(full, axis=[1, 2])
+        pick = tf.one_hot(filter_indices, tf.shape(channel_means)[-1], dtype=channel_means.dtype)
+        return tf.reduce_sum(channel_means * pick, axis=-1)
+
+    return losses
+
+
+def _cut_border(activation: Any, border: int) -> Any:
+    """The activation without ``border`` pixels on every side (when it is big enough)."""
+    if border and activation.shape[1] is not None and activation.shape[1] > 2 * border:
+        return activation[:, border:-border, border:-border]
+    return activation
+
+
+def _ascent_step(
+    loaded: Any, path: LayerPath, settings: FilterSettings, height: int, width: int
+) -> Callable:
+    """A compiled ``(images, filter_indices, lr) -> (images, losses)`` step for this layer.
+
+    Traced for one fixed image size, so that every shape (and the border cut) is static.
+    """
+    key = ("ascent", path, settings.border, height, width)
     step = loaded.cache.get(key)
     if step is not None:
         return step
     import tensorflow as tf
 
-    extractor = build_tap_model(loaded.keras_model, [path], with_outputs=False)
-    border = settings.border
-    input_shape = tuple(loaded.keras_model.inputs[0].shape)[1:]
-    spec = tf.TensorSpec((None, *input_shape[:2], input_shape[2]), tf.float32)
-
-    def losses_of(images, filter_indices):
-        activation = extractor(images, training=False)
-        if border and activation.shape[1] is not None and activation.shape[1] > 2 * border:
-            activation = activation[:, border:-border, border:-border, :]
-        # Channel means, then a one-hot pick of each image's own filter.
-        channel_means = tf.reduce_mean(activation, axis=[1, 2])
-        chosen = tf.one_hot(filter_indices, tf.shape(channel_means)[-1], dtype=tf.float32)
-        return tf.reduce_sum(channel_means * chosen, axis=-1)
+    losses_of = filter_losses(loaded, path, settings.border)
+    spec = tf.TensorSpec((None, height, width, loaded.channels), tf.float32)
 
     @tf.function(
         input_signature=[spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((), tf.float32)],
@@ -183,7 +267,7 @@ def visualize_filters(
 ) -> FilterResult:
     """Optimize an input image per filter to maximize its mean activation.
 
-    Filters are optimized ``settings.batch_size`` at a time. ``progress`` is called
+    Filters are optimized a batch at a time (``settings.batch_for``). ``progress`` is called
     after every step (with previews every ``preview_every`` steps and at the end of a
     batch); ``should_cancel`` is checked before every step.
     """
@@ -199,19 +283,20 @@ def visualize_filters(
             f"{info.name} has {info.channels} filters (0-{info.channels - 1}); "
             f"filter {max(indices)} does not exist."
         )
-    if settings.steps < 1 or settings.batch_size < 1:
+    if settings.steps < 1 or (settings.batch_size is not None and settings.batch_size < 1):
         raise ConvVizError("Steps and batch size must be at least 1.")
     import tensorflow as tf
 
     started = time.perf_counter()
-    step = _ascent_step(loaded, layer, settings)
     height, width = ascent_size(loaded, settings)
+    step = _ascent_step(loaded, layer, settings, height, width)
+    batch_size = settings.batch_for(height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
     learning_rate = tf.constant(settings.learning_rate, tf.float32)
     result = FilterResult(layer, {}, {}, {}, settings, 0.0)
-    for first in range(0, len(indices), settings.batch_size):
-        chunk = indices[first : first + settings.batch_size]
+    for first in range(0, len(indices), batch_size):
+        chunk = indices[first : first + batch_size]
         chosen = tf.constant(chunk, tf.int32)
         images = tf.constant(
             _start_images(len(chunk), height, width, loaded.channels, settings, rng)

@@ -14,20 +14,27 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 
 
-def build_tap_model(model: Any, paths: list[LayerPath], with_outputs: bool) -> Any:
-    """Keras model: input -> [tapped outputs in ``paths`` order] (+ the model outputs)."""
+def build_tap_model(
+    model: Any, paths: list[LayerPath], with_outputs: bool, layer_inputs: bool = False
+) -> Any:
+    """Keras model: input -> [tapped outputs in ``paths`` order] (+ the model outputs).
+
+    ``layer_inputs`` taps what each layer receives instead of what it returns.
+    """
     import keras
 
     shape = tuple(model.inputs[0].shape)[1:]
     new_input = keras.Input(shape=shape, dtype=model.inputs[0].dtype)
-    taps, outputs = _run_tapped(model, new_input, paths)
+    taps, outputs = _run_tapped(model, new_input, paths, layer_inputs)
     result = [taps[path] for path in paths]
     if with_outputs:
         result.extend(outputs)
     return keras.Model(new_input, result, name=f"{model.name}_taps")
 
 
-def _run_tapped(model: Any, inputs: Any, paths: list[LayerPath]) -> tuple[dict, list]:
+def _run_tapped(
+    model: Any, inputs: Any, paths: list[LayerPath], layer_inputs: bool = False
+) -> tuple[dict, list]:
     """Call ``model`` on ``inputs`` and collect the symbolic outputs of ``paths``."""
     wanted_here = {path[0]: path for path in paths if len(path) == 1}
     nested: dict[str, list[LayerPath]] = {}
@@ -42,7 +49,7 @@ def _run_tapped(model: Any, inputs: Any, paths: list[LayerPath]) -> tuple[dict, 
             sub_paths = [path[1:] for path in nested[name]]
 
             def call_nested(*args, **kwargs):
-                sub_taps, sub_outputs = _run_tapped(layer, args[0], sub_paths)
+                sub_taps, sub_outputs = _run_tapped(layer, args[0], sub_paths, layer_inputs)
                 for path in nested[name]:
                     taps[path] = sub_taps[path[1:]]
                 return sub_outputs[0] if len(sub_outputs) == 1 else sub_outputs
@@ -52,7 +59,7 @@ def _run_tapped(model: Any, inputs: Any, paths: list[LayerPath]) -> tuple[dict, 
 
             def call_and_keep(*args, **kwargs):
                 output = layer(*args, **kwargs)
-                taps.setdefault(wanted_here[name], output)
+                taps.setdefault(wanted_here[name], args[0] if layer_inputs else output)
                 return output
 
             return call_and_keep
@@ -73,9 +80,15 @@ def _run_tapped(model: Any, inputs: Any, paths: list[LayerPath]) -> tuple[dict, 
     return taps, output_list
 
 
-def compiled_taps(loaded: Any, paths: list[LayerPath], with_outputs: bool) -> Any:
-    """A cached, compiled ``batch -> [tapped..., outputs...]`` function for ``loaded``."""
-    key = ("taps", tuple(paths), with_outputs)
+def compiled_taps(
+    loaded: Any, paths: list[LayerPath], with_outputs: bool, channels: int | None = None
+) -> Any:
+    """A cached, compiled ``batch -> [tapped..., outputs...]`` function for ``loaded``.
+
+    ``channels`` keeps only the first channels of every tapped output inside the graph,
+    so full activations are freed as the pass goes instead of all returned at once.
+    """
+    key = ("taps", tuple(paths), with_outputs, channels)
     function = loaded.cache.get(key)
     if function is None:
         import tensorflow as tf
@@ -87,8 +100,12 @@ def compiled_taps(loaded: Any, paths: list[LayerPath], with_outputs: bool) -> An
         @tf.function(input_signature=[spec])
         def function(batch):
             outputs = tap_model(batch, training=False)
-            return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+            if channels is not None:
+                outputs = [output[..., :channels] for output in outputs]
+            return outputs
 
-        function.tap_model = tap_model
+        # The concrete function skips tf.function's per-call signature lookup.
+        function = function.get_concrete_function()
         loaded.cache[key] = function
     return function

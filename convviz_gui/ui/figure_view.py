@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 
 class FigureView(QWidget):
-    """Shows one ``Figure`` (or a hint text when there is none yet)."""
+    """Shows one ``Figure``, a hint text when there is none yet, or a quick preview image."""
 
     def __init__(self, hint: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,12 +25,51 @@ class FigureView(QWidget):
         self._hint.setStyleSheet("color: #666; font-size: 13px; padding: 24px;")
         self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._layout.addWidget(self._hint)
+        self._preview: QPixmap | None = None
 
     def set_hint(self, text: str) -> None:
         """Show a message instead of a figure."""
         self._clear()
+        self._preview = None
+        self._hint.setPixmap(QPixmap())
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._hint.setText(text)
         self._hint.show()
+
+    def set_image(self, pixels: np.ndarray) -> None:
+        """Show a uint8 image (H, W) or (H, W, 3) scaled to fit: a cheap live preview.
+
+        Drawing a matplotlib figure takes ~100 ms, too long to repeat during a job;
+        the canvas is hidden (not destroyed) until the next ``set_figure``.
+        """
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        height, width = pixels.shape[:2]
+        fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGB888
+        image = QImage(pixels.data, width, height, pixels.strides[0], fmt).copy()
+        self._preview = QPixmap.fromImage(image)
+        self.figure = None  # the old figure is no longer what is shown (nor exported)
+        for widget in (self._toolbar, self.canvas):
+            if widget is not None:
+                widget.hide()
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._show_preview()
+        self._hint.show()
+
+    @property
+    def showing_preview(self) -> bool:
+        """True while a preview image is on screen."""
+        return self._preview is not None
+
+    def _show_preview(self) -> None:
+        if self._preview is not None:
+            self._hint.setPixmap(self._preview.scaled(
+                self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self._preview is not None and self._hint.isVisible():
+            self._show_preview()
 
     def set_figure(self, figure: Figure) -> FigureCanvasQTAgg:
         """Replace the shown figure; returns its canvas (for click handlers).
@@ -36,6 +78,7 @@ class FigureView(QWidget):
         preview stalls the event loop).
         """
         if self.canvas is not None:
+            self._end_preview()
             self.figure = figure
             figure.set_canvas(self.canvas)
             self.canvas.figure = figure
@@ -47,7 +90,7 @@ class FigureView(QWidget):
             self.canvas.draw_idle()
             return self.canvas
         self._clear()
-        self._hint.hide()
+        self._end_preview()
         self.figure = figure
         self.canvas = FigureCanvasQTAgg(figure)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -56,6 +99,14 @@ class FigureView(QWidget):
         self._layout.addWidget(self.canvas, 1)
         self.canvas.draw_idle()
         return self.canvas
+
+    def _end_preview(self) -> None:
+        self._preview = None
+        self._hint.setPixmap(QPixmap())
+        self._hint.hide()
+        for widget in (self._toolbar, self.canvas):
+            if widget is not None:
+                widget.show()
 
     def _clear(self) -> None:
         for widget in (self._toolbar, self.canvas):

@@ -11,6 +11,7 @@ from convviz_gui.engine.filters import (
     FilterResult,
     FilterSettings,
     parse_filter_range,
+    stitch_patterns,
     visualize_filters,
 )
 from convviz_gui.engine.render import filter_grid_figure
@@ -114,12 +115,13 @@ class FiltersTab(ViewTab):
             self.status.emit("Cancelling filter job…")
 
     def _progress(self, update) -> None:
+        # QProgressBar.setValue repaints synchronously; let the event loop paint it instead.
+        self.progress.setUpdatesEnabled(False)
         self.progress.setValue(int(update.fraction * 1000))
+        self.progress.setUpdatesEnabled(True)
         if update.previews:
             self._previews.update(update.previews)
-            preview = FilterResult(self.session.layer.path if self.session.layer else (),
-                                   dict(self._previews), {}, {}, self.settings(), 0.0)
-            self.show_figure(filter_grid_figure(preview))
+            self.show_preview(stitch_patterns([self._previews[i] for i in sorted(self._previews)]))
         self.status.emit(f"Filters: step {update.step}/{update.steps}, "
                          f"{update.filters_done}/{update.filters_total} done")
 

@@ -75,6 +75,10 @@ class ViewTab(QWidget):
         self.figure_view.set_figure(figure)
         self.rendered.emit()
 
+    def show_preview(self, pixels) -> None:
+        """Put a quick uint8 preview image on screen while a job is still running."""
+        self.figure_view.set_image(pixels)
+
     def report_error(self, message: str, details: str) -> None:
         """Show an error in place of the figure and pass it to the window."""
         self.figure_view.set_hint(message)
