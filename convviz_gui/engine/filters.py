@@ -16,10 +16,10 @@ from convviz_gui.engine.taps import build_tap_model
 
 START_MODES = ("reference", "centered")
 # Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
-# (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px): throughput is flat
-# from 4 to 32 images per batch, while the first preview arrives later the bigger the
-# batch; 4 images of 200 px keep the first preview well under a second.
-AUTO_BATCH_PIXELS = 4 * 200 * 200
+# (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px, Eigen kernels): 0.91 s
+# per filter alone, 0.65 in pairs, 0.76 by 4, 0.88 by 16 (bigger batches fall out of
+# the CPU caches), and the first preview comes later the bigger the batch.
+AUTO_BATCH_PIXELS = 2 * 200 * 200
 MAX_AUTO_BATCH = 16
 
 

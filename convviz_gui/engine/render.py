@@ -157,6 +157,24 @@ def gradcam_figure(
 
 
 
+def safe_file_stem(text: str) -> str:
+    """A file name stem from any text (a layer path, a model name): no separators, no dots
+    first, so that a name from a model file can never point outside the chosen folder."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
+    return stem[:120] or "figure"
+
+
+def unique_path(folder: str | Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem_2``, ``stem_3``… when that file already exists."""
+    folder = Path(folder)
+    candidate = folder / f"{stem}{suffix}"
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}_{number}{suffix}"
+        number += 1
+    return candidate
+
+
 def save_figure(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Save as PNG/SVG/PDF by extension, atomically (temp file then rename)."""
     path = Path(path)

@@ -65,10 +65,19 @@ def load_image_job(context, path: str):
 
 
 def all_activations_job(context, snapshot, folder: str, dpi: int):
-    """Worker: one grid figure per spatial layer saved as PNG into ``folder``."""
+    """Worker: one grid figure per spatial layer saved as PNG into ``folder``.
+
+    Names come from the model's layer names, made safe; existing files are never
+    overwritten (a numbered name is used instead).
+    """
     from convviz_gui.engine.activations import compute_activations
     from convviz_gui.engine.layers import spatial_layers
-    from convviz_gui.engine.render import activation_grid_figure, save_figure
+    from convviz_gui.engine.render import (
+        activation_grid_figure,
+        safe_file_stem,
+        save_figure,
+        unique_path,
+    )
 
     batch = snapshot.batch()
     layers = spatial_layers(snapshot.model.layer_tree)
@@ -77,8 +86,8 @@ def all_activations_job(context, snapshot, folder: str, dpi: int):
         if context.cancelled:
             break
         acts = compute_activations(snapshot.model, batch, [node.path])[node.path]
-        name = "_".join(node.path).replace("/", "_")
-        written.append(save_figure(activation_grid_figure(acts), Path(folder) / f"{name}.png", dpi))
+        target = unique_path(folder, safe_file_stem("_".join(node.path)), ".png")
+        written.append(save_figure(activation_grid_figure(acts), target, dpi))
         context.progress(f"Exported {number}/{len(layers)} layers")
     return written
 

@@ -47,8 +47,9 @@ class ViewTab(QWidget):
         """Default export name: ``<model>_<layer>_<view>``."""
         model = self.session.model.name if self.session.model else "model"
         layer = self.session.layer.name if self.session.layer else "image"
-        raw = f"{model}_{layer}_{self.view_name}"
-        return "".join(c if c.isalnum() or c in "-_." else "_" for c in raw).strip("_")
+        from convviz_gui.engine.render import safe_file_stem
+
+        return safe_file_stem(f"{model}_{layer}_{self.view_name}")
 
     def invalidate(self) -> None:
         """Mark the view out of date and refresh it if it is visible."""
