@@ -32,6 +32,7 @@ class FigureView(QWidget):
         self._clear()
         self._preview = None
         self._hint.setPixmap(QPixmap())
+        self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._hint.setText(text)
         self._hint.show()
@@ -52,6 +53,8 @@ class FigureView(QWidget):
             if widget is not None:
                 widget.hide()
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # The pixmap must not resize the layout (that relayouts the window on every preview).
+        self._hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self._show_preview()
         self._hint.show()
 
