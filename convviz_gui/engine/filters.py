@@ -127,6 +127,7 @@ def _computes_chosen_channels(layer: Any) -> bool:
         and getattr(layer, "groups", 1) == 1
         and not getattr(layer, "lora_enabled", False)
         and getattr(layer, "quantization_mode", None) is None
+        and getattr(layer, "compute_dtype", "float32") == "float32"  # not mixed precision
         and activation in _ELEMENTWISE_ACTIVATIONS
     )
 
