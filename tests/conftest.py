@@ -117,3 +117,32 @@ def random_image(height=120, width=160, seed=0):
 
     rng = np.random.default_rng(seed)
     return LoadedImage(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), "noise")
+
+
+WINDOW_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def demo_window(qapp, tmp_path_factory):
+    """The real main window (temporary settings) with the demo model and image opened."""
+    from PySide6.QtCore import QSettings
+
+    from convviz_gui.engine.models import demo_image_path
+    from convviz_gui.ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path_factory.mktemp("settings") / "s.ini"),
+                         QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    win.show()
+    win.open_model("demo")
+    win.open_image(str(demo_image_path()))
+    yield win
+    win.close()
+
+
+def wait_idle(qtbot, window) -> None:
+    """Wait until no background job is queued or running, then let the GUI catch up."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WINDOW_TIMEOUT_MS)
+    QApplication.processEvents()

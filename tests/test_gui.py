@@ -6,31 +6,17 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
 
-from convviz_gui.engine.models import demo_image_path
 from convviz_gui.ui.main_window import MainWindow
 
-from .conftest import shared
+from .conftest import shared, wait_idle
 
 TIMEOUT = 60_000
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    settings = QSettings(str(tmp_path_factory.mktemp("settings") / "s.ini"),
-                         QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    win.show()
-    win.open_model("demo")
-    win.open_image(str(demo_image_path()))
-    yield win
-    win.close()
-
-
-def wait_idle(qtbot, window):
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
-    QApplication.processEvents()
+def window(demo_window):
+    return demo_window
 
 
 def drop(window, *paths):

@@ -8,14 +8,14 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from convviz_gui.cli import main as cli
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.images import load_image
 from convviz_gui.engine.models import UnsafeModelError, demo_image_path, open_model
 
+from .conftest import wait_idle
 from .robust_inputs import BAD_IMAGES, BAD_MODELS, UNUSUAL_IMAGES
 
 TIMEOUT = 60_000
@@ -308,22 +308,8 @@ def test_export_names_from_a_model_stay_inside_the_folder(tmp_path):
 
 # ----- the window ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    from convviz_gui.ui.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path_factory.mktemp("settings") / "s.ini"),
-                         QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    win.show()
-    win.open_model("demo")
-    win.open_image(str(demo_image_path()))
-    yield win
-    win.close()
-
-
-def _idle(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
-    QApplication.processEvents()
+def window(demo_window):
+    return demo_window
 
 
 def _expect_error(qtbot, window, action, expected: str) -> None:
@@ -332,7 +318,7 @@ def _expect_error(qtbot, window, action, expected: str) -> None:
     qtbot.waitUntil(lambda: len(window.errors_shown) > before, timeout=TIMEOUT)
     assert expected in window.errors_shown[-1]
     window.last_error_dialog.close()
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
 
 
 def test_window_survives_every_bad_file(qtbot, window, tmp_path, monkeypatch):
@@ -344,7 +330,7 @@ def test_window_survives_every_bad_file(qtbot, window, tmp_path, monkeypatch):
         return QMessageBox.StandardButton.No
 
     monkeypatch.setattr(QMessageBox, "warning", refuse)
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
     model, image = window.session.model, window.session.image
     tried = 0
     for case in BAD_MODELS:
@@ -352,7 +338,7 @@ def test_window_survives_every_bad_file(qtbot, window, tmp_path, monkeypatch):
         if case.name.startswith("Lambda"):
             window.open_files([str(path)])
             qtbot.waitUntil(lambda name=path.name: bool(asked) and name in asked[-1], timeout=TIMEOUT)
-            _idle(qtbot, window)
+            wait_idle(qtbot, window)
         else:
             _expect_error(qtbot, window, lambda p=str(path): window.open_model(p), case.expected)
         tried += 1
@@ -378,7 +364,7 @@ def test_window_second_job_and_model_switch_during_filters(qtbot, window):
     tab.run()  # a second run replaces the first, which stops at its next step
     assert first.context.cancelled and window.runner.running("filters") is not first
     window.open_model("demo")  # switching model while the job runs
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
     assert window.session.model.source == "demo"
     assert not tab.cancel_button.isEnabled() and tab.run_button.isEnabled()
     tab.steps.setValue(30)
@@ -397,7 +383,7 @@ def test_window_rejects_a_filter_index_past_the_channels(qtbot, window):
 def test_window_export_errors_keep_the_figure(qtbot, window, tmp_path):
     window.tabs.setCurrentWidget(window.activations_tab)
     qtbot.waitUntil(lambda: window.activations_tab.figure is not None, timeout=TIMEOUT)
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
     figure = window.activations_tab.figure
     _expect_error(qtbot, window, lambda: window.export_figure(str(tmp_path / "missing" / "a.png")),
                   "does not exist")
@@ -419,9 +405,9 @@ def test_window_pages_a_2048_channel_layer(qtbot, window, tmp_path, keras):
     window.tree.select_path(("wide",))
     qtbot.waitUntil(lambda: tab.figure is not None and "wide" in tab.figure.axes[0].get_title(),
                     timeout=TIMEOUT)
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
     assert tab.page.maximum() == 8 and "2048 channels" in tab.info.text()
     tab.page.setValue(8)
     qtbot.waitUntil(lambda: "1792" in tab.figure.axes[0].get_title(), timeout=TIMEOUT)
     window.open_model("demo")
-    _idle(qtbot, window)
+    wait_idle(qtbot, window)
