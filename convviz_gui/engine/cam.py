@@ -37,6 +37,10 @@ class CamResult:
     layer: LayerPath
     method: str
 
+    # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
+    # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
+    PEAK_MAX_SIDE: ClassVar[int] = 2048
+
     def upsampled(self, width: int, height: int) -> np.ndarray:
         """The heatmap resized (bilinear) to an image size; all-zero stays all-zero."""
         resized = Image.fromarray(self.heatmap.astype(np.float32), mode="F").resize(
@@ -45,10 +49,14 @@ class CamResult:
         return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
     def peak_xy(self, width: int, height: int) -> tuple[int, int]:
-        """(x, y) of the heatmap maximum in an image of that size."""
-        up = self.upsampled(width, height)
+        """(x, y) of the heatmap maximum in an image of that size; sizes above
+        ``PEAK_MAX_SIDE`` are searched at that long side and scaled (pixel centres)."""
+        factor = min(1.0, self.PEAK_MAX_SIDE / max(width, height))
+        small_width, small_height = max(1, round(width * factor)), max(1, round(height * factor))
+        up = self.upsampled(small_width, small_height)
         y, x = np.unravel_index(int(np.argmax(up)), up.shape)
-        return int(x), int(y)
+        return (min(width - 1, int((x + 0.5) * width / small_width)),
+                min(height - 1, int((y + 0.5) * height / small_height)))
 
     def to_dict(self, image_size: tuple[int, int]) -> dict[str, Any]:
         """JSON-ready summary; ``peak_xy`` in the coordinates of ``image_size`` (w, h)."""
