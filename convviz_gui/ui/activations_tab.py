@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QSpinBox, QVBoxLayout
 
-from convviz_gui.engine.activations import GRID_COLUMNS, compute_activations, overview_tiles
-from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.layers import spatial_layers
-from convviz_gui.engine.render import activation_grid_figure, channel_figure, overview_figure
+from convviz_gui.engine.activations import GRID_COLUMNS
+from convviz_gui.engine.render import channel_figure
+from convviz_gui.ops.figures import page_start
+from convviz_gui.ops.messages import Activations, ActivationsResult, FigureStyle, Overview
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("viridis", "magma", "inferno", "cividis", "gray")
 PAGE_SIZE = 256
-
-
-def activation_job(context, snapshot, cmap: str, columns: int, page: int, overview: bool):
-    """Worker: one forward pass, then the grid (or overview) figure."""
-    batch = snapshot.batch()
-    if overview:
-        paths = [node.path for node in spatial_layers(snapshot.model.layer_tree)]
-        tiles = overview_tiles(snapshot.model, batch, paths)
-        return None, overview_figure(f"{snapshot.model.name}: first 8 channels of every layer",
-                                     tiles, cmap)
-    layer = snapshot.layer
-    if layer is None or not layer.spatial or layer.is_container:
-        raise ConvVizError("Select a layer with spatial output in the model tree.")
-    acts = compute_activations(snapshot.model, batch, [layer.path])[layer.path]
-    start = min(page * PAGE_SIZE, max(0, acts.channel_count - 1))
-    figure = activation_grid_figure(acts, cmap, columns, start, PAGE_SIZE)
-    return (acts, start, columns), figure
 
 
 class ActivationsTab(ViewTab):
@@ -45,49 +28,78 @@ class ActivationsTab(ViewTab):
         self.page = QSpinBox(minimum=1, maximum=1)
         self.overview = QCheckBox("All layers overview")
         self.info = QLabel("Click a channel to enlarge it.")
+        self.info.setWordWrap(True)
         self.add_controls(("Colormap", self.cmap), ("Channels per row", self.columns),
                           ("Page", self.page), self.overview)
         self.controls.addWidget(self.info)
-        self._grid = None
         for signal in (self.cmap.currentTextChanged, self.columns.valueChanged,
-                       self.page.valueChanged, self.overview.toggled):
-            signal.connect(self.invalidate)
+                       self.page.valueChanged):
+            signal.connect(self.redraw)
+        self.overview.toggled.connect(self.invalidate)
+        session.changed.connect(self._session_changed)
+        self._clicks_connected_to = None
+
+    def _session_changed(self, what: str) -> None:
+        if what in ("model", "layer"):
+            self._set_page_count(1)  # a new layer starts on its first page
+
+    def _set_page_count(self, pages: int) -> None:
+        self.page.blockSignals(True)
+        self.page.setMaximum(max(1, pages))  # QSpinBox clamps the value into the new range
+        self.page.blockSignals(False)
+
+    def style(self) -> FigureStyle:
+        """Colormap, channels per row and page from the controls."""
+        return FigureStyle(cmap=self.cmap.currentText(), columns=self.columns.value(),
+                           page=self.page.value() - 1, page_size=PAGE_SIZE)
 
     def compute(self) -> None:
-        snapshot = self.session.snapshot()
-        self.status.emit("Computing activations…")
-        self.runner.submit("activations", activation_job, snapshot, self.cmap.currentText(),
-                           self.columns.value(), self.page.value() - 1, self.overview.isChecked(),
-                           on_result=self._show, on_error=self.report_error)
+        session = self.session
+        if self.overview.isChecked():
+            self.submit(Overview(session.model_ref, session.image_ref, session.preset),
+                        "Computing the first channels of every layer…")
+            return
+        layer = session.layer
+        if layer is None or not layer.spatial or layer.is_container:
+            name = layer.name if layer is not None else "This model"
+            self.result = None
+            self.figure_view.set_hint(f"{name} has no spatial output of its own; select a "
+                                      "convolution or pooling layer in the model tree.")
+            self.status.emit(f"{name} has no channels to show.")
+            return
+        self.submit(Activations(session.model_ref, session.image_ref, layer.path, session.preset),
+                    f"Computing the activations of {layer.display_path}…")
 
-    def _show(self, value) -> None:
-        grid, figure = value
-        self._grid = grid
-        if grid is not None:
-            acts = grid[0]
-            pages = max(1, -(-acts.channel_count // PAGE_SIZE))
-            self.page.blockSignals(True)
-            self.page.setMaximum(pages)
-            self.page.blockSignals(False)
+    def show_result(self, result) -> None:
+        """Update the page count and info line, then draw."""
+        if isinstance(result, ActivationsResult):
+            acts = result.activations
+            self._set_page_count(-(-acts.channel_count // PAGE_SIZE))
             blank = len(acts.blank_channels())
             self.info.setText(f"{acts.channel_count} channels, {blank} blank (red outline). "
                               "Click a channel to enlarge it.")
         else:
             self.info.setText("Overview of every spatial layer.")
-        self.show_figure(figure)
+        super().show_result(result)
         canvas = self.figure_view.canvas
-        canvas.mpl_connect("button_press_event", self._clicked)
+        if canvas is not None and self._clicks_connected_to is not canvas:
+            canvas.mpl_connect("button_press_event", self._clicked)
+            self._clicks_connected_to = canvas
         self.status.emit("Activations ready.")
 
     def channel_at(self, x: float, y: float) -> int | None:
         """Channel index under grid data coordinates (x, y), or None in a gap."""
-        if self._grid is None:
+        if not isinstance(self.result, ActivationsResult):
             return None
-        acts, start, columns = self._grid
+        acts = self.result.activations
+        style = self.style()
+        start = page_start(acts.channel_count, style)
+        stop = min(acts.channel_count, start + PAGE_SIZE)
+        columns = max(1, min(style.columns, stop - start))
         height, width = acts.values.shape[:2]
         col, row = int(x + 0.5) // (width + 1), int(y + 0.5) // (height + 1)
-        index = start + row * min(columns, acts.channel_count - start) + col
-        if col >= columns or not start <= index < min(acts.channel_count, start + PAGE_SIZE):
+        index = start + row * columns + col
+        if col >= columns or not start <= index < stop:
             return None
         return index
 
@@ -102,7 +114,7 @@ class ActivationsTab(ViewTab):
 
     def open_channel(self, index: int) -> QDialog:
         """Show one channel large with its statistics in a dialog."""
-        acts = self._grid[0]
+        acts = self.result.activations
         dialog = QDialog(self)
         dialog.setWindowTitle(f"{acts.name} — channel {index}")
         view = FigureView()

@@ -7,7 +7,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolb
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 
 class FigureView(QWidget):
@@ -25,12 +25,30 @@ class FigureView(QWidget):
         self._hint.setStyleSheet("color: #666; font-size: 13px; padding: 24px;")
         self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._layout.addWidget(self._hint)
+        self._spinner = QProgressBar(maximum=0)  # indeterminate: "computing"
+        self._spinner.setMaximumWidth(240)
+        self._spinner.setTextVisible(False)
+        self._spinner.hide()
+        self._layout.addWidget(self._spinner, 0, Qt.AlignmentFlag.AlignHCenter)
         self._preview: QPixmap | None = None
+        self.pending = False
+
+    def set_pending(self, text: str) -> None:
+        """Say that a new figure is being computed; the old one is no longer shown."""
+        self.set_hint(text)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._spinner.show()
+        self.pending = True
 
     def set_hint(self, text: str) -> None:
-        """Show a message instead of a figure."""
-        self._clear()
+        """Show a message instead of a figure (the canvas is kept for the next figure)."""
+        self._spinner.hide()
+        self.pending = False
         self._preview = None
+        self.figure = None
+        for widget in (self._toolbar, self.canvas):
+            if widget is not None:
+                widget.hide()
         self._hint.setPixmap(QPixmap())
         self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -48,6 +66,8 @@ class FigureView(QWidget):
         fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGB888
         image = QImage(pixels.data, width, height, pixels.strides[0], fmt).copy()
         self._preview = QPixmap.fromImage(image)
+        self._spinner.hide()
+        self.pending = False
         self.figure = None  # the old figure is no longer what is shown (nor exported)
         for widget in (self._toolbar, self.canvas):
             if widget is not None:
@@ -104,6 +124,8 @@ class FigureView(QWidget):
         return self.canvas
 
     def _end_preview(self) -> None:
+        self._spinner.hide()
+        self.pending = False
         self._preview = None
         self._hint.setPixmap(QPixmap())
         self._hint.hide()

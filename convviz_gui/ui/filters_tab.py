@@ -7,30 +7,13 @@ from dataclasses import replace
 from PySide6.QtWidgets import QDoubleSpinBox, QLineEdit, QProgressBar, QPushButton, QSpinBox
 
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.filters import (
-    FilterResult,
-    FilterSettings,
-    parse_filter_range,
-    stitch_patterns,
-    visualize_filters,
-)
-from convviz_gui.engine.render import filter_grid_figure
+from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
+from convviz_gui.ops.messages import Filters, FiltersResult
 from convviz_gui.ui.view_tab import ViewTab
 
 
-def filter_job(context, snapshot, indices: list[int], settings: FilterSettings):
-    """Worker: run the ascent, streaming progress; returns (result, figure)."""
-    layer = snapshot.layer
-    if layer is None or not layer.spatial or layer.is_container:
-        raise ConvVizError("Select a layer with spatial output in the model tree.")
-    result = visualize_filters(snapshot.model, layer.path, indices, settings,
-                               progress=context.progress,
-                               should_cancel=lambda: context.cancelled)
-    return result, filter_grid_figure(result)
-
-
 class FiltersTab(ViewTab):
-    """Run/Cancel gradient ascent for a range of filters; results cached per settings."""
+    """Run/Cancel gradient ascent for a range of filters; results cached per request."""
 
     view_name = "filters"
 
@@ -52,60 +35,77 @@ class FiltersTab(ViewTab):
         self.add_controls(("Filters", self.range_edit), ("Steps", self.steps),
                           ("Learning rate", self.learning_rate), ("Size", self.size),
                           self.run_button, self.cancel_button, self.progress)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cache: dict[tuple, FilterResult] = {}
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.cache: dict[Filters, FiltersResult] = {}
         self._previews: dict[int, object] = {}
-        self._job_key: tuple | None = None
-        self.last_result: FilterResult | None = None
+        self._job_request: Filters | None = None
+
+    @property
+    def last_result(self):
+        """The ``FilterResult`` on screen, if any."""
+        return self.result.filters if isinstance(self.result, FiltersResult) else None
 
     def settings(self) -> FilterSettings:
         """Settings from the controls."""
         return replace(FilterSettings(), steps=self.steps.value(),
                        learning_rate=self.learning_rate.value(), size=self.size.value())
 
-    def _key(self, indices: list[int], settings: FilterSettings) -> tuple:
-        layer = self.session.layer.path if self.session.layer else ()
-        return (id(self.session.model), layer, tuple(indices), settings)
+    def current_request(self) -> Filters:
+        """The request the controls describe; raises ``ConvVizError`` for a bad range."""
+        layer = self.session.layer
+        if layer is None or not layer.spatial or layer.is_container:
+            name = layer.name if layer is not None else "This model"
+            raise ConvVizError(f"{name} has no filters to visualize; select a convolution layer.")
+        return Filters(self.session.model_ref, layer.path,
+                       tuple(parse_filter_range(self.range_edit.text())), self.settings())
+
+    def refresh(self) -> None:
+        """Filters do not need an image: refresh as soon as a model is open."""
+        if self.stale and self.session.model is not None:
+            self.stale = False
+            self.compute()
 
     def compute(self) -> None:
-        """Show a cached result for the current settings (never starts a run by itself)."""
+        """Show the cached result for the controls (never starts a run by itself)."""
         try:
-            key = self._key(parse_filter_range(self.range_edit.text()), self.settings())
+            request = self.current_request()
         except ConvVizError:
-            return
-        if key in self.cache:
-            self.last_result = self.cache[key]
-            self.show_figure(filter_grid_figure(self.cache[key]))
-        elif self.runner.running("filters") is None:
+            request = None
+        if request is not None and request in self.cache:
+            self.show_result(self.cache[request])
+        elif request is not None and request == self._job_request and self._previews:
+            self._show_previews()
+        elif request is None or request != self._job_request:
             layer = self.session.layer.name if self.session.layer else "a layer"
+            self.result = None
             self.figure_view.set_hint(f"Press Run to visualize the filters of {layer}.")
 
     def run(self) -> None:
         """Start (or restart) the ascent for the chosen filters."""
-        if not self.session.ready:
+        if self.session.model is None:
             self.report_error("Open a model first.", "")
             return
         try:
-            indices = parse_filter_range(self.range_edit.text())
+            request = self.current_request()
         except ConvVizError as exc:
             self.report_error(str(exc), "")
             return
-        settings = self.settings()
-        key = self._key(indices, settings)
-        if key in self.cache:
-            self.compute()
+        if request in self.cache:
+            self.show_result(self.cache[request])
             return
-        self._job_key = key
+        self._job_request = request
         self._previews = {}
-        self._total = len(indices)
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.status.emit(f"Optimizing {len(indices)} filters…")
-        self.runner.submit("filters", filter_job, self.session.snapshot(), indices, settings,
-                           on_result=self._finished_run, on_error=self.report_error,
-                           on_progress=self._progress, on_finished=self._idle)
+        self.result = None
+        text = f"Optimizing {len(request.indices)} filters of {'/'.join(request.layer)}…"
+        self.figure_view.set_pending(text)
+        self.status.emit(text)
+        self.runner.submit("filters", request, on_result=self._finished_run,
+                           on_error=self.report_error, on_progress=self._progress,
+                           on_finished=self._idle)
 
     def cancel(self) -> None:
         """Stop the running ascent within one step; partial patterns stay on screen."""
@@ -114,6 +114,12 @@ class FiltersTab(ViewTab):
             job.cancel(keep_result=True)
             self.status.emit("Cancelling filter job…")
 
+    def _showing_job(self) -> bool:
+        try:
+            return self.current_request() == self._job_request
+        except ConvVizError:
+            return False
+
     def _progress(self, update) -> None:
         # QProgressBar.setValue repaints synchronously; let the event loop paint it instead.
         self.progress.setUpdatesEnabled(False)
@@ -121,24 +127,30 @@ class FiltersTab(ViewTab):
         self.progress.setUpdatesEnabled(True)
         if update.previews:
             self._previews.update(update.previews)
-            self.show_preview(stitch_patterns([self._previews[i] for i in sorted(self._previews)]))
+            if self._showing_job():  # never over the figure of another layer
+                self._show_previews()
         self.status.emit(f"Filters: step {update.step}/{update.steps}, "
                          f"{update.filters_done}/{update.filters_total} done")
 
-    def _finished_run(self, value) -> None:
-        result, figure = value
-        self.last_result = result
-        if not result.cancelled and self._job_key is not None:
-            self.cache[self._job_key] = result
-        self.show_figure(figure)
-        done = len(result.patterns) - len(result.partial)
-        if result.cancelled:
-            self.status.emit(f"Filter job cancelled: {done} complete, {len(result.partial)} "
+    def _show_previews(self) -> None:
+        self.show_preview(stitch_patterns([self._previews[i] for i in sorted(self._previews)]))
+
+    def _finished_run(self, result: FiltersResult) -> None:
+        request, found = self._job_request, result.filters
+        if not found.cancelled and request is not None:
+            self.cache[request] = result
+        if self._showing_job():
+            self.show_result(result)
+        done = len(found.patterns) - len(found.partial)
+        note = getattr(found, "size_note", "")
+        if found.cancelled:
+            self.status.emit(f"Filter job cancelled: {done} complete, {len(found.partial)} "
                              "partial patterns kept.")
         else:
             self.progress.setValue(1000)
-            self.status.emit(f"{len(result.patterns)} filters in {result.seconds:.1f} s.")
+            self.status.emit(f"{len(found.patterns)} filters in {found.seconds:.1f} s. {note}".strip())
 
     def _idle(self) -> None:
+        self._previews = {}
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)

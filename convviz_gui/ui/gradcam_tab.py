@@ -5,28 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider
 
-from convviz_gui.engine.cam import CAM_METHODS, make_cam, predict, predicted_mask
+from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.layers import spatial_layers
-from convviz_gui.engine.render import gradcam_figure
+from convviz_gui.ops.messages import Explain, FigureStyle
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
 TOP_K = 5
-
-
-def gradcam_job(context, snapshot, class_index, layer_path, method, alpha, cmap, previous=None):
-    """Worker: predictions and CAM (or reuse ``previous``), then the three-panel figure."""
-    if previous is None:
-        batch = snapshot.batch()
-        predictions = predict(snapshot.model, batch, TOP_K)
-        chosen = predictions[0].index if class_index is None else class_index
-        cam = make_cam(snapshot.model, layer_path, method)(batch, chosen)
-        mask = (predicted_mask(snapshot.model, batch)
-                if snapshot.model.output_kind == "segmentation" else None)
-    else:
-        predictions, cam, mask = previous
-    figure = gradcam_figure(snapshot.image.rgb, cam, alpha, cmap, predictions, mask)
-    return (predictions, cam, mask), figure
 
 
 class GradCamTab(ViewTab):
@@ -56,10 +41,9 @@ class GradCamTab(ViewTab):
         body.addWidget(self.figure_view, 1)
         self.layout().addLayout(body, 1)
         self.class_index: int | None = None
-        self.last = None
         self.predictions.itemClicked.connect(self._class_clicked)
-        self.layer_combo.activated.connect(lambda _: self._recompute())
-        self.method.currentTextChanged.connect(lambda _: self._recompute())
+        self.layer_combo.activated.connect(lambda _: self.invalidate())
+        self.method.currentTextChanged.connect(lambda _: self.invalidate())
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         session.changed.connect(self._session_changed)
@@ -70,7 +54,7 @@ class GradCamTab(ViewTab):
             self.layer_combo.clear()
             model = self.session.model
             default = model.default_cam_layer()
-            for node in spatial_layers(model.layer_tree):
+            for node in spatial_layers(list(model.layer_tree)):
                 self.layer_combo.addItem(node.display_path, node.path)
             if default is not None:
                 self.layer_combo.setCurrentIndex(self.layer_combo.findData(default.path))
@@ -81,20 +65,18 @@ class GradCamTab(ViewTab):
             index = self.layer_combo.findData(layer.path) if layer is not None else -1
             if index >= 0 and index != self.layer_combo.currentIndex():
                 self.layer_combo.setCurrentIndex(index)
-                return  # invalidate() comes from the window for layer changes
-        self.last = None
-
-    def _recompute(self) -> None:
-        self.last = None
-        self.invalidate()
 
     def _class_clicked(self, item: QListWidgetItem) -> None:
         self.class_index = item.data(Qt.ItemDataRole.UserRole)
-        self._recompute()
+        self.invalidate()
 
     def _restyle(self, *_args) -> None:
         self.alpha_label.setText(f"{self.alpha.value() / 100:.2f}")
-        self.invalidate()
+        self.redraw()
+
+    def style(self) -> FigureStyle:
+        """Overlay opacity and colormap from the controls."""
+        return FigureStyle(cmap=self.cmap.currentText(), alpha=self.alpha.value() / 100)
 
     def export_stem(self) -> str:
         """Name exports after the explained layer."""
@@ -105,22 +87,22 @@ class GradCamTab(ViewTab):
         return stem
 
     def compute(self) -> None:
-        self.status.emit("Computing Grad-CAM…")
-        self.runner.submit(
-            "gradcam", gradcam_job, self.session.snapshot(), self.class_index,
-            self.layer_combo.currentData(), self.method.currentText(),
-            self.alpha.value() / 100, self.cmap.currentText(), self.last,
-            on_result=self._show, on_error=self.report_error)
+        session = self.session
+        layer = tuple(self.layer_combo.currentData() or ()) or None
+        request = Explain(session.model_ref, session.image_ref, layer, self.method.currentText(),
+                          self.class_index, session.preset, TOP_K)
+        where = "/".join(layer) if layer else "the last convolution"
+        self.submit(request, f"Computing {request.method} at {where}…")
 
-    def _show(self, value) -> None:
-        self.last, figure = value
-        predictions, cam, _ = self.last
+    def show_result(self, result) -> None:
+        """Fill the class list from the predictions, then draw."""
+        cam = result.cam
         self.predictions.clear()
-        for prediction in predictions:
+        for prediction in result.predictions:
             item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
             item.setData(Qt.ItemDataRole.UserRole, prediction.index)
             self.predictions.addItem(item)
             if prediction.index == cam.class_index:
                 item.setSelected(True)
-        self.show_figure(figure)
+        super().show_result(result)
         self.status.emit(f"{cam.method} for '{cam.label}' at {'/'.join(cam.layer)}.")

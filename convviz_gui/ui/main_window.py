@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -23,9 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
-from convviz_gui.engine.images import PRESETS, image_from_array, load_image
-from convviz_gui.engine.models import MODEL_SUFFIXES, UnsafeModelError
+from convviz_gui.engine.images import PRESETS
+from convviz_gui.engine.models import MODEL_SUFFIXES
+from convviz_gui.ops.figures import figure_for
+from convviz_gui.ops.messages import (
+    ExportAllActivations,
+    ExportFigure,
+    ImageRef,
+    ImageSummary,
+    ModelRef,
+    ModelSummary,
+    OpenImage,
+    OpenModel,
+)
 from convviz_gui.paths import resource
 from convviz_gui.ui.activations_tab import ActivationsTab
 from convviz_gui.ui.dialogs import CatalogDialog, about_text, show_error
@@ -39,57 +50,6 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
 RECENT_LIMIT = 8
 DPI_CHOICES = (100, 150, 300)
-
-
-def load_model_job(context, spec: str, trust: bool):
-    """Worker: import TensorFlow if needed, load the model and build its layer tree."""
-    from convviz_gui.engine.models import open_model
-    from convviz_gui.engine.runtime import load_keras
-
-    context.progress("Loading TensorFlow…")
-    load_keras()
-    context.progress(f"Opening {Path(spec).name if not spec.startswith('app:') else spec}…")
-    try:
-        model = open_model(spec, trust_model_code=trust)
-    except UnsafeModelError as exc:
-        return "unsafe", spec, str(exc)
-    except OfflineWeightsError as exc:
-        return "offline", spec, str(exc)
-    model.layer_tree  # noqa: B018 (built here, off the GUI thread)
-    return "ok", spec, model
-
-
-def load_image_job(context, path: str):
-    """Worker: decode an image file."""
-    return path, load_image(path)
-
-
-def all_activations_job(context, snapshot, folder: str, dpi: int):
-    """Worker: one grid figure per spatial layer saved as PNG into ``folder``.
-
-    Names come from the model's layer names, made safe; existing files are never
-    overwritten (a numbered name is used instead).
-    """
-    from convviz_gui.engine.activations import compute_activations
-    from convviz_gui.engine.layers import spatial_layers
-    from convviz_gui.engine.render import (
-        activation_grid_figure,
-        safe_file_stem,
-        save_figure,
-        unique_path,
-    )
-
-    batch = snapshot.batch()
-    layers = spatial_layers(snapshot.model.layer_tree)
-    written = []
-    for number, node in enumerate(layers, 1):
-        if context.cancelled:
-            break
-        acts = compute_activations(snapshot.model, batch, [node.path])[node.path]
-        target = unique_path(folder, safe_file_stem("_".join(node.path)), ".png")
-        written.append(save_figure(activation_grid_figure(acts), target, dpi))
-        context.progress(f"Exported {number}/{len(layers)} layers")
-    return written
 
 
 class MainWindow(QMainWindow):
@@ -108,7 +68,6 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.session = Session()
         self.runner = JobRunner(self)
-        self.versions: dict[str, str] | None = None
         self.errors_shown: list[str] = []
         self._build_tabs()
         self._build_docks()
@@ -116,6 +75,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.session.changed.connect(self._session_changed)
         self.runner.busy_changed.connect(self._busy)
+        self.runner.engine_restarted.connect(self._engine_restarted)
+        self.runner.engine_failed.connect(lambda message: self.report_error(message, ""))
+        self._paste_dir: Path | None = None
+        self._pasted = 0
         self._restore()
 
     # ----- construction -------------------------------------------------------------------
@@ -179,7 +142,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        # triggered(bool) must never reach a slot's first parameter (e.g. a path).
+        action.triggered.connect(lambda _checked=False, call=slot: call())
         menu.addAction(action)
         return action
 
@@ -286,26 +250,28 @@ class MainWindow(QMainWindow):
         return str(self.settings.value("recent/dir", str(Path.home())))
 
     def open_model(self, spec: str, trust: bool = False) -> None:
-        """Load a model (file, ``demo`` or ``app:NAME[:weights]``) off the GUI thread."""
+        """Load a model (file, ``demo`` or ``app:NAME[:weights]``) in the engine process."""
         self.show_status(f"Opening {spec}…")
-        self.runner.submit("model", load_model_job, spec, trust, on_result=self._model_ready,
-                           on_error=self.report_error, on_progress=self.show_status)
+        self.runner.submit("model", OpenModel(ModelRef(spec, trust)), on_result=self._model_ready,
+                           on_error=partial(self._model_failed, spec),
+                           on_progress=self.show_status)
 
-    def _model_ready(self, value) -> None:
-        outcome, spec, model = value
-        if outcome != "ok":
-            self._ask_about_model(outcome, spec, model)
-            return
+    def _model_ready(self, model: ModelSummary) -> None:
+        spec = model.ref.spec
         if not spec.startswith(("app:", "demo")):
             self.settings.setValue("recent/dir", str(Path(spec).parent))
         self._remember("recent/models", spec)
         self.session.set_model(model)
         self.model_loaded.emit(model)
 
-    def _ask_about_model(self, outcome: str, spec: str, message: str) -> None:
+    def _model_failed(self, spec: str, message: str, details: str) -> None:
         """Unsafe code or missing weights: ask the user instead of failing."""
+        job_error = self.runner.last_error_type
+        if job_error not in ("UnsafeModelError", "OfflineWeightsError"):
+            self.report_error(message, details)
+            return
         self.show_status(message)
-        if outcome == "unsafe":
+        if job_error == "UnsafeModelError":
             answer = QMessageBox.warning(
                 self, "Untrusted model code",
                 f"{message}\n\nFile: {spec}\n\nLoad it anyway and run its code?",
@@ -320,17 +286,25 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Yes:
             self.open_model(":".join(spec.split(":")[:2]) + ":none")
 
-    def open_image(self, path: str) -> None:
-        """Load an image file off the GUI thread; the current image stays on failure."""
-        self.runner.submit("image", load_image_job, path,
-                           on_result=self._image_ready, on_error=self.report_error)
+    def open_image(self, path: str, remember: bool = True) -> None:
+        """Load an image file in the engine process; the current image stays on failure."""
+        self.runner.submit("image", OpenImage(ImageRef(str(path))),
+                           on_result=partial(self._image_ready, remember),
+                           on_error=self.report_error)
 
-    def _image_ready(self, value) -> None:
-        path, image = value
-        if path:
-            self._remember("recent/images", path)
+    def _image_ready(self, remember: bool, image: ImageSummary) -> None:
+        if remember:
+            self._remember("recent/images", image.ref.path)
         self.session.set_image(image)
         self.image_loaded.emit(image)
+
+    def _engine_restarted(self, message: str) -> None:
+        """The engine process died and a new one runs: re-open what the window shows."""
+        self.show_status(message)
+        if self.session.model is not None:
+            self.runner.submit("reopen-model", OpenModel(self.session.model_ref))
+        if self.session.image is not None:
+            self.runner.submit("reopen-image", OpenImage(self.session.image_ref))
 
     def paste_image(self) -> None:
         """Edit > Paste Image: clipboard bitmap or copied image file."""
@@ -344,10 +318,14 @@ class MainWindow(QMainWindow):
         if qimage.isNull():
             self.report_error("The clipboard holds no image.", "")
             return
-        try:
-            self._image_ready(("", image_from_array(qimage_to_array(qimage))))
-        except ConvVizError as exc:
-            self.report_error(str(exc), "")
+        if self._paste_dir is None:
+            self._paste_dir = Path(tempfile.mkdtemp(prefix="convviz-pasted-"))
+        self._pasted += 1
+        path = self._paste_dir / f"pasted image {self._pasted}.png"
+        if not qimage.save(str(path), "PNG"):
+            self.report_error("The pasted image could not be kept (is the disk full?).", "")
+            return
+        self.open_image(str(path), remember=False)
 
     def open_files(self, paths: list[str]) -> None:
         """Open dropped/pasted files: model files as models, anything else as an image."""
@@ -371,7 +349,7 @@ class MainWindow(QMainWindow):
     def _session_changed(self, what: str) -> None:
         model, image = self.session.model, self.session.image
         if what == "model":
-            self.tree.set_layers(model.layer_tree)
+            self.tree.set_layers(list(model.layer_tree))
             if self.session.layer is not None:
                 self.tree.select_path(self.session.layer.path)
             height, width, channels = model.input_shape
@@ -384,7 +362,7 @@ class MainWindow(QMainWindow):
         if what in ("model", "preset"):
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(self.session.preset))
         if what == "image":
-            self.thumbnail.setPixmap(array_to_pixmap(image.rgb).scaled(
+            self.thumbnail.setPixmap(array_to_pixmap(image.thumbnail).scaled(
                 200, 200, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
             self.image_info.setText(f"{image.name}\n{image.size[0]}x{image.size[1]} px")
@@ -412,27 +390,24 @@ class MainWindow(QMainWindow):
         """The visible canvas tab."""
         return self.tabs.currentWidget()
 
-    def export_figure(self, path: str | None = None) -> Path | None:
-        """File > Export Figure (PNG/SVG/PDF) of the current canvas."""
-        from convviz_gui.engine.render import save_figure
-
+    def export_figure(self, path: str | None = None) -> None:
+        """File > Export Figure (PNG/SVG/PDF) of the current view, drawn at the figure's own
+        size by the same builder as the CLI's ``--out``."""
         tab = self.current_tab()
-        if tab.figure is None:
+        if tab.result is None:
             self.report_error("There is no figure to export yet.", "")
-            return None
+            return
         if path is None:
             default = str(Path(self._last_dir()) / f"{tab.export_stem()}.png")
             path, _ = QFileDialog.getSaveFileName(
                 self, "Export figure", default, "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
             if not path:
-                return None
-        try:
-            saved = save_figure(tab.figure, path, self.export_dpi())
-        except ConvVizError as exc:
-            self.report_error(str(exc), "")
-            return None
-        self.show_status(f"Saved {saved}")
-        return saved
+                return
+        self.show_status(f"Exporting {Path(path).name}…")
+        self.runner.submit("export", ExportFigure(tab.result, str(path), tab.style(),
+                                                  self.export_dpi()),
+                           on_result=lambda saved: self.show_status(f"Saved {saved.paths[0]}"),
+                           on_error=self.report_error)
 
     def export_all_activations(self, folder: str | None = None) -> None:
         """File > Export All Activations: one PNG per spatial layer into a folder."""
@@ -443,38 +418,38 @@ class MainWindow(QMainWindow):
                                                             self._last_dir())
         if not folder:
             return
-        self.runner.submit("export", all_activations_job, self.session.snapshot(), folder,
-                           self.export_dpi(), on_progress=self.show_status,
-                           on_result=lambda files: self.show_status(
-                               f"Exported {len(files)} activation grids to {folder}"),
+        request = ExportAllActivations(self.session.model_ref, self.session.image_ref, folder,
+                                       self.session.preset, self.activations_tab.style(),
+                                       self.export_dpi())
+        self.runner.submit("export-all", request, on_progress=self.show_status,
+                           on_result=lambda saved: self.show_status(
+                               f"Exported {len(saved.paths)} activation grids to {folder}"),
                            on_error=self.report_error)
 
     def copy_figure(self) -> None:
-        """Edit > Copy Figure as a bitmap."""
-        figure = self.current_tab().figure
-        if figure is None:
+        """Edit > Copy Figure as a bitmap (the figure at its own size, as exported)."""
+        tab = self.current_tab()
+        if tab.result is None:
             self.report_error("There is no figure to copy yet.", "")
             return
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=self.export_dpi())
+        figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
         QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
         self.show_status("Figure copied to the clipboard.")
 
     def show_about(self) -> None:
         """Help > About."""
-        import sys
-
-        if "tensorflow" in sys.modules:
-            from convviz_gui.engine.runtime import versions
-
-            self.versions = versions()
-        QMessageBox.about(self, "About ConvViz", about_text(self.versions))
+        QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions))
 
     # ----- closing ------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._save_settings()
         self.show_status("Stopping background jobs…")
         self.runner.shutdown()
+        if self._paste_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._paste_dir, ignore_errors=True)
         super().closeEvent(event)
 
 
@@ -484,13 +459,3 @@ def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
     height, width = data.shape[:2]
     image = QImage(data.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())
-
-
-def qimage_to_array(image: QImage) -> np.ndarray:
-    """(H, W, 4) uint8 RGBA array from a QImage."""
-    converted = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    width, height = converted.width(), converted.height()
-    buffer = np.frombuffer(converted.constBits(), np.uint8, count=converted.sizeInBytes())
-    return buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(
-        height, width, 4).copy()
-

@@ -1,27 +1,15 @@
-"""What the window is showing: model, image, layer and preprocessing (no widgets)."""
+"""What the window is showing: model, image, layer and preprocessing (no widgets).
+
+The session holds plain-data summaries (``ModelSummary``, ``ImageSummary``); the Keras
+model itself lives in the engine process, reached by the references in requests.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
 
-from convviz_gui.engine.layers import LayerInfo
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable view of the session handed to worker jobs."""
-
-    model: Any
-    image: Any
-    layer: LayerInfo | None
-    preset: str
-
-    def batch(self):
-        """The image preprocessed for the model (call on the worker thread)."""
-        return self.model.prepare(self.image, self.preset)
+from convviz_gui.engine.layers import CONV_CLASSES, LayerInfo, spatial_layers
+from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelRef, ModelSummary
 
 
 class Session(QObject):
@@ -31,30 +19,38 @@ class Session(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model: Any = None
-        self.image: Any = None
+        self.model: ModelSummary | None = None
+        self.image: ImageSummary | None = None
         self.layer: LayerInfo | None = None
         self.preset: str = ""
 
-    def set_model(self, model: Any) -> None:
-        """Switch model; the layer resets to its first convolution (edge detectors)."""
-        from convviz_gui.engine.layers import CONV_CLASSES, spatial_layers
+    @property
+    def model_ref(self) -> ModelRef | None:
+        """Reference of the current model for requests."""
+        return self.model.ref if self.model is not None else None
 
+    @property
+    def image_ref(self) -> ImageRef | None:
+        """Reference of the current image for requests."""
+        return self.image.ref if self.image is not None else None
+
+    def set_model(self, model: ModelSummary) -> None:
+        """Switch model; the layer resets to its first convolution (edge detectors)."""
         self.model = model
         self.preset = model.preset
-        spatial = spatial_layers(model.layer_tree)
+        spatial = spatial_layers(list(model.layer_tree))
         convs = [node for node in spatial if node.class_name in CONV_CLASSES]
         self.layer = (convs or spatial or [None])[0]
         self.changed.emit("model")
 
-    def set_image(self, image: Any) -> None:
+    def set_image(self, image: ImageSummary) -> None:
         """Switch image."""
         self.image = image
         self.changed.emit("image")
 
     def set_layer(self, layer: LayerInfo) -> None:
         """Select a layer."""
-        if layer is not self.layer:
+        if self.layer is None or layer.path != self.layer.path:
             self.layer = layer
             self.changed.emit("layer")
 
@@ -62,15 +58,9 @@ class Session(QObject):
         """Override the preprocessing preset."""
         if preset != self.preset:
             self.preset = preset
-            if self.model is not None:
-                self.model.preset = preset
             self.changed.emit("preset")
 
     @property
     def ready(self) -> bool:
         """True when a model and an image are loaded."""
         return self.model is not None and self.image is not None
-
-    def snapshot(self) -> Snapshot:
-        """Freeze the current state for a worker."""
-        return Snapshot(self.model, self.image, self.layer, self.preset)

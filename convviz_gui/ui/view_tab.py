@@ -1,10 +1,14 @@
-"""Base of the three canvases: lazy refresh through the shared job runner."""
+"""Base of the canvases: build a request, send it, draw its result; lazy refresh."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from convviz_gui.ops.figures import figure_for
+from convviz_gui.ops.messages import FigureStyle, Request
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.workers import JobRunner
@@ -23,6 +27,7 @@ class ViewTab(QWidget):
         self.session = session
         self.runner = runner
         self.stale = True
+        self.result: Any = None  # the result on screen (drawn again for restyles and exports)
         self.figure_view = FigureView(hint)
         self.controls = QHBoxLayout()
         layout = QVBoxLayout(self)
@@ -40,15 +45,19 @@ class ViewTab(QWidget):
 
     @property
     def figure(self):
-        """The figure on screen (None before the first result)."""
+        """The figure on screen (None before the first result and while computing)."""
         return self.figure_view.figure
+
+    def style(self) -> FigureStyle:
+        """How results are drawn; subclasses read their controls."""
+        return FigureStyle()
 
     def export_stem(self) -> str:
         """Default export name: ``<model>_<layer>_<view>``."""
-        model = self.session.model.name if self.session.model else "model"
-        layer = self.session.layer.name if self.session.layer else "image"
         from convviz_gui.engine.render import safe_file_stem
 
+        model = self.session.model.name if self.session.model else "model"
+        layer = self.session.layer.name if self.session.layer else "image"
         return safe_file_stem(f"{model}_{layer}_{self.view_name}")
 
     def invalidate(self) -> None:
@@ -67,12 +76,30 @@ class ViewTab(QWidget):
         """Start the job producing this view's figure."""
         raise NotImplementedError
 
+    def submit(self, request: Request, pending_text: str) -> None:
+        """Send the view's request; the canvas says it is computing until the result comes."""
+        self.result = None
+        self.figure_view.set_pending(pending_text)
+        self.status.emit(pending_text)
+        self.runner.submit(self.view_name, request, on_result=self.show_result,
+                           on_error=self.report_error)
+
+    def show_result(self, result: Any) -> None:
+        """Keep a result and draw it."""
+        self.result = result
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the kept result again with the current style (no recomputation)."""
+        if self.result is not None:
+            self.show_figure(figure_for(self.result, self.style()))
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         self.refresh()
 
     def show_figure(self, figure) -> None:
-        """Put a worker-built figure on screen."""
+        """Put a figure on screen."""
         self.figure_view.set_figure(figure)
         self.rendered.emit()
 

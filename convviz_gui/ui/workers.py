@@ -1,27 +1,28 @@
-"""The one worker mechanism for every long job: a QThread serving a job queue.
+"""The one worker mechanism for every long job: requests sent to the engine process.
 
-A job is a plain function ``fn(context, *args)``; it reports with
-``context.progress(value)`` and polls ``context.cancelled``. Jobs run one at a time
-on one long-lived engine thread (TensorFlow work is serialized); submitting a job of
-a kind that is already queued or running cancels the stale one, whose result is
-dropped. The thread keeps one Python frame alive for its whole life: TensorFlow
-caches per-thread state that breaks (segfaults) when a pool thread's Python thread
-state is torn down and re-created between jobs.
+A job is a request of the operations layer (``convviz_gui.ops.messages``) with a kind
+("activations", "filters", ...). The ``JobRunner`` sends it to the engine process,
+and progress, result and error come back as Qt signals on the GUI thread. Submitting
+a job of a kind that is still live cancels the stale one, whose result is dropped.
+
+The window's process never imports TensorFlow. If the engine process dies (native
+crash, out of memory, killed), the runner starts a new one, tells the window
+(``engine_restarted``: it re-opens the model and image), and re-sends every live job
+once.
 """
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
+import itertools
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.ops.engine_process import EngineProcess
+
+RESTARTS_PER_MINUTE = 3  # more deaths than this in a minute: the engine cannot start at all
 
 
 class JobSignals(QObject):
@@ -33,138 +34,186 @@ class JobSignals(QObject):
     finished = Signal()
 
 
-# The GUI thread re-takes the GIL after every Qt call; with Python's default 5 ms switch
-# interval each re-take can wait 5 ms behind a busy engine thread, which adds up to
-# stalls of hundreds of ms while a figure is drawn. 1 ms keeps the GUI fluid.
-GIL_SWITCH_INTERVAL_S = 0.001
-PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress updates per second reach the GUI
-
-
-class JobContext:
-    """What a running job sees: progress reporting and a cooperative cancel flag."""
-
-    def __init__(self, signals: JobSignals) -> None:
-        self._signals = signals
-        self._cancel = threading.Event()
-        self._last_progress = 0.0
-
-    @property
-    def cancelled(self) -> bool:
-        """True once someone asked the job to stop."""
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        """Ask the job to stop at its next check."""
-        self._cancel.set()
-
-    def progress(self, value: Any) -> None:
-        """Report progress (any object) to the GUI thread.
-
-        Updates closer than ``PROGRESS_INTERVAL_S`` to the last one are dropped: a fast
-        job must not flood the event loop (the result follows the last update anyway).
-        """
-        now = time.monotonic()
-        if not self.cancelled and now - self._last_progress >= PROGRESS_INTERVAL_S:
-            self._last_progress = now
-            self._signals.progress.emit(value)
-
-
 class Job:
-    """A function run on the engine thread with ``progress/result/error/finished`` signals."""
+    """One request in flight, with its signals and cancel state."""
 
-    def __init__(self, kind: str, fn: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, job_id: int, kind: str, request: Any, send: Callable[[tuple], bool]) -> None:
+        self.id = job_id
         self.kind = kind
+        self.request = request
         self.signals = JobSignals()
-        self.context = JobContext(self.signals)
-        self._fn, self._args = fn, args
+        self.cancelled = False
         self.keep_result = False
+        self.attempts = 0
+        self.error_type = ""
+        self._send = send
 
     def cancel(self, keep_result: bool = False) -> None:
-        """Cooperatively cancel; a job not yet started never runs.
+        """Ask the engine to stop this job at its next step.
 
         ``keep_result`` delivers what the job returns after stopping (partial results
         the user asked to keep), instead of dropping it as stale.
         """
         self.keep_result = self.keep_result or keep_result
-        self.context.cancel()
-
-    def run(self) -> None:
-        """Execute on the engine thread; emits result or error, then finished."""
-        try:
-            if self.context.cancelled:
-                return
-            value = self._fn(self.context, *self._args)
-            if not self.context.cancelled or self.keep_result:
-                self.signals.result.emit(value)
-        except ConvVizError as exc:
-            if not self.context.cancelled:
-                self.signals.error.emit(str(exc), "")
-        except Exception as exc:  # unexpected: report with details, never crash the app
-            if not self.context.cancelled:
-                message = f"Unexpected {type(exc).__name__}: {str(exc).splitlines()[0][:200]}" \
-                    if str(exc) else f"Unexpected {type(exc).__name__}."
-                self.signals.error.emit(message, traceback.format_exc())
-        finally:
-            self.signals.finished.emit()
+        if not self.cancelled:
+            self.cancelled = True
+            self._send(("cancel", self.id))
 
 
-class _EngineThread(QThread):
-    """Runs queued jobs in order until it receives ``None``."""
+class _Receiver(QThread):
+    """Blocks on the engine's pipe and forwards each message as a signal."""
 
-    def __init__(self, jobs: queue.Queue, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._queue = jobs
+    message = Signal(int, object)  # engine generation, message
+
+    def __init__(self, engine: EngineProcess, generation: int) -> None:
+        super().__init__()
+        self._engine = engine
+        self._generation = generation
 
     def run(self) -> None:  # noqa: D401 (Qt override)
-        while (job := self._queue.get()) is not None:
-            job.run()
+        while True:
+            try:
+                message = self._engine.receive()
+            except (EOFError, OSError):
+                self.message.emit(self._generation, ("died",))
+                return
+            except Exception as exc:  # a message that cannot be unpickled
+                message = ("garbled", repr(exc))
+            self.message.emit(self._generation, message)
 
 
 class JobRunner(QObject):
-    """Owns the engine thread; one live job per kind, newer requests replace older ones."""
+    """Owns the engine process; one live job per kind, newer requests replace older ones."""
 
     busy_changed = Signal(bool)
+    engine_restarted = Signal(str)  # one sentence for the status bar
+    engine_failed = Signal(str)  # the engine cannot be started again
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
-        self._queue: queue.Queue = queue.Queue()
-        self._thread = _EngineThread(self._queue)
-        self._thread.setStackSize(64 * 1024 * 1024)  # TensorFlow tracing recurses deeply
-        self._thread.start()
-        self._jobs: dict[str, Job] = {}
-        self._alive: set[Job] = set()
+        self._ids = itertools.count(1)
+        self._jobs: dict[str, Job] = {}  # the live job of each kind
+        self._alive: dict[int, Job] = {}  # every job not finished yet
+        self._generation = 0
+        self._deaths: list[float] = []
+        self._closing = False
+        self.engine: EngineProcess | None = None
+        self.versions: dict[str, str] | None = None  # TensorFlow, Keras, NumPy of the engine
+        self.last_error_type = ""  # exception class name of the last error delivered
+        self._receiver: _Receiver | None = None
+        self._start_engine()
 
+    # ----- the process ---------------------------------------------------------------------
+    def _start_engine(self) -> None:
+        self._generation += 1
+        self.engine = EngineProcess()
+        self._receiver = _Receiver(self.engine, self._generation)
+        self._receiver.message.connect(self._on_message)
+        self._receiver.start()
+
+    def _send(self, message: tuple) -> bool:
+        return self.engine is not None and self.engine.send(message)
+
+    @property
+    def alive(self) -> bool:
+        """True while the engine process runs."""
+        return self.engine is not None and self.engine.process.is_alive()
+
+    def _on_message(self, generation: int, message: tuple) -> None:
+        if generation != self._generation:
+            return  # from an engine that has been replaced
+        kind = message[0]
+        if kind == "died":
+            self._engine_died()
+            return
+        if kind == "versions":
+            self.versions = message[1]
+        if kind in ("ready", "versions", "garbled"):
+            return
+        job = self._alive.get(message[1])
+        if job is None:
+            return
+        if kind == "progress":
+            if not job.cancelled:
+                job.signals.progress.emit(message[2])
+            return
+        if kind == "result" and (not job.cancelled or job.keep_result):
+            job.signals.result.emit(message[2])
+        elif kind == "error" and not job.cancelled:
+            job.error_type = self.last_error_type = message[4]
+            job.signals.error.emit(message[2], message[3])
+        self._done(job)
+
+    def _engine_died(self) -> None:
+        if self._closing:
+            return
+        how = self.engine.exit_description() if self.engine else "unknown"
+        now = time.monotonic()
+        self._deaths = [t for t in self._deaths if now - t < 60] + [now]
+        if len(self._deaths) > RESTARTS_PER_MINUTE:
+            self.engine = None
+            message = (f"The computation engine stopped {len(self._deaths)} times in a minute "
+                       f"({how}); restart ConvViz.")
+            for job in list(self._alive.values()):
+                self._fail(job, message)
+            self.engine_failed.emit(message)
+            return
+        self._start_engine()
+        retried = [job for job in self._alive.values() if not job.cancelled and job.attempts < 2]
+        given_up = [job for job in self._alive.values() if job not in retried]
+        text = f"The computation engine stopped unexpectedly ({how}) and was restarted"
+        text += "; retrying your last request." if retried else "."
+        self.engine_restarted.emit(text)  # the window re-opens its model and image first
+        for job in given_up:
+            self._fail(job, f"The computation engine stopped twice on this request ({how}).")
+        for job in retried:
+            self._dispatch(job)
+
+    def _fail(self, job: Job, message: str) -> None:
+        if not job.cancelled:
+            job.error_type = self.last_error_type = "EngineCrash"
+            job.signals.error.emit(message, "")
+        self._done(job)
+
+    # ----- jobs ----------------------------------------------------------------------------
     def submit(
-        self, kind: str, fn: Callable[..., Any], *args: Any,
+        self, kind: str, request: Any,
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
         on_finished: Callable[[], None] | None = None,
     ) -> Job:
-        """Queue ``fn(context, *args)``, cancelling any stale job of the same kind."""
-        if not self._thread.isRunning():
+        """Send ``request`` to the engine, cancelling any stale job of the same kind."""
+        if self._closing:
             raise RuntimeError("the job runner has been shut down")
         self.cancel(kind)
-        job = Job(kind, fn, *args)
+        job = Job(next(self._ids), kind, request, self._send)
         for signal, slot in ((job.signals.result, on_result), (job.signals.error, on_error),
                              (job.signals.progress, on_progress),
                              (job.signals.finished, on_finished)):
             if slot is not None:
                 signal.connect(slot)
-        job.signals.finished.connect(lambda: self._done(job))
         self._jobs[kind] = job
-        self._alive.add(job)
-        self.busy_changed.emit(True)
-        self._queue.put(job)
+        was_busy = self.busy
+        self._alive[job.id] = job
+        if not was_busy:
+            self.busy_changed.emit(True)
+        if self.engine is None:
+            self._fail(job, "The computation engine is not running; restart ConvViz.")
+        else:
+            self._dispatch(job)
         return job
+
+    def _dispatch(self, job: Job) -> None:
+        job.attempts += 1
+        self._send(("run", job.id, job.request))  # a dead engine is noticed by the receiver
 
     def running(self, kind: str) -> Job | None:
         """The live job of that kind, if any."""
         return self._jobs.get(kind)
 
     def cancel(self, kind: str) -> None:
-        """Cancel the job of that kind, if any."""
+        """Cancel the job of that kind, if any (its result is dropped)."""
         job = self._jobs.pop(kind, None)
         if job is not None:
             job.cancel()
@@ -174,24 +223,28 @@ class JobRunner(QObject):
         for kind in list(self._jobs):
             self.cancel(kind)
 
-    def shutdown(self, timeout_ms: int = 60000) -> bool:
-        """Cancel everything and stop the engine thread (window closing)."""
-        self.cancel_all()
-        for job in list(self._alive):
-            job.cancel()
-        if not self._thread.isRunning():
-            return True
-        self._queue.put(None)
-        return self._thread.wait(timeout_ms)
-
     @property
     def busy(self) -> bool:
         """True while any job is queued or running."""
         return bool(self._alive)
 
     def _done(self, job: Job) -> None:
-        self._alive.discard(job)
+        if self._alive.pop(job.id, None) is None:
+            return
         if self._jobs.get(job.kind) is job:
             del self._jobs[job.kind]
+        job.signals.finished.emit()
         if not self._alive:
             self.busy_changed.emit(False)
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Cancel everything and stop the engine process (window closing)."""
+        self._closing = True
+        self.cancel_all()
+        for job in list(self._alive.values()):
+            job.cancel()
+        if self.engine is not None:
+            self.engine.stop(timeout_ms / 1000)
+        if self._receiver is not None:
+            self._receiver.wait(timeout_ms)
+        return not self.alive

@@ -1,0 +1,260 @@
+"""Requests and results of every user operation: frozen, picklable, plain data.
+
+A request names what to compute (model and image by reference, layer, options); a
+result holds NumPy arrays and plain values, never Keras objects, so that it can cross
+the pipe between the engine process and the window, and be drawn by either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from convviz_gui.engine.activations import LayerActivations
+from convviz_gui.engine.cam import CamResult, Prediction
+from convviz_gui.engine.filters import FilterResult, FilterSettings
+from convviz_gui.engine.layers import LayerInfo, LayerPath, find_layer, iter_layers
+
+
+# ----- references -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model: a file path, ``demo`` or ``app:NAME[:imagenet|none]``."""
+
+    spec: str
+    trust_code: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Which image: a file path (pasted images are saved to a file first)."""
+
+    path: str
+
+
+# ----- requests ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    """Base of every request. ``long`` requests may yield to short ones between steps."""
+
+    long: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class OpenModel(Request):
+    """Load a model and describe it."""
+
+    model: ModelRef
+
+
+@dataclass(frozen=True)
+class OpenImage(Request):
+    """Decode an image and return a thumbnail for the window."""
+
+    image: ImageRef
+
+
+@dataclass(frozen=True)
+class Predict(Request):
+    """Top-k classes of the model for the image."""
+
+    model: ModelRef
+    image: ImageRef
+    preset: str | None = None
+    top: int = 5
+
+
+@dataclass(frozen=True)
+class Activations(Request):
+    """The activation of one layer for the image."""
+
+    model: ModelRef
+    image: ImageRef
+    layer: LayerPath
+    preset: str | None = None
+
+
+@dataclass(frozen=True)
+class Overview(Request):
+    """The first channels of every spatial layer, from one forward pass."""
+
+    model: ModelRef
+    image: ImageRef
+    preset: str | None = None
+    channels: int = 8
+
+
+@dataclass(frozen=True)
+class Filters(Request):
+    """Gradient-ascent patterns for some filters of one layer (long, cancellable)."""
+
+    long: ClassVar[bool] = True
+    model: ModelRef
+    layer: LayerPath
+    indices: tuple[int, ...]
+    settings: FilterSettings = FilterSettings()
+
+
+@dataclass(frozen=True)
+class Explain(Request):
+    """A class activation map: predictions, the class to explain, the heatmap."""
+
+    model: ModelRef
+    image: ImageRef
+    layer: LayerPath | None = None  # None: the model's default CAM layer
+    method: str = "Grad-CAM"
+    class_: int | str | None = None  # index, label or None for the top prediction
+    preset: str | None = None
+    top: int = 5
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """How a result is drawn (nothing here needs the model)."""
+
+    cmap: str = ""  # "" = the view's default colormap
+    alpha: float = 0.4
+    columns: int = 16
+    page: int = 0  # activation pages of ``PAGE_SIZE`` channels
+    page_size: int = 256
+
+
+@dataclass(frozen=True)
+class ExportFigure(Request):
+    """Draw a result with the shared figure builder and save it (PNG, SVG or PDF)."""
+
+    result: Any
+    path: str
+    style: FigureStyle = FigureStyle()
+    dpi: int = 150
+
+
+@dataclass(frozen=True)
+class ExportAllActivations(Request):
+    """One activation-grid PNG per spatial layer into a folder (long, cancellable)."""
+
+    long: ClassVar[bool] = True
+    model: ModelRef
+    image: ImageRef
+    folder: str
+    preset: str | None = None
+    style: FigureStyle = FigureStyle()
+    dpi: int = 150
+
+
+# ----- results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model as the window and the CLI describe it: no Keras object inside."""
+
+    ref: ModelRef
+    name: str
+    source: str
+    input_shape: tuple[int | None, int | None, int]
+    output_shape: tuple[int | None, ...]
+    output_kind: str
+    labels: tuple[str, ...]
+    preset: str  # the preset ConvViz chose (sidecar file, Rescaling layer or catalog)
+    params: int
+    layer_tree: tuple[LayerInfo, ...]
+    default_cam_path: LayerPath | None
+    is_application: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def class_count(self) -> int:
+        """Number of outputs that can be explained."""
+        return len(self.labels)
+
+    def default_cam_layer(self) -> LayerInfo | None:
+        """The last spatial layer before the classifier."""
+        if self.default_cam_path is None:
+            return None
+        return find_layer(list(self.layer_tree), "/".join(self.default_cam_path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description of the model and all its layers."""
+        layer = self.default_cam_layer()
+        return {
+            "name": self.name,
+            "source": self.source,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "output_kind": self.output_kind,
+            "classes": len(self.labels),
+            "preprocess": self.preset,
+            "params": self.params,
+            "default_cam_layer": layer.display_path if layer else None,
+            "layers": [node.to_dict() for node in iter_layers(list(self.layer_tree))],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """An opened image: its name, original size and a small copy for the window."""
+
+    ref: ImageRef
+    name: str
+    size: tuple[int, int]  # original (width, height)
+    thumbnail: np.ndarray  # (h, w, 3) uint8, at most THUMBNAIL_SIDE px
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Top-k answer of the model."""
+
+    model_name: str
+    image_name: str
+    predictions: tuple[Prediction, ...]
+
+
+@dataclass(frozen=True)
+class ActivationsResult:
+    """One layer's activation for one image."""
+
+    activations: LayerActivations
+    image_name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class OverviewResult:
+    """First channels of every spatial layer: (layer name, tile grid) pairs."""
+
+    title: str
+    tiles: tuple[tuple[str, np.ndarray], ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FiltersResult:
+    """Gradient-ascent patterns (possibly partial after a cancel)."""
+
+    filters: FilterResult
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A heatmap with the predictions and the image it explains (display copy)."""
+
+    cam: CamResult
+    predictions: tuple[Prediction, ...]
+    image_rgb: np.ndarray  # the image as drawn under the overlay
+    image_name: str
+    image_size: tuple[int, int]  # original (width, height): peak_xy is in these coordinates
+    mask: np.ndarray | None = None  # predicted classes per pixel (segmentation models)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (peak in original image coordinates)."""
+        return self.cam.to_dict(self.image_size)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Files an export wrote."""
+
+    paths: tuple[str, ...] = field(default_factory=tuple)

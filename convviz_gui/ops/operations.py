@@ -1,0 +1,207 @@
+"""One function per user operation: ``run(request, context) -> result``.
+
+The window (through the engine process) and the CLI (in its own process) call these
+and nothing else, so each sequence of engine calls exists once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.layers import LayerInfo, find_layer, spatial_layers
+from convviz_gui.ops.context import OpContext
+from convviz_gui.ops.figures import figure_for
+from convviz_gui.ops.messages import (
+    Activations,
+    ActivationsResult,
+    Explain,
+    Explanation,
+    ExportAllActivations,
+    ExportFigure,
+    Filters,
+    FiltersResult,
+    ImageSummary,
+    ModelSummary,
+    OpenImage,
+    OpenModel,
+    Overview,
+    OverviewResult,
+    Predict,
+    Predictions,
+    Request,
+    Saved,
+)
+
+THUMBNAIL_SIDE = 400
+
+
+def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
+    """Plain-data description of a ``LoadedModel``."""
+    default = loaded.default_cam_layer()
+    return ModelSummary(
+        ref=request.model, name=loaded.name, source=loaded.source,
+        input_shape=loaded.input_shape, output_shape=loaded.output_shape,
+        output_kind=loaded.output_kind, labels=tuple(loaded.labels), preset=loaded.auto_preset,
+        params=int(loaded.keras_model.count_params()), layer_tree=tuple(loaded.layer_tree),
+        default_cam_path=default.path if default else None,
+        is_application=loaded.app_preprocess is not None, notes=tuple(loaded.notes),
+    )
+
+
+def open_model(request: OpenModel, context: OpContext) -> ModelSummary:
+    """Load the model (TensorFlow on first use) and describe it."""
+    from convviz_gui.engine.runtime import load_keras
+
+    context.progress("Loading TensorFlow…")
+    load_keras()
+    context.progress(f"Opening {Path(request.model.spec).name}…")
+    return summarize(context.workspace.model(request.model), request)
+
+
+def open_image(request: OpenImage, context: OpContext) -> ImageSummary:
+    """Decode the image; the window gets a thumbnail, the engine keeps the pixels."""
+    from PIL import Image
+
+    image = context.workspace.image(request.image)
+    thumbnail = Image.fromarray(image.rgb)
+    thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    return ImageSummary(request.image, image.name, image.size, np.asarray(thumbnail))
+
+
+def _model_image_batch(request: Any, context: OpContext) -> tuple[Any, Any, np.ndarray]:
+    loaded = context.workspace.model(request.model)
+    image = context.workspace.image(request.image)
+    return loaded, image, loaded.prepare(image, request.preset)
+
+
+def predict(request: Predict, context: OpContext) -> Predictions:
+    """Top-k predictions."""
+    from convviz_gui.engine.cam import predict as top_k
+
+    loaded, image, batch = _model_image_batch(request, context)
+    return Predictions(loaded.name, image.name, tuple(top_k(loaded, batch, request.top)))
+
+
+def spatial_layer(loaded: Any, name_or_path: str | tuple[str, ...]) -> LayerInfo:
+    """The layer with that name or path, checked to have a spatial output of its own."""
+    name = name_or_path if isinstance(name_or_path, str) else "/".join(name_or_path)
+    info = find_layer(loaded.layer_tree, name)
+    if info is None:
+        raise ConvVizError(f"No layer named '{name}' in {loaded.name}; see 'convviz inspect'.")
+    if not info.spatial or info.is_container:
+        raise ConvVizError(f"{info.name} has output {info.output_shape}, not a spatial feature map; "
+                           "choose a convolution or pooling layer.")
+    return info
+
+
+def activations(request: Activations, context: OpContext) -> ActivationsResult:
+    """One forward pass to the layer."""
+    from convviz_gui.engine.activations import compute_activations
+
+    started = time.perf_counter()
+    loaded, image, batch = _model_image_batch(request, context)
+    path = spatial_layer(loaded, request.layer).path
+    acts = compute_activations(loaded, batch, [path])[path]
+    return ActivationsResult(acts, image.name, time.perf_counter() - started)
+
+
+def overview(request: Overview, context: OpContext) -> OverviewResult:
+    """First channels of every spatial layer from one forward pass."""
+    from convviz_gui.engine.activations import overview_tiles
+
+    started = time.perf_counter()
+    loaded, _, batch = _model_image_batch(request, context)
+    paths = [node.path for node in spatial_layers(loaded.layer_tree)]
+    if not paths:
+        raise ConvVizError(f"{loaded.name} has no layers with spatial output.")
+    tiles = overview_tiles(loaded, batch, paths, request.channels)
+    title = f"{loaded.name}: first {request.channels} channels of every layer"
+    return OverviewResult(title, tuple(tiles), time.perf_counter() - started)
+
+
+def filters(request: Filters, context: OpContext) -> FiltersResult:
+    """Gradient ascent with progress (``FilterProgress``) and cancel between steps."""
+    from convviz_gui.engine.filters import visualize_filters
+
+    loaded = context.workspace.model(request.model)
+    path = spatial_layer(loaded, request.layer).path
+    result = visualize_filters(loaded, path, list(request.indices), request.settings,
+                               progress=context.progress, should_cancel=lambda: context.cancelled)
+    return FiltersResult(result)
+
+
+def explain(request: Explain, context: OpContext) -> Explanation:
+    """Predictions, the class to explain, and its heatmap at the chosen layer."""
+    from convviz_gui.engine.cam import make_cam, predicted_mask, resolve_class
+    from convviz_gui.engine.cam import predict as top_k
+
+    started = time.perf_counter()
+    loaded, image, batch = _model_image_batch(request, context)
+    layer = spatial_layer(loaded, request.layer).path if request.layer else None
+    predictions = top_k(loaded, batch, request.top)
+    class_index = resolve_class(loaded, request.class_, predictions)
+    cam = make_cam(loaded, layer, request.method)(batch, class_index)
+    mask = predicted_mask(loaded, batch) if loaded.output_kind == "segmentation" else None
+    return Explanation(cam, tuple(predictions), image.rgb, image.name, image.size, mask,
+                       time.perf_counter() - started)
+
+
+def export_figure(request: ExportFigure, context: OpContext) -> Saved:
+    """Draw the result at the figure's own size and save it atomically."""
+    from convviz_gui.engine.render import save_figure
+
+    figure = figure_for(request.result, request.style)
+    return Saved((str(save_figure(figure, request.path, request.dpi)),))
+
+
+def export_all_activations(request: ExportAllActivations, context: OpContext) -> Saved:
+    """One grid PNG per spatial layer, named ``NNN_layer.png`` in model order.
+
+    Names come from the model's layer names, made safe; existing files are never
+    overwritten (a numbered name is used instead).
+    """
+    from convviz_gui.engine.activations import compute_activations
+    from convviz_gui.engine.render import safe_file_stem, save_figure, unique_path
+
+    folder = Path(request.folder)
+    if not folder.is_dir():
+        raise ConvVizError(f"The folder {folder} does not exist.")
+    loaded, _, batch = _model_image_batch(request, context)
+    layers = spatial_layers(loaded.layer_tree)
+    written = []
+    for number, node in enumerate(layers, 1):
+        if context.cancelled:
+            break
+        acts = compute_activations(loaded, batch, [node.path])[node.path]
+        figure = figure_for(ActivationsResult(acts, "", 0.0), request.style)
+        stem = safe_file_stem(f"{number:03d}_{'_'.join(node.path)}")
+        written.append(str(save_figure(figure, unique_path(folder, stem, ".png"), request.dpi)))
+        context.progress(f"Exported {number}/{len(layers)} layers")
+    return Saved(tuple(written))
+
+
+OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
+    OpenModel: open_model,
+    OpenImage: open_image,
+    Predict: predict,
+    Activations: activations,
+    Overview: overview,
+    Filters: filters,
+    Explain: explain,
+    ExportFigure: export_figure,
+    ExportAllActivations: export_all_activations,
+}
+
+
+def run(request: Request, context: OpContext) -> Any:
+    """Run the operation a request asks for; raises ``ConvVizError`` for the user's mistakes."""
+    operation = OPERATIONS.get(type(request))
+    if operation is None:
+        raise TypeError(f"no operation for {type(request).__name__}")
+    return operation(request, context)
