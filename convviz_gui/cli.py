@@ -1,4 +1,4 @@
-"""Headless command-line interface over the engine: ``convviz COMMAND ...``."""
+"""Headless command-line interface over the operations layer: ``convviz COMMAND ...``."""
 
 from __future__ import annotations
 
@@ -88,43 +88,53 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from convviz_gui.engine import models
+    from convviz_gui.ops.context import OpContext, Workspace
+    from convviz_gui.ops.messages import ModelRef, OpenModel
+    from convviz_gui.ops.operations import run
 
-    loaded = models.open_model(args.model, trust_model_code=args.trust_model_code)
-    if getattr(args, "preprocess", None):
-        loaded.preset = args.preprocess
+    context = OpContext(Workspace(), _progress_printer(args))
+    model = run(OpenModel(ModelRef(args.model, args.trust_model_code)), context)
     handler = {"inspect": _inspect, "predict": _predict, "activations": _activations,
                "filters": _filters, "gradcam": _gradcam}[args.command]
-    return handler(loaded, args)
+    return handler(model, args, context)
 
 
-def _layer(loaded: Any, name: str) -> tuple[str, ...]:
-    from convviz_gui.engine.layers import find_layer
+def _progress_printer(args: argparse.Namespace):
+    """Progress on stderr (a percentage line) when it is a terminal and no JSON is asked."""
+    show = not args.json and sys.stderr.isatty() and args.command == "filters"
 
-    info = find_layer(loaded.layer_tree, name)
-    if info is None:
-        raise ConvVizError(f"No layer named '{name}' in {loaded.name}; see 'convviz inspect'.")
-    if not info.spatial:
-        raise ConvVizError(f"{name} has output {info.output_shape}, not a spatial feature map.")
-    return info.path
+    def report(progress: Any) -> None:
+        if show and hasattr(progress, "fraction"):
+            print(f"\r{progress.fraction:6.1%}", end="", file=sys.stderr, flush=True)
+
+    return report
 
 
-def _save(figure: Any, args: argparse.Namespace) -> str:
-    from convviz_gui.engine.render import save_figure
+def _save(result: Any, args: argparse.Namespace, context: Any, style: Any = None) -> str:
+    """``--out``: the figure saved by the same operation as the window's File > Export."""
+    from convviz_gui.ops.messages import ExportFigure, FigureStyle
+    from convviz_gui.ops.operations import run
 
     if args.out is None:
         return ""
-    return f"\nsaved {save_figure(figure, args.out, args.dpi)}"
+    saved = run(ExportFigure(result, str(args.out), style or FigureStyle(), args.dpi), context)
+    return f"\nsaved {saved.paths[0]}"
 
 
-def _inspect(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
+def _image(args: argparse.Namespace) -> Any:
+    from convviz_gui.ops.messages import ImageRef
+
+    return ImageRef(args.image)
+
+
+def _inspect(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
     from convviz_gui.engine.layers import iter_layers
 
-    summary = loaded.summary()
-    lines = [f"{loaded.name}: input {summary['input_shape']}, output {summary['output_shape']} "
+    summary = model.to_dict()
+    lines = [f"{model.name}: input {summary['input_shape']}, output {summary['output_shape']} "
              f"({summary['output_kind']}, {summary['classes']} classes), "
-             f"{summary['params']:,} parameters, preprocessing {loaded.preset}"]
-    for node in iter_layers(loaded.layer_tree):
+             f"{summary['params']:,} parameters, preprocessing {model.preset}"]
+    for node in iter_layers(list(model.layer_tree)):
         indent = "  " * (len(node.path) - 1)
         mark = "*" if node.spatial and not node.is_container else " "
         lines.append(f"{mark} {indent}{node.name:<34} {node.class_name:<24} "
@@ -134,87 +144,80 @@ def _inspect(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
     return summary, "\n".join(lines)
 
 
-def _load_image(path: str) -> Any:
-    from convviz_gui.engine.images import load_image
+def _predict(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.ops.messages import Predict
+    from convviz_gui.ops.operations import run
 
-    return load_image(path)
-
-
-def _predict(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
-    from convviz_gui.engine.cam import predict
-
-    image = _load_image(args.image)
-    predictions = predict(loaded, loaded.prepare(image), args.top)
-    payload = {"model": loaded.name, "image": image.name,
-               "predictions": [p.to_dict() for p in predictions]}
-    text = "\n".join(f"{p.score:8.4f}  {p.index:>4}  {p.label}" for p in predictions)
+    result = run(Predict(model.ref, _image(args), args.preprocess, args.top), context)
+    payload = {"model": result.model_name, "image": result.image_name,
+               "predictions": [p.to_dict() for p in result.predictions]}
+    text = "\n".join(f"{p.score:8.4f}  {p.index:>4}  {p.label}" for p in result.predictions)
     return payload, text
 
 
-def _activations(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
-    from convviz_gui.engine.activations import compute_activations
-    from convviz_gui.engine.render import activation_grid_figure
+def _layer_path(name: str) -> tuple[str, ...]:
+    return tuple(part for part in name.split("/") if part) or (name,)
 
-    path = _layer(loaded, args.layer)
-    image = _load_image(args.image)
-    acts = compute_activations(loaded, loaded.prepare(image), [path])[path]
+
+def _activations(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.ops.messages import Activations, FigureStyle
+    from convviz_gui.ops.operations import run
+
+    request = Activations(model.ref, _image(args), _layer_path(args.layer), args.preprocess)
+    result = run(request, context)
+    acts = result.activations
     stats = acts.stats()
     payload = {"layer": acts.name, "shape": [1, *acts.values.shape],
                "channels": [{"index": s.index, "mean": s.mean, "max": s.max, "blank": s.blank}
                             for s in stats]}
     blank = sum(s.blank for s in stats)
     text = f"{acts.name}: shape {payload['shape']}, {blank} blank channels of {len(stats)}"
-    text += _save(activation_grid_figure(acts, args.cmap), args)
+    text += _save(result, args, context, FigureStyle(cmap=args.cmap))
     return payload, text
 
 
-def _filters(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
-    from convviz_gui.engine.filters import FilterSettings, parse_filter_range, visualize_filters
-    from convviz_gui.engine.render import filter_grid_figure
+def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.engine.filters import FilterSettings, parse_filter_range
+    from convviz_gui.ops.messages import Filters
+    from convviz_gui.ops.operations import run
 
-    path = _layer(loaded, args.layer)
     settings = FilterSettings(steps=args.steps, learning_rate=args.lr, size=args.size,
                               batch_size=args.batch_size)
-    indices = parse_filter_range(args.filters)
-    show_progress = not args.json and sys.stderr.isatty()
-
-    def report(progress: Any) -> None:
-        if show_progress:
-            print(f"\r{progress.fraction:6.1%}", end="", file=sys.stderr, flush=True)
-
-    result = visualize_filters(loaded, path, indices, settings, progress=report)
-    if show_progress:
+    request = Filters(model.ref, _layer_path(args.layer), tuple(parse_filter_range(args.filters)),
+                      settings)
+    result = run(request, context)
+    if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)
-    text = (f"{'/'.join(path)}: {len(result.patterns)} filters in {result.seconds:.1f} s "
-            f"({result.seconds / len(result.patterns):.2f} s/filter)")
-    text += _save(filter_grid_figure(result), args)
-    return result.to_dict(), text
+    found = result.filters
+    note = getattr(found, "size_note", "")
+    if note:
+        print(f"convviz: note: {note}", file=sys.stderr)
+    text = (f"{'/'.join(found.layer)}: {len(found.patterns)} filters in {found.seconds:.1f} s "
+            f"({found.seconds / len(found.patterns):.2f} s/filter)")
+    text += _save(result, args, context)
+    return found.to_dict(), text
 
 
-def _gradcam(loaded: Any, args: argparse.Namespace) -> tuple[dict, str]:
+def _gradcam(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
     import numpy as np
 
-    from convviz_gui.engine.cam import make_cam, predict, predicted_mask, resolve_class
-    from convviz_gui.engine.render import gradcam_figure
+    from convviz_gui.ops.messages import Explain, FigureStyle
+    from convviz_gui.ops.operations import run
 
-    image = _load_image(args.image)
-    batch = loaded.prepare(image)
-    predictions = predict(loaded, batch, 5)
-    class_index = resolve_class(loaded, args.class_, predictions)
-    layer = _layer(loaded, args.layer) if args.layer else None
-    result = make_cam(loaded, layer, args.method)(batch, class_index)
-    payload = result.to_dict(image.size)
+    layer = _layer_path(args.layer) if args.layer else None
+    request = Explain(model.ref, _image(args), layer, args.method, args.class_, args.preprocess)
+    result = run(request, context)
+    cam, payload = result.cam, result.to_dict()
     if args.heatmap_npy:
         try:
-            np.save(args.heatmap_npy, result.heatmap)
+            np.save(args.heatmap_npy, cam.heatmap)
         except OSError as exc:
             raise ConvVizError(f"Cannot write {args.heatmap_npy}: {exc.strerror or exc}.") from exc
-    mask = predicted_mask(loaded, batch) if loaded.output_kind == "segmentation" else None
-    text = (f"{result.method} for '{result.label}' ({result.score:.4f}) at {payload['layer']}: "
+    width, height = result.image_size
+    text = (f"{cam.method} for '{cam.label}' ({cam.score:.4f}) at {payload['layer']}: "
             f"heatmap {payload['heatmap_shape']}, peak at x={payload['peak_xy'][0]} "
-            f"y={payload['peak_xy'][1]} of {image.size[0]}x{image.size[1]}")
-    figure = gradcam_figure(image.rgb, result, args.alpha, args.cmap, predictions, mask)
-    text += _save(figure, args)
+            f"y={payload['peak_xy'][1]} of {width}x{height}")
+    text += _save(result, args, context, FigureStyle(cmap=args.cmap, alpha=args.alpha))
     return payload, text
 
 
