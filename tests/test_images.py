@@ -1,4 +1,4 @@
-"""Image loading in every Pillow mode, EXIF orientation, presets, bad files."""
+"""Image loading in every Pillow mode, EXIF orientation, large photos, presets, bad files."""
 
 import io
 
@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from convviz_gui.engine.cam import CamResult
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.images import decode_image_bytes, load_image, preprocess
+from convviz_gui.engine.images import (
+    DISPLAY_MAX_SIDE,
+    decode_image_bytes,
+    image_from_array,
+    load_image,
+    preprocess,
+)
 
 
 def _encode(image, fmt, **kwargs):
@@ -79,3 +86,83 @@ def test_presets():
     assert np.allclose(preprocess(pixels, "caffe"), [255 - 103.939, 127.5 - 116.779, -123.68])
     with pytest.raises(ConvVizError):
         preprocess(pixels, "bogus")
+
+
+def _large_photo(width: int, height: int, mode: str) -> Image.Image:
+    """Gradients and blocks (with a translucent band for alpha modes) at a camera's size."""
+    size = (width, height)
+    across, down = (Image.fromarray(np.ascontiguousarray(np.broadcast_to(ramp, (height, width))))
+                    for ramp in (np.linspace(0, 255, width).astype(np.uint8)[None, :],
+                                 np.linspace(0, 255, height).astype(np.uint8)[:, None]))
+    blocks = Image.fromarray((np.indices((8, 8)).sum(axis=0) % 2 * 180).astype(np.uint8)).resize(
+        size, Image.Resampling.NEAREST)
+    if mode == "I;16":
+        return Image.fromarray(np.asarray(across, np.uint16) * 257)
+    if mode == "RGBA":
+        alpha = Image.new("L", size, 255)
+        alpha.paste(60, (0, height // 3, width, height // 2))
+        return Image.merge("RGBA", (across, down, blocks, alpha))
+    return Image.merge("RGB", (across, down, blocks)).convert(mode)
+
+
+# (format, mode, EXIF orientation, expected upright original size)
+LARGE = [("JPEG", "RGB", 1, (6000, 4000)), ("JPEG", "RGB", 6, (3000, 4000)),
+         ("JPEG", "L", 1, (3000, 2400)), ("PNG", "RGB", 1, (6000, 4000)),
+         ("PNG", "RGBA", 1, (3000, 2400)), ("PNG", "I;16", 1, (2400, 3000))]
+
+
+@pytest.mark.parametrize("fmt,mode,orientation,size", LARGE, ids=[f"{c[0]}-{c[1]}-exif{c[2]}" for c in LARGE])
+def test_large_image_is_reduced_like_a_full_decode(tmp_path, fmt, mode, orientation, size):
+    """Long side DISPLAY_MAX_SIDE, original upright size kept, same picture as full decoding."""
+    stored = size[::-1] if orientation == 6 else size
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(_large_photo(*stored, mode), fmt, exif=exif, **({"quality": 90} if fmt == "JPEG" else
+                                                                     {"compress_level": 1}))
+    path = tmp_path / f"big.{fmt.lower()}"
+    path.write_bytes(data)
+    image = load_image(path)
+    height, width = image.rgb.shape[:2]
+    assert max(width, height) == DISPLAY_MAX_SIDE and image.rgb.dtype == np.uint8
+    assert image.size == size and abs(width / height - size[0] / size[1]) < 0.01
+    assert image.scale == pytest.approx(size[0] / width) and image.scale > 1.1
+    full = decode_image_bytes(data)
+    assert full.shape == (size[1], size[0], 3)
+    expected = np.asarray(Image.fromarray(full).resize((width, height), Image.Resampling.BOX), np.float32)
+    assert np.abs(image.rgb.astype(np.float32) - expected).mean() < 2.0
+
+
+def test_full_resolution_on_request_and_small_images_untouched(tmp_path):
+    path = tmp_path / "wide.png"
+    path.write_bytes(_encode(_large_photo(3000, 500, "RGB"), "PNG", compress_level=1))
+    assert load_image(path, max_side=None).rgb.shape == (500, 3000, 3)
+    reduced = load_image(path)
+    assert reduced.rgb.shape == (341, 2048, 3) and reduced.size == (3000, 500)
+    small = load_image(path, max_side=5000)
+    assert small.size == (3000, 500) and small.scale == 1.0
+    pasted = image_from_array(np.zeros((7, 9, 4), np.uint8))
+    assert pasted.size == (9, 7) and pasted.scale == 1.0
+
+
+def _cam(heatmap: np.ndarray) -> CamResult:
+    return CamResult(heatmap.astype(np.float32), 0, "x", 1.0, ("conv",), "gradcam")
+
+
+def test_peak_on_a_huge_image_is_scaled_from_2048_px(monkeypatch):
+    """peak_xy/to_dict for a 61440x30720 original: found at 2048x1024, then scaled by 30."""
+    rng = np.random.default_rng(4)
+    sizes = []
+    upsampled = CamResult.upsampled
+    monkeypatch.setattr(CamResult, "upsampled",
+                        lambda self, w, h: sizes.append((w, h)) or upsampled(self, w, h))
+    for _ in range(5):
+        cam = _cam(rng.random((7, 5)))
+        x, y = cam.peak_xy(2048, 1024)
+        assert cam.peak_xy(2048 * 30, 1024 * 30) == (int((x + 0.5) * 30), int((y + 0.5) * 30))
+        assert cam.to_dict((2048 * 30, 1024 * 30))["peak_xy"] == [int((x + 0.5) * 30), int((y + 0.5) * 30)]
+        up = upsampled(cam, 300, 200)  # up to 2048 px: exactly today's argmax
+        row, column = np.unravel_index(int(np.argmax(up)), up.shape)
+        assert cam.peak_xy(300, 200) == (column, row)
+    assert max(max(size) for size in sizes) <= CamResult.PEAK_MAX_SIDE
+    corner = _cam(np.pad(np.ones((1, 1)), ((3, 0), (3, 0))))  # maximum in the last cell
+    assert corner.peak_xy(9000, 7000)[0] >= 9000 - 9000 / 4 and corner.peak_xy(9000, 7000) < (9000, 7000)

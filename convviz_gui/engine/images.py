@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from convviz_gui.engine.errors import ConvVizError
 
@@ -28,22 +28,50 @@ _TORCH_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
+# Long side (pixels) of the copy kept for display and the model; larger files are reduced.
+DISPLAY_MAX_SIDE = 2048
+
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_SIDES = (5, 6, 7, 8)
+
+
 @dataclass(frozen=True)
 class LoadedImage:
-    """An upright 8-bit RGB image kept at its original resolution for overlays."""
+    """An upright 8-bit RGB image, reduced to at most ``DISPLAY_MAX_SIDE`` when the file is larger."""
 
-    rgb: np.ndarray  # (height, width, 3) uint8
+    rgb: np.ndarray  # (height, width, 3) uint8, possibly reduced
     name: str
     path: Path | None = None
+    original_size: tuple[int, int] | None = None  # (width, height) of the upright file image
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) in pixels."""
+        """(width, height) of the original image in pixels (not of the reduced ``rgb``)."""
+        if self.original_size is not None:
+            return self.original_size
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
+    @property
+    def scale(self) -> float:
+        """Original width / ``rgb`` width: 1.0 when the image was not reduced."""
+        return self.size[0] / self.rgb.shape[1]
 
-def load_image(path: str | Path) -> LoadedImage:
-    """Open any raster image Pillow reads (first frame, EXIF-upright) as RGB."""
+
+def load_image(path: str | Path, max_side: int | None = DISPLAY_MAX_SIDE) -> LoadedImage:
+    """Open any raster image Pillow reads (first frame, EXIF-upright) as RGB.
+
+    When its long side exceeds ``max_side`` the kept ``rgb`` is reduced to that long side
+    (JPEGs are decoded at reduced size directly); ``None`` keeps the full resolution.
+    """
     path = Path(path)
     if not path.exists():
         raise ConvVizError(f"The image file {path.name} does not exist.")
@@ -55,11 +83,17 @@ def load_image(path: str | Path) -> LoadedImage:
         raise ConvVizError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
     if not data:
         raise ConvVizError(f"The image file {path.name} is empty.")
-    return LoadedImage(rgb=decode_image_bytes(data, path.name), name=path.name, path=path)
+    rgb, original_size = _decode(data, path.name, max_side)
+    return LoadedImage(rgb=rgb, name=path.name, path=path, original_size=original_size)
 
 
 def decode_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode image bytes to an upright (H, W, 3) uint8 RGB array, or raise ConvVizError."""
+    """Decode image bytes to an upright full-resolution (H, W, 3) uint8 RGB array, or raise."""
+    return _decode(data, name, None)[0]
+
+
+def _decode(data: bytes, name: str, max_side: int | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Upright RGB array (long side <= ``max_side`` unless None) and the upright original size."""
     if data.lstrip()[:5] in (b"<?xml", b"<svg ") or data[:4] == b"%PDF":
         raise ConvVizError(f"{name} is a vector document (SVG/PDF), not a raster image.")
     try:
@@ -67,9 +101,18 @@ def decode_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 image.seek(0)
+                width, height = image.size
+                target = _reduced_size(width, height, max_side)
+                if target is not None:
+                    image.draft("RGB", target)  # JPEG: DCT-scaled decode, still >= target
                 image.load()
-                upright = ImageOps.exif_transpose(image) or image
-                rgb = to_rgb_array(upright)
+                orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+                # As Image.thumbnail: integer box reduction first, then antialiased bicubic.
+                small = image if target is None else _resample_ready(image).resize(
+                    target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+                if orientation in _UPRIGHT:
+                    small = small.transpose(_UPRIGHT[orientation])
+                rgb = to_rgb_array(small)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ConvVizError(
             f"{name} declares too many pixels to open safely (decompression bomb guard)."
@@ -80,7 +123,28 @@ def decode_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
         raise ConvVizError(f"{name} is damaged or truncated and cannot be decoded.") from exc
     if rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise ConvVizError(f"{name} has no pixels.")
-    return rgb
+    return rgb, ((height, width) if orientation in _SWAPS_SIDES else (width, height))
+
+
+def _reduced_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    """(width, height) with the long side ``max_side``, or None when no reduction is needed."""
+    long_side = max(width, height)
+    if max_side is None or long_side <= max_side:
+        return None
+    factor = max_side / long_side
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _resample_ready(image: Image.Image) -> Image.Image:
+    """The image in a mode that resamples correctly: palettes and colour-key transparency
+    (which interpolation would break) become RGB(A) or L before the reduction."""
+    if image.mode == "PA" or (image.mode in ("P", "L", "RGB") and "transparency" in image.info):
+        return image.convert("RGBA")
+    if image.mode == "P":
+        return image.convert("RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    return image
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -106,11 +170,12 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def image_from_array(rgb: np.ndarray, name: str = "pasted image") -> LoadedImage:
-    """Wrap an in-memory (H, W, 3|4) uint8 array (e.g. from the clipboard)."""
+    """Wrap an in-memory (H, W, 3|4) uint8 array (e.g. from the clipboard) at full resolution."""
     array = np.asarray(rgb)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or array.size == 0:
         raise ConvVizError("The pasted data is not an RGB image.")
-    return LoadedImage(rgb=to_rgb_array(Image.fromarray(array.astype(np.uint8))), name=name)
+    converted = to_rgb_array(Image.fromarray(array.astype(np.uint8)))
+    return LoadedImage(rgb=converted, name=name, original_size=(converted.shape[1], converted.shape[0]))
 
 
 def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

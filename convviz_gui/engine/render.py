@@ -128,7 +128,11 @@ def gradcam_figure(
     image_rgb: np.ndarray, cam: CamResult, alpha: float = 0.4, cmap: str = "jet",
     predictions: list[Prediction] | None = None, mask: np.ndarray | None = None,
 ) -> Figure:
-    """Original, raw heatmap and overlay at the original resolution (plus a mask if given)."""
+    """Image, raw heatmap and overlay at the resolution of ``image_rgb`` (plus a mask if given).
+
+    Pass ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here
+    is allocated at a large file's original resolution.
+    """
     height, width = image_rgb.shape[:2]
     up = cam.upsampled(width, height)
     panels = 4 if mask is not None else 3
