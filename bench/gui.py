@@ -1,8 +1,11 @@
-"""GUI responsiveness benchmark (run by hand, offscreen): window shown, demo ready, stalls.
+"""GUI responsiveness benchmark (run by hand, offscreen): window shown, stalls, Grad-CAM latency.
 
-Prints a small table and ends with one JSON line:
-``{"window_shown_s": ..., "demo_visualized_s": ..., "max_stall_ms": ...}``.
-Targets: window < 2 s, max stall < 100 ms.
+Runs the real window: the demo first, then ``app:Xception:none`` with a 64-filter job on
+``block3_sepconv1`` (30 steps, 200 px) and a Grad-CAM request in the middle of it. A 20 ms
+QTimer heartbeat measures how long the GUI thread is ever blocked. Ends with one JSON
+line: ``{"window_shown_s", "demo_visualized_s", "max_stall_ms", "gradcam_latency_s",
+"gradcam_latency_steps", "ascent_step_s"}``. Targets: window < 2 s, max stall <= 100 ms,
+Grad-CAM during the job <= 2 ascent steps.
 """
 
 from __future__ import annotations
@@ -15,67 +18,89 @@ import time
 from pathlib import Path
 
 STARTED = time.perf_counter()
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from convviz_gui.engine.models import demo_image_path  # noqa: E402
-from convviz_gui.ui.main_window import MainWindow  # noqa: E402
-
-
-def wait(app: QApplication, condition, timeout_s: float = 300) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.002)
-
-
-def heartbeat_gap(app: QApplication, window: MainWindow, start_job) -> float:
-    """Largest gap (ms) beyond a 20 ms QTimer interval while the job runs and its
-    result is drawn (the heartbeat goes on for 1 s after the job ends)."""
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start()
-    start_job()
-    wait(app, lambda: not window.runner.busy)
-    settle = time.perf_counter() + 1.0
-    wait(app, lambda: time.perf_counter() > settle)
-    timer.stop()
-    gaps = [(b - a) * 1000 - 20 for a, b in zip(ticks, ticks[1:])]
-    return max(gaps) if gaps else float("nan")
 
 
 def main() -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from convviz_gui.engine.models import demo_image_path
+    from convviz_gui.ui.main_window import MainWindow
+
     app = QApplication(sys.argv[:1])
+
+    def wait(condition, timeout_s: float = 900) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise SystemExit("timed out")
+            app.processEvents()
+            time.sleep(0.002)
+
     ini = Path(tempfile.mkdtemp()) / "bench.ini"
     window = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat))
     window.show()
     app.processEvents()
     shown = time.perf_counter() - STARTED
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(20)
+    heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    heartbeat.start()
+
     window.open_model("demo")
     window.open_image(str(demo_image_path()))
-    wait(app, lambda: window.activations_tab.figure is not None)
+    wait(lambda: window.activations_tab.figure is not None)
     visualized = time.perf_counter() - STARTED
+
+    window.open_model("app:Xception:none")
+    wait(lambda: window.session.model.source.startswith("app:Xception") and not window.runner.busy)
     tab = window.filters_tab
     window.tabs.setCurrentWidget(tab)
-    window.tree.select_path(("separable_conv2d_5",))
+    window.tree.select_path(("block3_sepconv1",))
     tab.range_edit.setText("0-63")
-    stall_filters = heartbeat_gap(app, window, tab.run)
-    stall_load = heartbeat_gap(app, window, lambda: window.open_model("demo"))
+    steps_seen: list[tuple[float, int]] = []
+    job_started = time.perf_counter()
+    tab.run()
+    job = window.runner.running("filters")
+    job.signals.progress.connect(lambda update: steps_seen.append(
+        (time.perf_counter(), update.filters_done * update.steps + update.step * update.batch)))
+    wait(lambda: len(steps_seen) > 0 and steps_seen[-1][1] >= 10 * 30)  # ten filters done
+    gradcam_asked = time.perf_counter()
+    window.tabs.setCurrentWidget(window.gradcam_tab)
+    wait(lambda: window.gradcam_tab.figure is not None)
+    gradcam_latency = time.perf_counter() - gradcam_asked
+    during_job = window.runner.running("filters") is job
+    window.tabs.setCurrentWidget(tab)
+    wait(lambda: window.runner.running("filters") is None)
+    job_seconds = time.perf_counter() - job_started
+    settle = time.perf_counter() + 1.0  # the final figure is drawn in this second
+    wait(lambda: time.perf_counter() > settle)
+    heartbeat.stop()
     window.close()
+
+    gaps = [(b - a) * 1000 - 20 for a, b in zip(ticks, ticks[1:])]
+    max_stall = max(gaps) if gaps else float("nan")
+    filters_total = 64
+    # A step optimizes a batch of filters together: the step time is the job time over its steps.
+    batch = job.request.settings.batch_for(200, 200)
+    ascent_step = job_seconds / (filters_total / batch * 30)
     rows = [("window shown (s)", shown, "< 2"), ("demo visualized (s)", visualized, ""),
-            ("max stall, filter job (ms)", stall_filters, "< 100"),
-            ("max stall, model load (ms)", stall_load, "< 100")]
+            ("64-filter job on Xception block3_sepconv1 (s)", job_seconds, ""),
+            (f"ascent step, batch of {batch} (s)", ascent_step, ""),
+            ("Grad-CAM latency during the job (s)", gradcam_latency, ""),
+            ("  in ascent steps", gradcam_latency / ascent_step, "<= 2"),
+            ("max stall, whole run (ms)", max_stall, "<= 100")]
     for name, value, target in rows:
-        print(f"{name:<30} {value:10.2f}   {target}")
+        print(f"{name:<48} {value:10.3f}   {target}")
+    print(f"Grad-CAM answered while the filter job was still running: {during_job}")
     print(json.dumps({"window_shown_s": round(shown, 3), "demo_visualized_s": round(visualized, 3),
-                      "max_stall_ms": round(max(stall_filters, stall_load), 1)}))
+                      "max_stall_ms": round(max_stall, 1),
+                      "gradcam_latency_s": round(gradcam_latency, 3),
+                      "gradcam_latency_steps": round(gradcam_latency / ascent_step, 2),
+                      "ascent_step_s": round(ascent_step, 4)}))
 
 
 if __name__ == "__main__":

@@ -118,8 +118,10 @@ def test_export_png_svg_pdf(qtbot, window, tmp_path):
     window.tabs.setCurrentWidget(window.activations_tab)
     wait_idle(qtbot, window)
     for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")):
-        saved = window.export_figure(str(tmp_path / f"figure{suffix}"))
-        assert saved is not None and saved.read_bytes()[:5].startswith(magic)
+        saved = tmp_path / f"figure{suffix}"
+        window.export_figure(str(saved))
+        wait_idle(qtbot, window)
+        assert saved.read_bytes()[:5].startswith(magic)
     assert window.activations_tab.export_stem().endswith("_activations")
 
 
@@ -135,5 +137,5 @@ def test_close_during_filter_job_exits_cleanly(qtbot, qapp, tmp_path, capfd):
     started = time.perf_counter()
     win.close()
     assert time.perf_counter() - started < 20
-    assert not win.runner._thread.isRunning()
+    assert not win.runner.alive
     assert "Destroyed while thread" not in capfd.readouterr().err

@@ -134,7 +134,10 @@ def test_bad_image_engine_and_cli(case, folder, capsys):
 def test_unusual_image_is_read_and_fed(name, make, shape, folder, demo_model, capsys):
     path = make(folder)
     image = load_image(path)
-    assert image.rgb.shape == (*shape, 3) and image.rgb.dtype == np.uint8
+    from convviz_gui.engine.images import DISPLAY_MAX_SIDE
+
+    assert image.size == (shape[1], shape[0]) and image.rgb.dtype == np.uint8
+    assert image.rgb.shape[2] == 3 and max(image.rgb.shape[:2]) <= DISPLAY_MAX_SIDE
     batch = demo_model.prepare(image)  # RGB/gray/odd sizes all become (1, 64, 64, 1)
     assert batch.shape == (1, 64, 64, 1) and np.isfinite(batch).all()
     assert cli(["predict", "demo", str(path), "--json"]) == 0
@@ -362,7 +365,7 @@ def test_window_second_job_and_model_switch_during_filters(qtbot, window):
     qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=TIMEOUT)
     tab.range_edit.setText("0-3")
     tab.run()  # a second run replaces the first, which stops at its next step
-    assert first.context.cancelled and window.runner.running("filters") is not first
+    assert first.cancelled and window.runner.running("filters") is not first
     window.open_model("demo")  # switching model while the job runs
     wait_idle(qtbot, window)
     assert window.session.model.source == "demo"

@@ -14,8 +14,10 @@ serves the short requests that arrived meanwhile at each of its progress points
 is answered within about one step. A reader thread takes messages off the pipe while
 jobs run, so a cancel is seen at the very next step.
 
-Arrays travel pickled through the pipe (``bench/transport.py`` measures it: about
-1 GB/s here, so even a 64 MiB activation takes ~60 ms; typical results are < 5 MiB).
+Arrays travel pickled through the pipe. ``bench/transport.py`` measured 200-300 MiB/s
+on the 2-core machine (a 5 MiB activation in 17 ms; results are mostly < 5 MiB), and
+shared memory was no faster once the copy out of the block is counted (250-316 MiB/s),
+so the simpler pipe stays.
 No Qt in here: the window's side is ``convviz_gui.ui.workers``.
 """
 
