@@ -65,9 +65,104 @@ def test_cancel_stops_within_one_step(flexible_convnet):
     assert result.partial == set(range(8)) and len(result.patterns) == 8
 
 
-def test_grayscale_model_filters(demo_model):
-    result = visualize_filters(demo_model, ("conv2d_4",), [0, 5], FilterSettings(steps=4))
-    assert result.patterns[0].shape == (48, 48)  # 64 px model input, 8 px cut per side
+def test_fixed_size_demo_model_is_optimized_at_the_chosen_size(demo_model):
+    """The demo's 64x64 input is rebuilt at 200 px up to the target (grayscale patterns)."""
+    result = visualize_filters(demo_model, ("separable_conv2d_5",), [0, 5, 9],
+                               FilterSettings(steps=10))
+    assert result.size_used == (200, 200) and result.size_note == ""
+    assert result.patterns[0].shape == (150, 150)  # 25 px cut per side, as at 200 px
+    assert all(result.losses[i] > result.start_losses[i] for i in (0, 5, 9))
+    assert result.to_dict()["size"] == [200, 200] and "size_note" not in result.to_dict()
+    assert ("ascent", ("separable_conv2d_5",), 2, 200, 200) in demo_model.cache
+    own = visualize_filters(demo_model, ("conv2d_4",), [0], FilterSettings(steps=2, size=64))
+    assert own.size_used == (64, 64) and own.patterns[0].shape == (48, 48)  # 8 px cut per side
+
+
+def test_nested_layer_of_a_fixed_size_application(transfer_model):
+    """A MobileNetV2 base (96x96) inside a Sequential: the nested layer at 128 px."""
+    path = ("mobilenetv2_1.00_96", "block_6_expand")
+    result = visualize_filters(transfer_model, path, [0, 1], FilterSettings(steps=3, size=128))
+    assert result.size_used == (128, 128) and result.patterns[1].shape == (96, 96, 3)
+    assert all(result.losses[i] > result.start_losses[i] for i in (0, 1))
+
+
+@pytest.mark.parametrize("layer_inputs", [False, True])
+def test_truncated_model_matches_the_full_tap_model(transfer_model, demo_model, layer_inputs):
+    """At the model's own size the truncated rebuild computes the same activations."""
+    from convviz_gui.engine.taps import build_sized_tap_model, build_tap_model
+
+    for loaded, path in ((transfer_model, ("mobilenetv2_1.00_96", "block_6_expand")),
+                         (demo_model, ("separable_conv2d_5",))):
+        height, width, channels = loaded.input_shape
+        batch = np.random.default_rng(2).uniform(-1, 1, (2, height, width, channels)).astype("float32")
+        truncated = build_sized_tap_model(loaded.keras_model, path, height, width, layer_inputs)
+        full = build_tap_model(loaded.keras_model, [path], with_outputs=False,
+                               layer_inputs=layer_inputs)
+        expected = np.asarray(full(batch, training=False))
+        assert np.abs(expected).max() > 0
+        np.testing.assert_allclose(np.asarray(truncated(batch, training=False)), expected,
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def dense_in_the_middle(keras):
+    """32x32 input -> conv -> Flatten -> Dense -> Reshape -> conv (a fixed size in the middle)."""
+    from .conftest import wrap
+
+    keras.utils.set_random_seed(3)
+    layers = keras.layers
+    inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="early")(inputs)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16 * 16 * 4, name="squeeze")(x)
+    x = layers.Reshape((16, 16, 4))(x)
+    x = layers.Conv2D(8, 3, name="late")(x)
+    outputs = layers.Dense(2)(layers.Flatten()(x))
+    return wrap(keras.Model(inputs, outputs, name="middle"))
+
+
+def test_fixed_size_layer_before_the_target_falls_back_with_a_note(dense_in_the_middle):
+    result = visualize_filters(dense_in_the_middle, ("late",), [0, 1],
+                               FilterSettings(steps=2, size=48))
+    assert result.size_used == (32, 32) and result.patterns[0].shape == (24, 24, 3)
+    assert result.size_note == ("late needs the model's own 32x32 input (squeeze before it has a "
+                                "fixed size); optimized at 32x32 instead of 48x48.")
+    assert result.to_dict()["size_note"] == result.size_note
+    # The Flatten/Dense after an early layer are not run: it takes the chosen size.
+    early = visualize_filters(dense_in_the_middle, ("early",), [0], FilterSettings(steps=2, size=48))
+    assert early.size_used == (48, 48) and early.size_note == ""
+
+
+def test_size_errors_name_the_layer(dense_in_the_middle, flexible_convnet):
+    from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
+
+    with pytest.raises(InputSizeError, match="late cannot be computed from a 40x40 input: "
+                                             "squeeze before it has a fixed size"):
+        build_sized_tap_model(dense_in_the_middle.keras_model, ("late",), 40, 40)
+    # A dynamic input has no own size to fall back on: a too small size is an error.
+    with pytest.raises(ConvVizError, match="c2 itself would shrink the image to nothing"):
+        visualize_filters(flexible_convnet, ("c2",), [0], FilterSettings(size=5))
+
+
+def test_ascent_never_computes_weight_gradients(demo_model):
+    """oneDNN safety: the executed step has no kernel-gradient (BackpropFilter) kernels."""
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    from convviz_gui.engine.filters import _ascent_step
+
+    step = _ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
+    images = tf.zeros((1, 64, 64, 1))
+    context.context().enable_run_metadata()
+    try:
+        step(images, tf.constant([0], tf.int32), tf.constant(1.0))
+        metadata = context.context().export_run_metadata()
+    finally:
+        context.context().disable_run_metadata()
+    executed = [node.op for graph in metadata.function_graphs
+                for partition in graph.partition_graphs for node in partition.node]
+    assert any("BackpropInput" in op for op in executed)
+    assert not any("BackpropFilter" in op for op in executed)
 
 
 def test_filter_index_past_channel_count_is_rejected(flexible_convnet):
@@ -109,7 +204,7 @@ def test_chosen_filter_shortcut_matches_the_whole_layer(keras):
         for restrict in (True, False):
             losses_of = filter_losses(loaded, (layer,), border=2, restrict=restrict)
             chosen = tf.constant(indices, tf.int32)
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(images)
                 losses = losses_of(images, chosen)
                 total = tf.reduce_sum(losses)
@@ -128,7 +223,7 @@ def test_border_is_cut_for_models_with_dynamic_input(flexible_convnet):
 
     step = _ascent_step(flexible_convnet, ("c2",), FilterSettings(), 32, 32)
     images = tf.constant(np.random.default_rng(1).uniform(0, 1, (1, 32, 32, 3)), tf.float32)
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(images)
         loss = step.evaluate(images, tf.constant([0], tf.int32))
     grads = tape.gradient(loss, images).numpy()[0]

@@ -12,7 +12,7 @@ import numpy as np
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.normalize import display_uint8
-from convviz_gui.engine.taps import build_tap_model
+from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
 
 START_MODES = ("reference", "centered")
 # Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
@@ -77,17 +77,23 @@ class FilterResult:
     start_losses: dict[int, float]
     settings: FilterSettings
     seconds: float
+    size_used: tuple[int, int]  # (height, width) of the optimized images
+    size_note: str = ""  # why size_used is not the chosen size; "" when it is
     cancelled: bool = False
     partial: set[int] = field(default_factory=set)  # filters cut short by a cancel
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {
+        summary = {
             "layer": "/".join(self.layer),
             "filters": [{"index": i, "loss": self.losses[i]} for i in sorted(self.losses)],
+            "size": list(self.size_used),
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
         }
+        if self.size_note:
+            summary["size_note"] = self.size_note
+        return summary
 
 
 def parse_filter_range(text: str) -> list[int]:
@@ -156,11 +162,13 @@ def _chosen_channels(layer: Any, inputs: Any, filter_indices: Any) -> Any:
     return layer.activation(values)
 
 
-def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = True) -> Callable:
+def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = True,
+                  size: tuple[int, int] | None = None) -> Callable:
     """``(images, filter_indices) -> losses``: mean of each image's own filter, border cut.
 
-    With ``restrict`` a Conv2D/SeparableConv2D target computes only the chosen filters
-    (same numbers, less work); other layers are computed whole.
+    Only the layers up to the target run, on images of ``size`` (height, width; default
+    the model's own input size). With ``restrict`` a Conv2D/SeparableConv2D target
+    computes only the chosen filters (same numbers, less work); other layers run whole.
     """
     import tensorflow as tf
 
@@ -168,8 +176,8 @@ def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = Tr
 
     layer = resolve_layer(loaded.keras_model, path)
     restrict = restrict and _computes_chosen_channels(layer)
-    extractor = build_tap_model(loaded.keras_model, [path], with_outputs=False,
-                                layer_inputs=restrict)
+    height, width = size or loaded.input_shape[:2]
+    extractor = build_sized_tap_model(loaded.keras_model, path, height, width, layer_inputs=restrict)
 
     def losses(images, filter_indices):
         if restrict:
@@ -204,7 +212,7 @@ def _ascent_step(
         return step
     import tensorflow as tf
 
-    losses_of = filter_losses(loaded, path, settings.border)
+    losses_of = filter_losses(loaded, path, settings.border, size=(height, width))
     spec = tf.TensorSpec((None, height, width, loaded.channels), tf.float32)
 
     @tf.function(
@@ -212,7 +220,10 @@ def _ascent_step(
         autograph=False,
     )
     def step(images, filter_indices, learning_rate):
-        with tf.GradientTape() as tape:
+        # Only the image is watched, never the weights: no tape records a kernel gradient.
+        # oneDNN issue 6035: the kernel gradient of 1x1 strided convolutions with fewer
+        # than 16 input channels corrupts the heap.
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
             losses = losses_of(images, filter_indices)
             total = tf.reduce_sum(losses)  # images are independent: one backward pass
@@ -252,10 +263,26 @@ def deprocess(images: np.ndarray, crop: int) -> list[np.ndarray]:
     return patterns
 
 
-def ascent_size(loaded: Any, settings: FilterSettings) -> tuple[int, int]:
-    """(height, width) of the optimized images: the model's own size when it is fixed."""
-    height, width, _ = loaded.input_shape
-    return height or settings.size, width or settings.size
+def ascent_size(loaded: Any, layer: LayerPath, settings: FilterSettings) -> tuple[tuple[int, int], str]:
+    """(height, width) the filters of ``layer`` are optimized at, and a note when it is not
+    ``settings.size``: the model's own size when a layer up to ``layer`` needs it.
+    """
+    chosen = (settings.size, settings.size)
+    key = ("ascent_size", layer, chosen)
+    if key not in loaded.cache:
+        own = loaded.input_shape[:2]
+        try:
+            if own != chosen:
+                build_sized_tap_model(loaded.keras_model, layer, *chosen)
+            loaded.cache[key] = chosen, ""
+        except InputSizeError as error:
+            if None in own:  # a dynamic input has no size of its own to fall back on
+                raise
+            loaded.cache[key] = own, (
+                f"{error.target} needs the model's own {own[0]}x{own[1]} input ({error.cause}); "
+                f"optimized at {own[0]}x{own[1]} instead of {chosen[0]}x{chosen[1]}."
+            )
+    return loaded.cache[key]
 
 
 def visualize_filters(
@@ -289,13 +316,13 @@ def visualize_filters(
     import tensorflow as tf
 
     started = time.perf_counter()
-    height, width = ascent_size(loaded, settings)
+    (height, width), size_note = ascent_size(loaded, layer, settings)
     step = _ascent_step(loaded, layer, settings, height, width)
     batch_size = settings.batch_for(height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
     learning_rate = tf.constant(settings.learning_rate, tf.float32)
-    result = FilterResult(layer, {}, {}, {}, settings, 0.0)
+    result = FilterResult(layer, {}, {}, {}, settings, 0.0, (height, width), size_note)
     for first in range(0, len(indices), batch_size):
         chunk = indices[first : first + batch_size]
         chosen = tf.constant(chunk, tf.int32)

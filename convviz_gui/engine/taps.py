@@ -3,11 +3,13 @@
 A layer inside a nested model (e.g. a MobileNetV2 base inside a Sequential head)
 has its output in the nested model's own graph. To reach it from the outer input,
 the outer graph is re-run on a fresh input with each nested model replaced by a
-version of itself that also returns the tapped outputs.
+version of itself that also returns the tapped outputs. ``build_sized_tap_model``
+instead rebuilds only the layers up to one target, on an input of another size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from convviz_gui.engine.errors import ConvVizError
@@ -78,6 +80,86 @@ def _run_tapped(
         raise ConvVizError(f"Layer {'/'.join(missing[0])} is not used by {model.name}'s graph.")
     output_list = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     return taps, output_list
+
+
+class InputSizeError(ConvVizError):
+    """The layers up to a target cannot take the chosen input size."""
+
+    def __init__(self, target: str, layer: str, reason: str, size: tuple[Any, Any]) -> None:
+        self.target, self.layer, self.reason = target, layer, reason
+        self.cause = f"{layer} {'itself' if layer == target.split('/')[-1] else 'before it'} {reason}"
+        super().__init__(f"{target} cannot be computed from a {size[0]}x{size[1]} input: "
+                         f"{self.cause}.")
+
+
+def build_sized_tap_model(
+    model: Any, path: LayerPath, height: int | None, width: int | None, layer_inputs: bool = False
+) -> Any:
+    """Keras model: a new (height, width, channels) input -> the output (or input) of ``path``.
+
+    Only the layers the target depends on are run: each container on the way is cut at
+    the target (or at the nested model that holds it), so a Flatten/Dense after the
+    target never sees the new size. Raises ``InputSizeError`` naming the first layer
+    that cannot take it (a fixed-size layer, or one that would shrink it to nothing).
+    """
+    import keras
+
+    source = model.inputs[0]
+    new_input = keras.Input(shape=(height, width, source.shape[-1]), dtype=source.dtype)
+
+    def checked(operation: Any) -> Callable:
+        """``operation`` run on the new tensors, its failures turned into InputSizeError."""
+        graph = _graph(operation)
+        if graph is not None:  # a nested model: run its own graph with the same checks
+            return lambda inputs, *args, **kwargs: graph._run_through_graph(
+                inputs, operation_fn=checked)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                outputs = operation(*args, **kwargs)
+            except (ValueError, TypeError) as exc:
+                shrinks = "zero or negative" in str(exc)
+                raise size_error(operation, "would shrink the image to nothing" if shrinks
+                                  else "has a fixed size") from exc
+            if any(dim == 0 for output in keras.tree.flatten(outputs) for dim in output.shape[1:]):
+                raise size_error(operation, "would shrink the image to nothing")
+            return outputs
+
+        return call
+
+    def size_error(operation: Any, reason: str) -> InputSizeError:
+        return InputSizeError("/".join(path), operation.name, reason, (height, width))
+
+    outputs = new_input
+    current = model
+    for depth, name in enumerate(path):
+        graph = _graph(current)
+        if graph is None:
+            raise ConvVizError(f"Cannot look inside {current.name}.")
+        node = _first_node(graph, name, current.name)
+        last = depth == len(path) - 1
+        target = node.output_tensors[0] if last and not layer_inputs else node.input_tensors[0]
+        part = keras.Function(graph.inputs, target, name=f"{current.name}_to_{name}")
+        # Not ``part(outputs)``: Keras 3 raises (no warning) on an input of another size
+        # than the graph was built for, so the graph is run layer by layer instead.
+        outputs = part._run_through_graph(outputs, operation_fn=checked)
+        current = node.operation
+    return keras.Model(new_input, outputs, name=f"{model.name}_to_{path[-1]}")
+
+
+def _graph(model: Any) -> Any:
+    """The functional graph of a Functional or built Sequential model; None for a layer."""
+    graph = getattr(model, "_functional", None) or model  # a Sequential keeps one
+    return graph if getattr(graph, "_nodes_by_depth", None) else None
+
+
+def _first_node(graph: Any, name: str, owner: str) -> Any:
+    """The node of ``graph`` that first calls the layer named ``name``."""
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            if node.operation is not None and node.operation.name == name and not node.is_input:
+                return node
+    raise ConvVizError(f"Layer {name} is not used by {owner}'s graph.")
 
 
 def compiled_taps(
