@@ -43,6 +43,9 @@ def install_desktop_entry() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Open the window (demo model and image unless others are given)."""
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the engine process of a frozen (packaged) build
     args = build_parser().parse_args(argv)
     if args.install_desktop_entry:
         print(f"installed {install_desktop_entry()}")
