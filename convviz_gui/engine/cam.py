@@ -127,7 +127,10 @@ class BaseCAM:
 
         @tf.function(input_signature=[spec, tf.TensorSpec((), tf.int32)])
         def function(batch, class_index):
-            with tf.GradientTape() as tape:
+            # No weight gradients (oneDNN, see engine/__init__.py): the features come out of
+            # the same call as the outputs, so the input is watched to put them on the tape.
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(batch)
                 features, outputs = grad_model(batch, training=False)[:2]
                 scores = class_score(outputs, class_index, kind)
             grads = tape.gradient(scores, features)
