@@ -6,12 +6,15 @@ package is cheap.
 
 import os
 
-# TensorFlow 2.21's oneDNN kernels corrupt the heap ("double free or corruption",
-# "malloc(): unaligned tcache chunk") when differentiating the demo model's 1x1 strided
-# convolutions with respect to their input, which Grad-CAM and filter ascent both do.
-# It is intermittent (seen again in bench/gradcam.py), so oneDNN stays off: the plain
-# Eigen kernels are about half as fast on a CPU but correct.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# oneDNN stays on (TensorFlow's default; about twice as fast as Eigen on a CPU). Its one
+# known heap corruption in TF 2.16-2.21 ("malloc(): unaligned tcache chunk", upstream
+# oneDNN issue 6035) is in the KERNEL gradient of a 1x1 strided convolution with fewer
+# than 16 input channels, which ConvViz never computes: every gradient tape is inside a
+# compiled tf.function, uses watch_accessed_variables=False and watches only its input
+# image, and asks only for the gradient w.r.t. that image or a tapped layer output, so
+# the Conv2DBackpropFilter ops the tape adds to the graph feed no output and are pruned
+# before anything runs. (Run eagerly, Conv2D's gradient computes the input AND the kernel
+# gradients, whatever is watched.) tests/test_onednn.py guards this.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError  # noqa: E402
