@@ -33,9 +33,9 @@ def test_gradcam_on_layer_inside_base(transfer_model, photo):
 def test_filter_ascent_on_layer_inside_base(transfer_model):
     path = tuple("mobilenetv2_1.00_96/block_3_expand".split("/"))
     result = visualize_filters(transfer_model, path, [0, 1, 2],
-                               FilterSettings(steps=5, start="centered"))
-    assert sorted(result.patterns) == [0, 1, 2]
-    assert result.patterns[0].shape == (72, 72, 3)  # fixed 96 px input, 12 px cut per side
+                               FilterSettings(steps=5, start="centered", size=96))
+    assert sorted(result.patterns) == [0, 1, 2] and result.size_used == (96, 96)
+    assert result.patterns[0].shape == (72, 72, 3)  # 96 px, 12 px cut per side
     assert all(result.losses[i] > result.start_losses[i] for i in range(3))
 
 
