@@ -85,15 +85,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _install_excepthook(window) -> None:
-    """Unexpected errors on the GUI thread open the error dialog instead of crashing."""
-    from convviz_gui.ui.dialogs import log_details
+    """Unexpected errors on the GUI thread open the error dialog (which logs the details)."""
 
     def hook(exc_type, exc, tb) -> None:
         details = "".join(traceback.format_exception(exc_type, exc, tb))
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
-        log_details(details)
         window.report_error(f"Unexpected {exc_type.__name__}: {str(exc)[:200]}", details)
 
     sys.excepthook = hook

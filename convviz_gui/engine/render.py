@@ -196,6 +196,7 @@ def save_figure(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             figure.savefig(stream, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        os.chmod(temp_name, 0o666 & ~_umask())  # the user's normal mode, not mkstemp's 0600
         os.replace(temp_name, path)
     except OSError as exc:
         Path(temp_name).unlink(missing_ok=True)
@@ -204,6 +205,12 @@ def save_figure(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _metadata(fmt: str) -> dict:

@@ -83,8 +83,8 @@ def about_text(versions: dict[str, str] | None) -> str:
     """HTML for Help > About."""
     stack = versions or {"tensorflow": "not loaded yet", "keras": "not loaded yet"}
     licences = resource("LICENSES.md").read_text(encoding="utf-8")
-    rows = "".join(f"<li>{line.strip('| ').split('|')[0].strip()}: "
-                   f"{line.strip('| ').split('|')[-1].strip()}</li>"
+    rows = "".join(f"<li>{line.strip('| ').split('|')[0].strip().strip('`')}: "
+                   f"{line.strip('| ').split('|')[-1].strip().replace('`', '')}</li>"
                    for line in licences.splitlines() if line.startswith("| `"))
     return (f"<h3>ConvViz {__version__}</h3><p>See what a convolutional network has learned: "
             "activations, filters and Grad-CAM.</p>"

@@ -97,8 +97,10 @@ class FiltersTab(ViewTab):
         self._job_request = request
         self._previews = {}
         self.progress.setValue(0)
-        self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        if self.run_button.hasFocus():  # else Qt hands the focus to the next widget in the window
+            self.cancel_button.setFocus()
+        self.run_button.setEnabled(False)
         self.result = None
         text = f"Optimizing {len(request.indices)} filters of {'/'.join(request.layer)}…"
         self.figure_view.set_pending(text)

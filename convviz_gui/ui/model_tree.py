@@ -41,8 +41,11 @@ class ModelTreePanel(QWidget):
         layout.addWidget(self.filter_box)
         layout.addWidget(self.view)
         self.filter_box.textChanged.connect(self._filter)
+        self.filter_box.returnPressed.connect(self._pick_first_match)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self._items: dict[tuple[str, ...], QStandardItem] = {}
+        self._selected: tuple[str, ...] | None = None
+        self._quiet = False  # filtering moves Qt's current row: that is not the user's choice
 
     def set_layers(self, tree: list[LayerInfo]) -> None:
         """Show a model's layer tree (replacing the previous one)."""
@@ -79,6 +82,7 @@ class ModelTreePanel(QWidget):
         item = self._items.get(tuple(path))
         if item is None:
             return
+        self._selected = tuple(path)
         index = self.proxy.mapFromSource(item.index())
         if index.isValid():
             self.view.scrollTo(index)
@@ -90,11 +94,41 @@ class ModelTreePanel(QWidget):
         return index.data(LAYER_ROLE) if index.isValid() else None
 
     def _filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text)
-        if text:
-            self.view.expandAll()
+        """Show only matching rows; the selected layer stays what it was."""
+        self._quiet = True
+        try:
+            self.proxy.setFilterFixedString(text)
+            if text:
+                self.view.expandAll()
+            if self._selected is not None:
+                item = self._items.get(self._selected)
+                index = self.proxy.mapFromSource(item.index()) if item is not None else None
+                if index is not None and index.isValid():
+                    self.view.setCurrentIndex(index)
+                else:
+                    self.view.selectionModel().clearCurrentIndex()
+        finally:
+            self._quiet = False
+
+    def _pick_first_match(self) -> None:
+        """Enter in the filter box selects the layer named so, else the first that matches."""
+        text = self.filter_box.text().strip().lower()
+        matches = [index for index in self._visible_rows() if text in str(index.data()).lower()]
+        exact = [index for index in matches if str(index.data()).lower() == text]
+        if matches:
+            self.view.setCurrentIndex((exact or matches)[0])
+            self.view.setFocus()
+
+    def _visible_rows(self, parent: QModelIndex | None = None):
+        """Every row the filter shows, depth first."""
+        parent = parent or QModelIndex()
+        for row in range(self.proxy.rowCount(parent)):
+            index = self.proxy.index(row, 0, parent)
+            yield index
+            yield from self._visible_rows(index)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         node = current.data(LAYER_ROLE) if current.isValid() else None
-        if node is not None:
+        if node is not None and not self._quiet:
+            self._selected = node.path
             self.layer_selected.emit(node)
