@@ -162,6 +162,7 @@ class ModelSummary:
     default_cam_path: LayerPath | None
     is_application: bool
     notes: tuple[str, ...] = ()
+    preset_guessed: bool = False  # no sidecar said how to preprocess: 1/255 is a guess
 
     @property
     def class_count(self) -> int:

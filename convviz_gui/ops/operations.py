@@ -51,6 +51,7 @@ def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
         params=int(loaded.keras_model.count_params()), layer_tree=tuple(loaded.layer_tree),
         default_cam_path=default.path if default else None,
         is_application=loaded.app_preprocess is not None, notes=tuple(loaded.notes),
+        preset_guessed=loaded.preset_guessed,
     )
 
 
