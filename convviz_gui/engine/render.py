@@ -93,19 +93,40 @@ def channel_figure(acts: LayerActivations, index: int, cmap: str = "viridis") ->
     return figure
 
 
+OVERVIEW_ROW_INCHES = 0.6  # every layer gets the same row height, whatever its map size
+OVERVIEW_NAME_INCHES = 2.6  # room for the layer names left of the rows
+OVERVIEW_MAX_UNITS = 24  # widest row, in row heights (wider rows are scaled down to fit)
+
+
 def overview_figure(title: str, tiles: list[tuple[str, np.ndarray]], cmap: str = "viridis"
                     ) -> Figure:
-    """All layers at a glance: the first channels of each layer, one row per layer."""
+    """All layers at a glance: one fixed-height row of tiles per layer, its name on the left.
+
+    The figure grows with the number of layers (about 0.6 inch per row), so every row
+    stays readable however deep the model is.
+    """
     if not tiles:
         raise ConvVizError("This model has no layers with spatial output.")
-    figure = Figure(figsize=(10, max(2.0, 0.7 * len(tiles) + 0.8)), layout="constrained")
-    axes = _image_axes(figure, len(tiles), 1)
+    # One data unit is one row height in both directions, so tiles keep their aspect.
+    columns = min(OVERVIEW_MAX_UNITS, max(0.85 * grid.shape[1] / grid.shape[0] for _, grid in tiles))
+    header, margin = 0.6, 0.1
+    width = OVERVIEW_NAME_INCHES + columns * OVERVIEW_ROW_INCHES + 2 * margin
+    height = len(tiles) * OVERVIEW_ROW_INCHES + header + margin
+    figure = Figure(figsize=(width, height))
+    ax = figure.add_axes((OVERVIEW_NAME_INCHES / width, margin / height,
+                          columns * OVERVIEW_ROW_INCHES / width, (height - header - margin) / height))
+    ax.set_axis_off()
     colormap = colormaps[cmap].with_extremes(bad="white")
-    for ax, (name, grid) in zip(axes[:, 0], tiles):
+    for row, (name, grid) in enumerate(tiles):
+        scale = min(0.85 / grid.shape[0], columns / grid.shape[1])  # row height, or the width
+        top = row + (1 - grid.shape[0] * scale) / 2
         ax.imshow(np.ma.masked_invalid(grid), cmap=colormap, vmin=0, vmax=255,
-                  interpolation="nearest", aspect="auto")
-        ax.set_title(name, fontsize=7, loc="left", pad=2)
-    figure.suptitle(title, fontsize=11)
+                  interpolation="nearest",
+                  extent=(0, grid.shape[1] * scale, top + grid.shape[0] * scale, top))
+        ax.text(-0.15, row + 0.5, name, ha="right", va="center",
+                fontsize=8, clip_on=False)
+    ax.set(xlim=(0, columns), ylim=(len(tiles), 0), aspect="equal")  # after imshow's autoscale
+    figure.suptitle(title, fontsize=11, y=1 - 0.25 / height)
     return figure
 
 
