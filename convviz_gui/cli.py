@@ -11,7 +11,7 @@ from typing import Any
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.images import PRESETS
+from convviz_gui.engine.images import FIT_MODES, PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         if image:
             sub.add_argument("image", help="image file (PNG, JPEG, BMP, TIFF, WebP, GIF...)")
             sub.add_argument("--preprocess", choices=list(PRESETS), help="override preprocessing")
+            sub.add_argument("--fit", choices=list(FIT_MODES), default="stretch",
+                             help="how the image meets the model's input size (default: stretch)")
         sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         sub.add_argument("--trust-model-code", action="store_true",
                          help="allow Lambda layers (runs code from the model file)")
@@ -60,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradcam.add_argument("--cmap", default="jet")
     gradcam.add_argument("--heatmap-npy", type=Path, help="save the raw heatmap as .npy")
     _output_options(gradcam)
+    kernels = command("kernels", "kernels and weight histograms of a convolution", image=False)
+    kernels.add_argument("--layer", required=True)
+    _output_options(kernels)
     return parser
 
 
@@ -95,7 +100,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     context = OpContext(Workspace(), _progress_printer(args))
     model = run(OpenModel(ModelRef(args.model, args.trust_model_code)), context)
     handler = {"inspect": _inspect, "predict": _predict, "activations": _activations,
-               "filters": _filters, "gradcam": _gradcam}[args.command]
+               "filters": _filters, "gradcam": _gradcam, "kernels": _kernels}[args.command]
     return handler(model, args, context)
 
 
@@ -124,7 +129,7 @@ def _save(result: Any, args: argparse.Namespace, context: Any, style: Any = None
 def _image(args: argparse.Namespace) -> Any:
     from convviz_gui.ops.messages import ImageRef
 
-    return ImageRef(args.image)
+    return ImageRef(args.image, args.fit)
 
 
 def _inspect(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
@@ -219,6 +224,20 @@ def _gradcam(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
             f"y={payload['peak_xy'][1]} of {width}x{height}")
     text += _save(result, args, context, FigureStyle(cmap=args.cmap, alpha=args.alpha))
     return payload, text
+
+
+def _kernels(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.ops.messages import Kernels
+    from convviz_gui.ops.operations import run
+
+    result = run(Kernels(model.ref, _layer_path(args.layer)), context)
+    payload = result.to_dict()
+    lines = [f"{payload['layer']} ({payload['class']}): kernel {payload['shape']}, "
+             f"{payload['input_channels']} input channel{'s' * (payload['input_channels'] != 1)}"]
+    lines += [f"  {w['name']:<18} {str(w['shape']):<18} {w['count']:>10,} values  "
+              f"mean {w['mean']:.4g}  std {w['std']:.4g}  min {w['min']:.4g}  max {w['max']:.4g}"
+              for w in payload["weights"] if w["mean"] is not None]
+    return payload, "\n".join(lines) + _save(result, args, context)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_launch_shows_the_demo(qtbot, window):
     assert window.activations_tab.figure is not None
     assert "conv2d_1" in window.activations_tab.figure.axes[0].get_title()
     window.tabs.setCurrentWidget(window.gradcam_tab)
-    qtbot.waitUntil(lambda: window.gradcam_tab.predictions.count() == 5, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.gradcam_tab.predictions.count() == 7, timeout=TIMEOUT)
     assert window.gradcam_tab.predictions.item(0).text().startswith("happy")
     assert window.gradcam_tab.layer_combo.currentText() == "conv2d_7"
 

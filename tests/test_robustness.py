@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from convviz_gui.cli import main as cli
@@ -377,10 +378,19 @@ def test_window_rejects_a_filter_index_past_the_channels(qtbot, window):
     tab = window.filters_tab
     window.tabs.setCurrentWidget(tab)
     window.tree.select_path(("conv2d_1",))  # 8 filters
-    tab.range_edit.setText("0-99")
-    _expect_error(qtbot, window, tab.run, "filter 99 does not exist")
-    tab.range_edit.setText("zero to ten")
-    _expect_error(qtbot, window, tab.run, "is not a filter range")
+    tab.range_edit.setText("0-1")
+    tab.steps.setValue(2)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    figure, errors = tab.figure, len(window.errors_shown)
+    assert figure is not None
+    for text, expected in (("0-99", "filter 99 does not exist"), ("zero to ten", "is not a filter range")):
+        tab.range_edit.setText(text)
+        qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+        # A typo is said beside the controls; no dialog, and the patterns stay on screen.
+        assert expected in tab.range_note.text() and expected in window.statusBar().currentMessage()
+        assert len(window.errors_shown) == errors and tab.figure is figure
+    tab.steps.setValue(30)
 
 
 def test_window_export_errors_keep_the_figure(qtbot, window, tmp_path):

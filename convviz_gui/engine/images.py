@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from convviz_gui.engine.errors import ConvVizError
 
@@ -209,9 +209,31 @@ def preprocess(
     raise ConvVizError(f"Unknown preprocessing preset '{preset}'. Choose one of: {', '.join(PRESETS)}.")
 
 
-def to_model_pixels(image: LoadedImage, height: int, width: int, channels: int) -> np.ndarray:
-    """Resize the image to the model's input and give (1, H, W, C) float pixels in [0, 255]."""
-    resized = Image.fromarray(image.rgb).resize((width, height), Image.Resampling.BILINEAR)
+# How an image is fitted to the model's input size.
+FIT_MODES: dict[str, str] = {
+    "stretch": "stretch (the whole image, squashed to the input's shape)",
+    "crop": "center crop (keeps the aspect, cuts the sides)",
+    "pad": "pad (keeps the aspect and the whole image, black borders)",
+}
+
+
+def fit_to_input(image: LoadedImage, height: int, width: int, fit: str = "stretch") -> Image.Image:
+    """The image at the model's input size, fitted as ``fit`` says (Pillow does the work)."""
+    source = Image.fromarray(image.rgb)
+    size = (width, height)
+    if fit == "stretch":
+        return source.resize(size, Image.Resampling.BILINEAR)
+    if fit == "crop":
+        return ImageOps.fit(source, size, Image.Resampling.BILINEAR)
+    if fit == "pad":
+        return ImageOps.pad(source, size, Image.Resampling.BILINEAR, color=(0, 0, 0))
+    raise ConvVizError(f"Unknown fit mode '{fit}'. Choose one of: {', '.join(FIT_MODES)}.")
+
+
+def to_model_pixels(image: LoadedImage, height: int, width: int, channels: int,
+                    fit: str = "stretch") -> np.ndarray:
+    """Fit the image to the model's input and give (1, H, W, C) float pixels in [0, 255]."""
+    resized = fit_to_input(image, height, width, fit)
     if channels == 1:
         array = np.asarray(resized.convert("L"), dtype=np.float32)[..., None]
     elif channels == 3:

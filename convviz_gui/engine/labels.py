@@ -30,16 +30,22 @@ def parse_labels_json(text: str) -> tuple[str, ...]:
     raise ConvVizError("The labels JSON must be a list of names or an index-to-name mapping.")
 
 
+def read_labels_file(path: Path) -> tuple[str, ...]:
+    """Labels from a ``.json`` file (list or index mapping) or a text file (one per line)."""
+    parse = parse_labels_json if path.suffix.lower() == ".json" else _parse_txt
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ConvVizError(f"Cannot read the labels file {path.name}: {exc}") from exc
+
+
 def sidecar_labels(model_path: Path) -> tuple[str, ...] | None:
     """Labels from ``<model>.labels.txt`` or ``<model>.labels.json`` if such a file exists."""
     stem = model_path.with_suffix("")
-    for suffix, parse in ((".labels.txt", _parse_txt), (".labels.json", parse_labels_json)):
+    for suffix in (".labels.txt", ".labels.json"):
         candidate = stem.with_name(stem.name + suffix)
         if candidate.is_file():
-            try:
-                return parse(candidate.read_text(encoding="utf-8"))
-            except (ValueError, OSError) as exc:
-                raise ConvVizError(f"Cannot read the labels file {candidate.name}: {exc}") from exc
+            return read_labels_file(candidate)
     return None
 
 

@@ -157,10 +157,17 @@ class LoadedModel:
         """Last spatial layer before the classifier."""
         return default_cam_layer(self.layer_tree, self.output_layer_name)
 
-    def prepare(self, image: LoadedImage, preset: str | None = None) -> np.ndarray:
-        """The image as a (1, H, W, C) float32 batch ready for the model."""
+    def prepare(self, image: LoadedImage, preset: str | None = None, fit: str = "stretch"
+                ) -> np.ndarray:
+        """The image as a (1, H, W, C) float32 batch ready for the model.
+
+        Args:
+            image: the image to feed.
+            preset: preprocessing preset (default: the model's).
+            fit: how the image meets the input size: ``stretch``, ``crop`` or ``pad``.
+        """
         height, width = self.input_size()
-        pixels = to_model_pixels(image, height, width, self.channels)
+        pixels = to_model_pixels(image, height, width, self.channels, fit)
         return preprocess(pixels, preset or self.preset, self.app_preprocess)
 
     def summary(self) -> dict[str, Any]:
@@ -203,14 +210,62 @@ def _has_rescaling(tree: list[LayerInfo]) -> bool:
     )
 
 
+def settings_file(model_path: Path) -> Path:
+    """The sidecar ``<model>.convviz.json`` next to a model file."""
+    return model_path.with_name(model_path.with_suffix("").name + ".convviz.json")
+
+
 def _sidecar_settings(path: Path) -> dict[str, Any]:
-    candidate = path.with_name(path.with_suffix("").name + ".convviz.json")
+    candidate = settings_file(path)
     if not candidate.is_file():
         return {}
     try:
         return json.loads(candidate.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConvVizError(f"Cannot read the settings file {candidate.name}: {exc}") from exc
+
+
+def save_model_settings(model_path: str | Path, class_count: int, preset: str,
+                        labels_source: str | None = None, input_size: int | None = None
+                        ) -> list[Path]:
+    """Write the sidecar files ConvViz reads when it opens the model.
+
+    Args:
+        model_path: the model file.
+        class_count: the model's outputs (a labels file must name exactly that many).
+        preset: preprocessing preset stored in ``<model>.convviz.json``.
+        labels_source: a ``.txt`` (one per line) or ``.json`` labels file copied to
+            ``<model>.labels.txt``; None keeps the current labels.
+        input_size: pixels fed to a model that accepts any size; None keeps the default.
+
+    Returns:
+        The files written.
+    """
+    from convviz_gui.engine.labels import read_labels_file
+
+    path = Path(model_path)
+    written = []
+    labels = read_labels_file(Path(labels_source)) if labels_source else None
+    if labels is not None and len(labels) != class_count:
+        raise ConvVizError(f"{Path(labels_source).name} names {len(labels)} classes; "
+                           f"the model has {class_count} outputs.")
+    settings = _sidecar_settings(path)
+    settings["preprocess"] = preset
+    if input_size is not None:
+        if not 8 <= input_size <= 4096:
+            raise ConvVizError("The input size must be between 8 and 4096 pixels.")
+        settings["input_size"] = int(input_size)
+    try:
+        settings_file(path).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        written.append(settings_file(path))
+        if labels is not None:
+            target = path.with_name(path.with_suffix("").name + ".labels.txt")
+            target.write_text("\n".join(labels) + "\n", encoding="utf-8")
+            written.append(target)
+    except OSError as exc:
+        raise ConvVizError(f"Cannot write the settings next to {path.name}: "
+                           f"{exc.strerror or exc}.") from exc
+    return written
 
 
 def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedModel:
@@ -250,6 +305,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedM
         source=str(path),
         auto_preset=settings.get("preprocess", ""),
         labels=(),
+        fallback_size=int(settings.get("input_size", DYNAMIC_INPUT_SIZE)),
     )
     if not loaded.auto_preset:
         rescales = _has_rescaling(loaded.layer_tree)
@@ -259,8 +315,8 @@ def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedM
     loaded.labels = resolve_labels(candidates, loaded.class_count)
     if loaded.input_shape[0] is None:
         loaded.notes.append(
-            f"The model accepts any image size; ConvViz feeds {DYNAMIC_INPUT_SIZE}x"
-            f"{DYNAMIC_INPUT_SIZE} px."
+            f"The model accepts any image size; ConvViz feeds {loaded.fallback_size}x"
+            f"{loaded.fallback_size} px."
         )
     return loaded
 

@@ -53,6 +53,10 @@ class Workspace:
         self._images.move_to_end(key)
         return image
 
+    def forget_model(self, ref: ModelRef) -> None:
+        """Drop one model (its files changed: the next request opens it again)."""
+        self._models.pop(ref, None)
+
     def forget(self) -> None:
         """Drop every model and image (their memory goes with them)."""
         self._models.clear()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QSpinBox, QVBoxLayout
 
 from convviz_gui.engine.activations import GRID_COLUMNS
-from convviz_gui.engine.render import channel_figure
+from convviz_gui.engine.layers import LayerPath, find_layer, spatial_layers
+from convviz_gui.engine.render import channel_figure, safe_file_stem
 from convviz_gui.ops.figures import page_start
-from convviz_gui.ops.messages import Activations, ActivationsResult, FigureStyle, Overview
+from convviz_gui.ops.messages import Activations, ActivationsResult, FigureStyle, OverviewResult
 from convviz_gui.ui.figure_view import FigureView
+from convviz_gui.ui.overview_view import CHANNELS, OverviewView
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("viridis", "magma", "inferno", "cividis", "gray")
@@ -36,12 +38,22 @@ class ActivationsTab(ViewTab):
                        self.page.valueChanged):
             signal.connect(self.redraw)
         self.overview.toggled.connect(self.invalidate)
+        self.overview_view = OverviewView(runner)
+        self.overview_view.hide()
+        self.layout().addWidget(self.overview_view, 1)
+        self.cmap.currentTextChanged.connect(self.overview_view.set_colormap)
+        self.overview_view.set_colormap(self.cmap.currentText())
+        self.overview_view.rows_received.connect(self._overview_rows_received)
+        self.overview_view.failed.connect(self.error)
+        self.overview_view.layer_clicked.connect(self.open_layer)
         session.changed.connect(self._session_changed)
         self._clicks_connected_to = None
 
     def _session_changed(self, what: str) -> None:
         if what in ("model", "layer"):
             self._set_page_count(1)  # a new layer starts on its first page
+        if what in ("model", "image", "preset"):
+            self.overview_view.forget()
 
     def _set_page_count(self, pages: int) -> None:
         self.page.blockSignals(True)
@@ -55,9 +67,17 @@ class ActivationsTab(ViewTab):
 
     def compute(self) -> None:
         session = self.session
-        if self.overview.isChecked():
-            self.submit(Overview(session.model_ref, session.image_ref, session.preset),
-                        "Computing the first channels of every layer…")
+        layers = spatial_layers(list(session.model.layer_tree))
+        showing_overview = self.overview.isChecked() and bool(layers)
+        self.overview_view.setVisible(showing_overview)
+        self.figure_view.setVisible(not showing_overview)
+        self.page.setEnabled(not showing_overview)
+        self.columns.setEnabled(not showing_overview)
+        if showing_overview:
+            self.runner.cancel(self.view_name)  # a grid still computing must not replace it
+            self.overview_view.show_layers(session.model_ref, session.image_ref, session.preset,
+                                           layers)
+            self._overview_rows_received()
             return
         layer = session.layer
         if layer is None or not layer.spatial or layer.is_container:
@@ -70,16 +90,43 @@ class ActivationsTab(ViewTab):
         self.submit(Activations(session.model_ref, session.image_ref, layer.path, session.preset),
                     f"Computing the activations of {layer.display_path}…")
 
+    def _overview_rows_received(self, _rows=None) -> None:
+        """The overview's rows so far become the tab's result (File > Export draws them)."""
+        if not self.overview.isChecked():
+            return  # rows of a request that finished after the user opened a layer
+        received, total = self.overview_view.received(), self.overview_view.rows.rowCount()
+        shown = "every layer" if len(received) == total else f"{len(received)} of {total} layers"
+        self.result = OverviewResult(f"{self.session.model.name}: first {CHANNELS} channels of "
+                                     f"{shown}", tuple(received), 0.0) if received else None
+        self.info.setText(f"First {CHANNELS} channels of each of the {total} spatial layers, "
+                          f"computed as they scroll into view ({len(received)} so far). "
+                          "Click a row to open that layer.")
+
+    def open_layer(self, path: LayerPath) -> None:
+        """Select a layer (the window's tree follows the session) and show its channel grid."""
+        layer = find_layer(list(self.session.model.layer_tree), "/".join(path))
+        if layer is not None:
+            self.session.set_layer(layer)
+            self.overview.setChecked(False)
+
+    def redraw(self) -> None:
+        """Draw again with the current style; the overview restyles itself (colormap)."""
+        if not self.overview.isChecked():
+            super().redraw()
+
+    def export_stem(self) -> str:
+        """``<model>_overview`` while the overview is shown, else ``<model>_<layer>_activations``."""
+        if self.overview.isChecked() and self.session.model is not None:
+            return safe_file_stem(f"{self.session.model.name}_overview")
+        return super().export_stem()
+
     def show_result(self, result) -> None:
         """Update the page count and info line, then draw."""
-        if isinstance(result, ActivationsResult):
-            acts = result.activations
-            self._set_page_count(-(-acts.channel_count // PAGE_SIZE))
-            blank = len(acts.blank_channels())
-            self.info.setText(f"{acts.channel_count} channels, {blank} blank (red outline). "
-                              "Click a channel to enlarge it.")
-        else:
-            self.info.setText("Overview of every spatial layer.")
+        acts = result.activations
+        self._set_page_count(-(-acts.channel_count // PAGE_SIZE))
+        blank = len(acts.blank_channels())
+        self.info.setText(f"{acts.channel_count} channels, {blank} blank (red outline). "
+                          "Click a channel to enlarge it.")
         super().show_result(result)
         canvas = self.figure_view.canvas
         if canvas is not None and self._clicks_connected_to is not canvas:

@@ -8,19 +8,30 @@ import platform
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTextBrowser,
+    QVBoxLayout,
     QWidget,
 )
 
 from convviz_gui import __version__
+from convviz_gui.engine.images import PRESETS
 from convviz_gui.engine.models import CATALOG
+from convviz_gui.ops.messages import ModelSummary, SaveModelSettings
 from convviz_gui.paths import resource, user_data_dir
 
 
@@ -55,15 +66,21 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
 
 
 class CatalogDialog(QDialog):
-    """Pick a Keras Application and whether to use ImageNet weights."""
+    """Pick a Keras Application and whether to use ImageNet weights (cached or to download)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Open Keras Application")
         self.names = QComboBox()
         self.names.addItems(list(CATALOG))
-        self.imagenet = QCheckBox("ImageNet weights (downloaded once and cached by Keras)")
+        self.names.setToolTip("The architecture to build (Keras Applications).")
+        self.imagenet = QCheckBox("ImageNet weights")
         self.imagenet.setChecked(True)
+        self.imagenet.setToolTip("Pretrained weights, downloaded once by Keras into ~/.keras/models. "
+                                 "Without them the network has random weights: its views show "
+                                 "structure, not learned features.")
+        self.weights_note = QLabel("")
+        self.weights_note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -71,7 +88,18 @@ class CatalogDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Architecture", self.names)
         form.addRow("", self.imagenet)
+        form.addRow("", self.weights_note)
         form.addRow(buttons)
+        self.names.currentTextChanged.connect(self._describe_weights)
+        self._describe_weights(self.names.currentText())
+
+    def _describe_weights(self, name: str) -> None:
+        entry = CATALOG[name]
+        cached = entry.cached_weights()
+        self.weights_note.setText(
+            f"ImageNet weights are already cached ({cached})." if cached else
+            f"ImageNet weights are not cached yet: Keras downloads about {entry.download_mb} MB "
+            "once (needs an internet connection).")
 
     def spec(self) -> str:
         """The model spec, e.g. ``app:Xception:imagenet``."""
@@ -91,3 +119,81 @@ def about_text(versions: dict[str, str] | None) -> str:
             f"<p>TensorFlow {stack['tensorflow']}, Keras {stack['keras']}, Qt {qVersion()}, "
             f"PySide6 {pyside_version}, Python {platform.python_version()}</p>"
             f"<p>Bundled data:</p><ul>{rows}</ul>")
+
+
+def shortcuts_text(actions: list) -> str:
+    """HTML table of the menu actions that have a keyboard shortcut."""
+    rows = sorted({(action.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+                    action.text().replace("&", "").rstrip("…")) for action in actions})
+    body = "".join(f"<tr><td><b>{keys}</b></td><td>{text}</td></tr>" for keys, text in rows)
+    return f"<table cellspacing='6'>{body}</table>"
+
+
+def user_guide_dialog(parent: QWidget) -> QDialog:
+    """Help > User Guide: the bundled guide (Markdown) in a scrollable, non-modal dialog."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("ConvViz User Guide")
+    browser = QTextBrowser()
+    browser.setOpenExternalLinks(True)
+    browser.setMarkdown(resource("user_guide.md").read_text(encoding="utf-8"))
+    QVBoxLayout(dialog).addWidget(browser)
+    dialog.resize(720, 600)
+    return dialog
+
+
+class ModelSettingsDialog(QDialog):
+    """Model > Model Settings: preprocessing, labels file and input size of a model file.
+
+    They are saved next to the model as the sidecar files ConvViz reads when it opens it
+    (``<model>.convviz.json``, ``<model>.labels.txt``).
+    """
+
+    def __init__(self, parent: QWidget, model: ModelSummary, preset: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Model Settings — {model.name}")
+        self.preset = QComboBox()
+        for key, text in PRESETS.items():
+            if key != "app" or model.is_application:
+                self.preset.addItem(text, key)
+        self.preset.setCurrentIndex(self.preset.findData(preset))
+        self.preset.setToolTip("How pixels are scaled before they reach the model; it must match "
+                               "the model's training.")
+        self.labels = QLineEdit(placeholderText=f"keep the current {model.class_count} labels")
+        self.labels.setToolTip("A text file with one class name per line, or a JSON list / "
+                               "index-to-name mapping.")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda _checked=False: self._choose_labels())
+        labels_row = QHBoxLayout()
+        labels_row.addWidget(self.labels, 1)
+        labels_row.addWidget(browse)
+        dynamic = model.input_shape[0] is None
+        self.input_size = QSpinBox(minimum=8, maximum=4096, value=224, singleStep=32)
+        self.input_size.setEnabled(dynamic)
+        self.input_size.setToolTip("Pixels fed to a model that accepts any image size."
+                                   if dynamic else "This model has a fixed input size.")
+        note = QLabel(f"Saved next to {model.ref.spec}; ConvViz reads them whenever it opens "
+                      "this model.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Preprocessing", self.preset)
+        form.addRow("Labels file", labels_row)
+        form.addRow("Input size (px)", self.input_size)
+        form.addRow(note)
+        form.addRow(buttons)
+        self._dynamic = dynamic
+
+    def _choose_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Labels file", "",
+                                              "Labels (*.txt *.json);;All files (*)")
+        if path:
+            self.labels.setText(path)
+
+    def request(self, model: ModelSummary) -> SaveModelSettings:
+        """What to save."""
+        return SaveModelSettings(model.ref, self.preset.currentData(),
+                                 self.labels.text().strip() or None,
+                                 self.input_size.value() if self._dynamic else None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMargins, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+
+HINT_PADDING = 24
 
 
 class FigureView(QWidget):
@@ -22,7 +24,7 @@ class FigureView(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._hint = QLabel(hint)
         self._hint.setWordWrap(True)
-        self._hint.setStyleSheet("color: #666; font-size: 13px; padding: 24px;")
+        self._hint.setStyleSheet(f"color: #666; font-size: 13px; padding: {HINT_PADDING}px;")
         self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._layout.addWidget(self._hint)
         self._spinner = QProgressBar(maximum=0)  # indeterminate: "computing"
@@ -85,8 +87,11 @@ class FigureView(QWidget):
 
     def _show_preview(self) -> None:
         if self._preview is not None:
+            # Inside the hint's 24 px padding, else the last column is cut off.
+            room = self.size().shrunkBy(QMargins(HINT_PADDING, HINT_PADDING, HINT_PADDING,
+                                                 HINT_PADDING))
             self._hint.setPixmap(self._preview.scaled(
-                self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                room, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.FastTransformation))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import QDoubleSpinBox, QLineEdit, QProgressBar, QPushButton, QSpinBox
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+)
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
@@ -32,9 +39,21 @@ class FiltersTab(ViewTab):
         self.progress = QProgressBar(maximum=1000)
         self.progress.setMaximumWidth(200)
         self.progress.setFormat("%p%")
+        self.progress.hide()  # shown while a job runs
+        self.range_note = QLabel("")
+        self.range_note.setStyleSheet("color: #b3261e;")
+        self.range_edit.setToolTip("Which filters to visualize: e.g. 0-15, or 0,4,8-15.")
+        self.steps.setToolTip("Gradient-ascent steps per filter (30 in the reference).")
+        self.learning_rate.setToolTip("How far each step moves the image along the normalized "
+                                      "gradient (10 in the reference).")
+        self.size.setToolTip("Size in pixels of the optimized pattern (200 in the reference); "
+                             "25 px are cut from each border at 200 px.")
+        self.run_button.setToolTip("Optimize an input pattern for each chosen filter.")
+        self.cancel_button.setToolTip("Stop; the patterns computed so far stay on screen.")
         self.add_controls(("Filters", self.range_edit), ("Steps", self.steps),
-                          ("Learning rate", self.learning_rate), ("Size", self.size),
-                          self.run_button, self.cancel_button, self.progress)
+                          ("Learning rate", self.learning_rate), ("Size", self.size))
+        self.add_controls(self.run_button, self.cancel_button, self.progress, self.range_note)
+        self.range_edit.textEdited.connect(lambda _text: self.range_note.clear())
         self.run_button.clicked.connect(lambda _checked=False: self.run())
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
         self.cache: dict[Filters, FiltersResult] = {}
@@ -88,15 +107,19 @@ class FiltersTab(ViewTab):
             return
         try:
             request = self.current_request()
-        except ConvVizError as exc:
-            self.report_error(str(exc), "")
+            self._check_range(request)
+        except ConvVizError as exc:  # a typo: say it beside the controls, keep the figure
+            self.range_note.setText(str(exc))
+            self.status.emit(str(exc))
             return
+        self.range_note.clear()
         if request in self.cache:
             self.show_result(self.cache[request])
             return
         self._job_request = request
         self._previews = {}
         self.progress.setValue(0)
+        self.progress.show()
         self.cancel_button.setEnabled(True)
         if self.run_button.hasFocus():  # else Qt hands the focus to the next widget in the window
             self.cancel_button.setFocus()
@@ -108,6 +131,12 @@ class FiltersTab(ViewTab):
         self.runner.submit("filters", request, on_result=self._finished_run,
                            on_error=self.report_error, on_progress=self._progress,
                            on_finished=self._idle)
+
+    def _check_range(self, request: Filters) -> None:
+        channels = self.session.layer.channels or 0
+        if max(request.indices) >= channels:
+            raise ConvVizError(f"{self.session.layer.name} has {channels} filters (0-{channels - 1}); "
+                               f"filter {max(request.indices)} does not exist.")
 
     def cancel(self) -> None:
         """Stop the running ascent within one step; partial patterns stay on screen."""
@@ -149,10 +178,10 @@ class FiltersTab(ViewTab):
             self.status.emit(f"Filter job cancelled: {done} complete, {len(found.partial)} "
                              "partial patterns kept.")
         else:
-            self.progress.setValue(1000)
             self.status.emit(f"{len(found.patterns)} filters in {found.seconds:.1f} s. {note}".strip())
 
     def _idle(self) -> None:
         self._previews = {}
+        self.progress.hide()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)

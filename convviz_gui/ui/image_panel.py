@@ -7,10 +7,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from convviz_gui.engine.images import PRESETS
-from convviz_gui.ops.messages import ImageSummary, ModelSummary
+from convviz_gui.engine.images import FIT_MODES, PRESETS
+from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummary
 
 THUMBNAIL_MIN = 120
+MODEL_VIEW_SIDE = 128
 
 
 def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -25,6 +26,7 @@ class ImagePanel(QWidget):
     """Thumbnail, image size, preprocessing preset (only those that apply) and model facts."""
 
     preset_chosen = Signal(str)
+    fit_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,21 @@ class ImagePanel(QWidget):
         self.preset_hint.setWordWrap(True)
         self.preset_hint.setStyleSheet("color: #9a5b00;")
         self.preset_hint.hide()
+        self.fit_combo = QComboBox()
+        for key, text in FIT_MODES.items():
+            self.fit_combo.addItem(key.replace("crop", "center crop"), key)
+            self.fit_combo.setItemData(self.fit_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.fit_combo.setToolTip("How an image that is not the model's shape is fitted to its "
+                                  "input: stretch (squash), center crop, or pad with black.")
+        self.fit_combo.activated.connect(
+            lambda _index: self.fit_chosen.emit(self.fit_combo.currentData()))
+        self.model_view = QLabel("")
+        self.model_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.model_view.setToolTip("What the model sees: the image at the model's input size "
+                                   "and channels, fitted as chosen above (before the "
+                                   "preprocessing preset).")
+        self.model_view_caption = QLabel("")
+        self.model_view_caption.setWordWrap(True)
         self.model_info = QLabel("")
         self.model_info.setWordWrap(True)
         self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -60,6 +77,10 @@ class ImagePanel(QWidget):
         layout.addWidget(QLabel("Preprocessing"))
         layout.addWidget(self.preset_combo)
         layout.addWidget(self.preset_hint)
+        layout.addWidget(QLabel("Fit to the model's input"))
+        layout.addWidget(self.fit_combo)
+        layout.addWidget(self.model_view_caption)
+        layout.addWidget(self.model_view)
         layout.addWidget(self.model_info)
         layout.addStretch(0)
         self._pixmap: QPixmap | None = None
@@ -96,6 +117,23 @@ class ImagePanel(QWidget):
         self.model_info.setText(
             f"<b>{model.name}</b><br>input {size}x{channels}, {model.output_kind}, "
             f"{model.class_count} outputs<br>{notes}")
+
+    def set_fit(self, fit: str) -> None:
+        """Show the fit mode in use."""
+        self.fit_combo.setCurrentIndex(self.fit_combo.findData(fit))
+
+    def set_model_input(self, result: ModelInputResult, model: ModelSummary) -> None:
+        """Show what the model sees, at most MODEL_VIEW_SIDE px, pixels kept sharp."""
+        pixels = result.pixels
+        gray = pixels.ndim == 2
+        rgb = np.repeat(pixels[..., None], 3, axis=2) if gray else pixels
+        pixmap = array_to_pixmap(rgb)
+        side = min(MODEL_VIEW_SIDE, max(pixmap.width(), pixmap.height()) * 4)
+        self.model_view.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.FastTransformation))
+        height, width = pixels.shape[:2]
+        self.model_view_caption.setText(
+            f"What the model sees: {width}x{height} {'grayscale' if gray else 'RGB'}")
 
     def set_preset(self, preset: str) -> None:
         """Show the preset in use."""

@@ -7,31 +7,26 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from convviz_gui.engine.images import PRESETS
-from convviz_gui.engine.models import MODEL_SUFFIXES
+from convviz_gui.engine.models import MODEL_SUFFIXES, friendly_model_name
 from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import (
     ExportAllActivations,
     ExportFigure,
     ImageRef,
     ImageSummary,
+    ModelInput,
     ModelRef,
     ModelSummary,
     OpenImage,
@@ -39,9 +34,17 @@ from convviz_gui.ops.messages import (
 )
 from convviz_gui.paths import resource
 from convviz_gui.ui.activations_tab import ActivationsTab
-from convviz_gui.ui.dialogs import CatalogDialog, about_text, show_error
+from convviz_gui.ui.dialogs import (
+    CatalogDialog,
+    ModelSettingsDialog,
+    about_text,
+    shortcuts_text,
+    show_error,
+    user_guide_dialog,
+)
 from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
+from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.workers import JobRunner
@@ -98,39 +101,22 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.tree = ModelTreePanel()
         self.tree.layer_selected.connect(self.session.set_layer)
-        self.tree.setMinimumWidth(420)
-        left = QDockWidget("Model", self)
-        left.setObjectName("modelDock")
-        left.setWidget(self.tree)
-        left.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        self.thumbnail = QLabel("Drop an image here")
-        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.thumbnail.setMinimumSize(200, 200)
-        self.thumbnail.setStyleSheet("border: 1px dashed #aaa; color: #777;")
-        self.image_info = QLabel("")
-        self.image_info.setWordWrap(True)
-        self.preset_combo = QComboBox()
-        for key, text in PRESETS.items():
-            self.preset_combo.addItem(text, key)
-        self.preset_combo.activated.connect(
-            lambda _: self.session.set_preset(self.preset_combo.currentData()))
-        self.model_info = QLabel("")
-        self.model_info.setWordWrap(True)
-        layout.addWidget(self.thumbnail)
-        layout.addWidget(self.image_info)
-        layout.addWidget(QLabel("Preprocessing"))
-        layout.addWidget(self.preset_combo)
-        layout.addWidget(self.model_info)
-        layout.addStretch(1)
-        right = QDockWidget("Image", self)
-        right.setObjectName("imageDock")
-        right.setWidget(panel)
-        right.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
-        self._docks = [left, right]
+        self.image_panel = ImagePanel()
+        self.image_panel.preset_chosen.connect(self.session.set_preset)
+        self.image_panel.fit_chosen.connect(self._fit_chosen)
+        self._docks = []
+        for title, name, widget, area in (
+                ("Model", "modelDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
+                ("Image", "imageDock", self.image_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            self.addDockWidget(area, dock)
+            self._docks.append(dock)
+        self._default_state = self.saveState()
 
     def _build_status_bar(self) -> None:
         self.busy_bar = QProgressBar(maximum=0)
@@ -171,19 +157,34 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self._action(edit_menu, "&Paste Image", self.paste_image, QKeySequence.StandardKey.Paste)
         self._action(edit_menu, "&Copy Figure", self.copy_figure, QKeySequence.StandardKey.Copy)
+        model_menu = bar.addMenu("&Model")
+        self.model_settings_action = self._action(model_menu, "Model &Settings…",
+                                                  self.edit_model_settings)
+        view_menu = bar.addMenu("&View")
+        for dock in self._docks:
+            toggle = dock.toggleViewAction()
+            toggle.setText(f"{dock.windowTitle()} Panel")
+            view_menu.addAction(toggle)
+        view_menu.addSeparator()
+        for number, title in enumerate(("Activations", "Filters", "Grad-CAM"), 1):
+            self._action(view_menu, title, partial(self.tabs.setCurrentIndex, number - 1),
+                         f"Ctrl+{number}")
+        view_menu.addSeparator()
+        self._action(view_menu, "&Reset Layout", self.reset_layout)
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&User Guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts)
+        help_menu.addSeparator()
         self._action(help_menu, "&About ConvViz", self.show_about)
 
     # ----- settings -----------------------------------------------------------------------
     def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 880)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._default_geometry()
         state = self.settings.value("window/state")
         if state is None or not self.restoreState(state):
-            self.resizeDocks(self._docks, [470, 240], Qt.Orientation.Horizontal)
+            self.reset_layout()
         dpi = int(self.settings.value("export/dpi", 150))
         for action in self.dpi_group.actions():
             action.setChecked(action.data() == dpi)
@@ -202,6 +203,23 @@ class MainWindow(QMainWindow):
         self.settings.setValue("gradcam/cmap", self.gradcam_tab.cmap.currentText())
         self.settings.setValue("gradcam/alpha", self.gradcam_tab.alpha.value())
         self.settings.sync()
+
+    def _default_geometry(self) -> None:
+        """1440x880, or 90 % of a smaller screen."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1440, 880
+        if screen is not None:
+            width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
+        self.resize(width, height)
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: both panels shown, docked at their sides, default widths."""
+        self.restoreState(self._default_state)
+        for dock in self._docks:
+            dock.setFloating(False)
+            dock.show()
+        share = max(200, min(360, self.width() // 5))
+        self.resizeDocks(self._docks, [share, max(180, share - 60)], Qt.Orientation.Horizontal)
 
     def export_dpi(self) -> int:
         """DPI chosen in File > Export DPI."""
@@ -237,8 +255,10 @@ class MainWindow(QMainWindow):
     def choose_application(self) -> None:
         """File > Open Keras Application."""
         dialog = CatalogDialog(self)
-        if dialog.exec():
-            self.open_model(dialog.spec())
+        accepted, spec = dialog.exec(), dialog.spec()
+        dialog.deleteLater()
+        if accepted:
+            self.open_model(spec)
 
     def choose_image(self) -> None:
         """File > Open Image."""
@@ -249,9 +269,20 @@ class MainWindow(QMainWindow):
     def _last_dir(self) -> str:
         return str(self.settings.value("recent/dir", str(Path.home())))
 
+    def _remember_dir(self, path: str) -> None:
+        """File dialogs open where the user last opened or saved a file."""
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        if folder.is_dir() and folder != self._paste_dir:
+            self.settings.setValue("recent/dir", str(folder))
+
     def open_model(self, spec: str, trust: bool = False) -> None:
         """Load a model (file, ``demo`` or ``app:NAME[:weights]``) in the engine process."""
-        self.show_status(f"Opening {spec}…")
+        name = friendly_model_name(spec)
+        self.show_status(f"Opening {name}…")
+        if self.session.model is None:
+            self.image_panel.show_loading(model=True, image=False)
+            for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab):
+                tab.figure_view.set_pending(f"Loading {name}…")
         self.runner.submit("model", OpenModel(ModelRef(spec, trust)), on_result=self._model_ready,
                            on_error=partial(self._model_failed, spec),
                            on_progress=self.show_status)
@@ -259,8 +290,9 @@ class MainWindow(QMainWindow):
     def _model_ready(self, model: ModelSummary) -> None:
         spec = model.ref.spec
         if not spec.startswith(("app:", "demo")):
-            self.settings.setValue("recent/dir", str(Path(spec).parent))
+            self._remember_dir(spec)
         self._remember("recent/models", spec)
+        self.show_status(f"Opened {model.name}.")
         self.session.set_model(model)
         self.model_loaded.emit(model)
 
@@ -288,6 +320,8 @@ class MainWindow(QMainWindow):
 
     def open_image(self, path: str, remember: bool = True) -> None:
         """Load an image file in the engine process; the current image stays on failure."""
+        if self.session.image is None:
+            self.image_panel.show_loading(model=False, image=True)
         self.runner.submit("image", OpenImage(ImageRef(str(path))),
                            on_result=partial(self._image_ready, remember),
                            on_error=self.report_error)
@@ -295,6 +329,7 @@ class MainWindow(QMainWindow):
     def _image_ready(self, remember: bool, image: ImageSummary) -> None:
         if remember:
             self._remember("recent/images", image.ref.path)
+            self._remember_dir(image.ref.path)
         self.session.set_image(image)
         self.image_loaded.emit(image)
 
@@ -352,25 +387,33 @@ class MainWindow(QMainWindow):
             self.tree.set_layers(list(model.layer_tree))
             if self.session.layer is not None:
                 self.tree.select_path(self.session.layer.path)
-            height, width, channels = model.input_shape
-            notes = "<br>".join(model.notes)
-            self.model_info.setText(
-                f"<b>{model.name}</b><br>input {height}x{width}x{channels}, "
-                f"{model.output_kind}, {model.class_count} outputs<br>{notes}")
+            self.image_panel.set_model(model, self.session.preset, model.preset_guessed)
             self.setWindowTitle(f"ConvViz — {model.name}")
             self.filters_tab.cache.clear()
-        if what in ("model", "preset"):
-            self.preset_combo.setCurrentIndex(self.preset_combo.findData(self.session.preset))
+        if what == "model":
+            self.session.fit = str(self.settings.value(f"fit/{model.ref.spec}", "stretch"))
+            self.image_panel.set_fit(self.session.fit)
+        if what == "preset":
+            self.image_panel.set_preset(self.session.preset)
+        if what in ("model", "image", "fit") and self.session.ready:
+            self.runner.submit("model-input", ModelInput(self.session.model_ref, self.session.image_ref),
+                               on_result=lambda result: self.image_panel.set_model_input(
+                                   result, self.session.model))
+        if what == "layer" and self.session.layer is not None:
+            self.tree.select_path(self.session.layer.path)
         if what == "image":
-            self.thumbnail.setPixmap(array_to_pixmap(image.thumbnail).scaled(
-                200, 200, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-            self.image_info.setText(f"{image.name}\n{image.size[0]}x{image.size[1]} px")
+            self.image_panel.set_image(image)
         if self.session.ready:
             for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab):
-                if what == "image" and tab is self.filters_tab:
+                if what in ("image", "fit", "preset") and tab is self.filters_tab:
                     continue  # filter patterns do not depend on the image
                 tab.invalidate()
+
+    def _fit_chosen(self, fit: str) -> None:
+        """Remember the fit mode for this model, then refresh every image view."""
+        if self.session.model is not None:
+            self.settings.setValue(f"fit/{self.session.model.ref.spec}", fit)
+        self.session.set_fit(fit)
 
     def show_status(self, text: str) -> None:
         """Status-bar message."""
@@ -403,6 +446,7 @@ class MainWindow(QMainWindow):
                 self, "Export figure", default, "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
             if not path:
                 return
+            self._remember_dir(path)
         self.show_status(f"Exporting {Path(path).name}…")
         self.runner.submit("export", ExportFigure(tab.result, str(path), tab.style(),
                                                   self.export_dpi()),
@@ -437,6 +481,40 @@ class MainWindow(QMainWindow):
         QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
         self.show_status("Figure copied to the clipboard.")
 
+    def edit_model_settings(self) -> None:
+        """Model > Model Settings: preset, labels, input size saved as sidecars, then re-open."""
+        model = self.session.model
+        if model is None:
+            self.report_error("Open a model first.", "")
+            return
+        if model.ref.spec == "demo" or model.ref.spec.startswith("app:"):
+            self.show_status("The demo and the Keras Applications have their settings built in; "
+                             "Model Settings applies to your own model files.")
+            return
+        dialog = ModelSettingsDialog(self, model, self.session.preset)
+        accepted = dialog.exec()
+        request = dialog.request(model)
+        dialog.deleteLater()
+        if accepted:
+            self.runner.submit("model-settings", request,
+                               on_result=lambda saved: self._settings_saved(model, saved),
+                               on_error=self.report_error)
+
+    def _settings_saved(self, model: ModelSummary, saved) -> None:
+        self.show_status(f"Saved {', '.join(Path(path).name for path in saved.paths)}; "
+                         "re-opening the model.")
+        self.open_model(model.ref.spec, model.ref.trust_code)
+
+    def show_user_guide(self) -> None:
+        """Help > User Guide: the bundled guide in a browser dialog."""
+        self.user_guide = user_guide_dialog(self)
+        self.user_guide.show()
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard Shortcuts."""
+        actions = [action for action in self.findChildren(QAction) if not action.shortcut().isEmpty()]
+        QMessageBox.information(self, "Keyboard Shortcuts", shortcuts_text(actions))
+
     def show_about(self) -> None:
         """Help > About."""
         QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions))
@@ -451,11 +529,3 @@ class MainWindow(QMainWindow):
 
             shutil.rmtree(self._paste_dir, ignore_errors=True)
         super().closeEvent(event)
-
-
-def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
-    """QPixmap from an (H, W, 3) uint8 array."""
-    data = np.ascontiguousarray(rgb)
-    height, width = data.shape[:2]
-    image = QImage(data.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())

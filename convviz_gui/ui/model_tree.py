@@ -34,8 +34,13 @@ class ModelTreePanel(QWidget):
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         header = self.view.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.view.expanded.connect(lambda _index: self.view.resizeColumnToContents(0))
+        self.filter_box.setToolTip("Type part of a layer name to filter the tree; Enter selects "
+                                   "the best match.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter_box)
@@ -53,9 +58,12 @@ class ModelTreePanel(QWidget):
         self._items.clear()
         self._append(self.source.invisibleRootItem(), tree)
         self.view.expandToDepth(0)
-        for column in range(1, len(COLUMNS)):
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Every column as wide as its content; the view scrolls sideways when needed."""
+        for column in range(len(COLUMNS)):
             self.view.resizeColumnToContents(column)
-        self.view.setColumnWidth(0, 190)
 
     def _append(self, parent: QStandardItem, nodes: list[LayerInfo]) -> None:
         for node in nodes:

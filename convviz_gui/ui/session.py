@@ -6,6 +6,8 @@ model itself lives in the engine process, reached by the references in requests.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QObject, Signal
 
 from convviz_gui.engine.layers import CONV_CLASSES, LayerInfo, spatial_layers
@@ -15,7 +17,7 @@ from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelRef, ModelSumm
 class Session(QObject):
     """Current model/image/layer; emits ``changed`` with what changed."""
 
-    changed = Signal(str)  # "model", "image", "layer" or "preset"
+    changed = Signal(str)  # "model", "image", "layer", "preset" or "fit"
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,6 +25,7 @@ class Session(QObject):
         self.image: ImageSummary | None = None
         self.layer: LayerInfo | None = None
         self.preset: str = ""
+        self.fit: str = "stretch"
 
     @property
     def model_ref(self) -> ModelRef | None:
@@ -31,8 +34,8 @@ class Session(QObject):
 
     @property
     def image_ref(self) -> ImageRef | None:
-        """Reference of the current image for requests."""
-        return self.image.ref if self.image is not None else None
+        """Reference of the current image for requests, with the chosen fit mode."""
+        return replace(self.image.ref, fit=self.fit) if self.image is not None else None
 
     def set_model(self, model: ModelSummary) -> None:
         """Switch model; the layer resets to its first convolution (edge detectors)."""
@@ -53,6 +56,12 @@ class Session(QObject):
         if self.layer is None or layer.path != self.layer.path:
             self.layer = layer
             self.changed.emit("layer")
+
+    def set_fit(self, fit: str) -> None:
+        """How the image is fitted to the model's input (stretch, crop, pad)."""
+        if fit != self.fit:
+            self.fit = fit
+            self.changed.emit("fit")
 
     def set_preset(self, preset: str) -> None:
         """Override the preprocessing preset."""

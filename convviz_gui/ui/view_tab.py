@@ -29,16 +29,25 @@ class ViewTab(QWidget):
         self.stale = True
         self.result: Any = None  # the result on screen (drawn again for restyles and exports)
         self.figure_view = FigureView(hint)
-        self.controls = QHBoxLayout()
+        self.controls = QHBoxLayout()  # the last row of controls
+        self._rows = QVBoxLayout()
         layout = QVBoxLayout(self)
-        layout.addLayout(self.controls)
+        layout.addLayout(self._rows)
         layout.addWidget(self.figure_view, 1)
 
     def add_controls(self, *items) -> None:
-        """Append to the controls row: widgets, or ``(label, widget)`` pairs, then a stretch."""
+        """Add a row of controls: widgets, or ``(label, widget)`` pairs, then a stretch.
+
+        Each call adds a row, so that every tab fits a 1024 px wide window.
+        """
+        self.controls = QHBoxLayout()
+        self._rows.addLayout(self.controls)
         for item in items:
             if isinstance(item, tuple):
-                self.controls.addWidget(QLabel(item[0]))
+                label = QLabel(item[0])
+                label.setBuddy(item[1])
+                label.setToolTip(item[1].toolTip())
+                self.controls.addWidget(label)
                 item = item[1]
             self.controls.addWidget(item)
         self.controls.addStretch(1)

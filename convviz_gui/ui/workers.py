@@ -105,6 +105,10 @@ class JobRunner(QObject):
 
     # ----- the process ---------------------------------------------------------------------
     def _start_engine(self) -> None:
+        if self._receiver is not None:
+            # It ends right after reporting the death; a QThread object destroyed while its
+            # thread still runs aborts the whole process.
+            self._receiver.wait(5000)
         self._generation += 1
         self.engine = EngineProcess()
         self._receiver = _Receiver(self.engine, self._generation)
