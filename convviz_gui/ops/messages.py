@@ -87,6 +87,17 @@ class Overview(Request):
 
 
 @dataclass(frozen=True)
+class OverviewRows(Request):
+    """The first channels of some spatial layers (the overview rows on screen), one pass."""
+
+    model: ModelRef
+    image: ImageRef
+    layers: tuple[LayerPath, ...]
+    preset: str | None = None
+    channels: int = 8
+
+
+@dataclass(frozen=True)
 class Filters(Request):
     """Gradient-ascent patterns for some filters of one layer (long, cancellable)."""
 
@@ -227,6 +238,14 @@ class OverviewResult:
 
     title: str
     tiles: tuple[tuple[str, np.ndarray], ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class OverviewRowsResult:
+    """Tile grids of the requested layers, as in ``OverviewResult`` but keyed by layer path."""
+
+    rows: tuple[tuple[LayerPath, np.ndarray], ...]
     seconds: float
 
 

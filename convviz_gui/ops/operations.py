@@ -32,6 +32,8 @@ from convviz_gui.ops.messages import (
     OpenModel,
     Overview,
     OverviewResult,
+    OverviewRows,
+    OverviewRowsResult,
     Predict,
     Predictions,
     Request,
@@ -126,6 +128,20 @@ def overview(request: Overview, context: OpContext) -> OverviewResult:
     return OverviewResult(title, tuple(tiles), time.perf_counter() - started)
 
 
+def overview_rows(request: OverviewRows, context: OpContext) -> OverviewRowsResult:
+    """First channels of the requested spatial layers only, from one forward pass."""
+    from convviz_gui.engine.activations import overview_tiles
+
+    started = time.perf_counter()
+    loaded, _, batch = _model_image_batch(request, context)
+    paths = [spatial_layer(loaded, path).path for path in request.layers]
+    if not paths:
+        raise ConvVizError("Choose at least one layer.")
+    tiles = overview_tiles(loaded, batch, paths, request.channels)
+    rows = tuple((path, grid) for path, (_, grid) in zip(paths, tiles))
+    return OverviewRowsResult(rows, time.perf_counter() - started)
+
+
 def filters(request: Filters, context: OpContext) -> FiltersResult:
     """Gradient ascent with progress (``FilterProgress``) and cancel between steps."""
     from convviz_gui.engine.filters import visualize_filters
@@ -193,6 +209,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     Predict: predict,
     Activations: activations,
     Overview: overview,
+    OverviewRows: overview_rows,
     Filters: filters,
     Explain: explain,
     ExportFigure: export_figure,

@@ -191,7 +191,8 @@ class OverviewView(QListView):
         self._stopped = False  # a request failed: no more until new layers are shown
         self._settle = QTimer(self, singleShot=True, interval=SCROLL_SETTLE_MS)
         self._settle.timeout.connect(self.request_visible)
-        self.verticalScrollBar().valueChanged.connect(self._settle.start)
+        # Not ``connect(self._settle.start)``: the scroll value would become the timer's interval.
+        self.verticalScrollBar().valueChanged.connect(lambda _value: self._settle.start())
         self.clicked.connect(lambda index: self.layer_clicked.emit(index.data(LAYER_ROLE).path))
 
     def show_layers(self, model: ModelRef, image: ImageRef, preset: str | None,
