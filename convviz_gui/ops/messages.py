@@ -29,9 +29,11 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Which image: a file path (pasted images are saved to a file first)."""
+    """Which image (a file path: pasted images are saved to a file first), and how it is
+    fitted to the model's input: ``stretch``, ``crop`` (center) or ``pad``."""
 
     path: str
+    fit: str = "stretch"
 
 
 # ----- requests ---------------------------------------------------------------------------------
@@ -53,6 +55,24 @@ class OpenModel(Request):
 class OpenImage(Request):
     """Decode an image and return a thumbnail for the window."""
 
+    image: ImageRef
+
+
+@dataclass(frozen=True)
+class SaveModelSettings(Request):
+    """Write a model file's sidecars (preset, labels, input size); it is re-opened after."""
+
+    model: ModelRef
+    preset: str
+    labels_file: str | None = None
+    input_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelInput(Request):
+    """What the model sees: the image fitted to the input size, in the model's channels."""
+
+    model: ModelRef
     image: ImageRef
 
 
@@ -118,7 +138,7 @@ class Explain(Request):
     method: str = "Grad-CAM"
     class_: int | str | None = None  # index, label or None for the top prediction
     preset: str | None = None
-    top: int = 5
+    top: int = 5  # 0: every class, ranked by score
 
 
 @dataclass(frozen=True)
@@ -154,6 +174,14 @@ class ExportAllActivations(Request):
     style: FigureStyle = FigureStyle()
     dpi: int = 150
 
+
+
+@dataclass(frozen=True)
+class Kernels(Request):
+    """The weights of one convolution layer (no image needed)."""
+
+    model: ModelRef
+    layer: LayerPath
 
 # ----- results ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -212,6 +240,14 @@ class ImageSummary:
     name: str
     size: tuple[int, int]  # original (width, height)
     thumbnail: np.ndarray  # (h, w, 3) uint8, at most THUMBNAIL_SIDE px
+
+
+@dataclass(frozen=True)
+class ModelInputResult:
+    """The fitted image as uint8 (h, w) or (h, w, 3), before the preprocessing preset."""
+
+    pixels: np.ndarray
+    fit: str
 
 
 @dataclass(frozen=True)
@@ -278,3 +314,40 @@ class Saved:
     """Files an export wrote."""
 
     paths: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class KernelsResult:
+    """The weights of one convolution layer, as NumPy copies."""
+
+    layer: LayerPath
+    class_name: str
+    kernels: tuple[tuple[str, np.ndarray], ...]  # ("kernel", (h, w, in, out)) or depthwise + pointwise
+    bias: np.ndarray | None
+    input_channels: int
+    first_convolution: bool = False  # the model's first convolution: it reads the pixels
+    channel_order: str = "RGB"  # of the model's input ("BGR" for caffe-preprocessed models)
+
+    @property
+    def name(self) -> str:
+        """Slash path of the layer."""
+        return "/".join(self.layer)
+
+    @property
+    def image_kernel(self) -> np.ndarray | None:
+        """The kernel to draw as small images: a first Conv2D on grey or colour pixels."""
+        from convviz_gui.engine.kernels import IMAGE_CHANNELS, IMAGE_CLASSES
+
+        drawable = (self.first_convolution and self.class_name in IMAGE_CLASSES
+                    and self.input_channels in IMAGE_CHANNELS)
+        return self.kernels[0][1] if drawable else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready layer, kernel shape and statistics of every weight array."""
+        from convviz_gui.engine.kernels import weight_stats
+
+        arrays = [*self.kernels, *([("bias", self.bias)] if self.bias is not None else [])]
+        return {"layer": self.name, "class": self.class_name,
+                "shape": list(self.kernels[0][1].shape), "input_channels": self.input_channels,
+                "first_convolution": self.first_convolution,
+                "weights": [{"name": name, **weight_stats(values)} for name, values in arrays]}

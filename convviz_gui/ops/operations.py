@@ -27,6 +27,10 @@ from convviz_gui.ops.messages import (
     Filters,
     FiltersResult,
     ImageSummary,
+    Kernels,
+    KernelsResult,
+    ModelInput,
+    ModelInputResult,
     ModelSummary,
     OpenImage,
     OpenModel,
@@ -38,6 +42,7 @@ from convviz_gui.ops.messages import (
     Predictions,
     Request,
     Saved,
+    SaveModelSettings,
 )
 
 THUMBNAIL_SIDE = 400
@@ -80,7 +85,34 @@ def open_image(request: OpenImage, context: OpContext) -> ImageSummary:
 def _model_image_batch(request: Any, context: OpContext) -> tuple[Any, Any, np.ndarray]:
     loaded = context.workspace.model(request.model)
     image = context.workspace.image(request.image)
-    return loaded, image, loaded.prepare(image, request.preset)
+    return loaded, image, loaded.prepare(image, request.preset, request.image.fit)
+
+
+def save_model_settings(request: SaveModelSettings, context: OpContext) -> Saved:
+    """Write the sidecar files of a model file and forget the opened copy."""
+    from convviz_gui.engine.models import save_model_settings as write_sidecars
+
+    spec = request.model.spec
+    if spec == "demo" or spec.startswith("app:"):
+        raise ConvVizError("Settings are saved next to a model file; the demo and the Keras "
+                           "Applications have theirs built in.")
+    loaded = context.workspace.model(request.model)
+    written = write_sidecars(spec, loaded.class_count, request.preset, request.labels_file,
+                             request.input_size)
+    context.workspace.forget_model(request.model)
+    return Saved(tuple(str(path) for path in written))
+
+
+def model_input(request: ModelInput, context: OpContext) -> ModelInputResult:
+    """The image as the model receives it (size, fit and channels; before the preset)."""
+    from convviz_gui.engine.images import to_model_pixels
+
+    loaded = context.workspace.model(request.model)
+    image = context.workspace.image(request.image)
+    height, width = loaded.input_size()
+    pixels = to_model_pixels(image, height, width, loaded.channels, request.image.fit)[0]
+    pixels = np.clip(pixels, 0, 255).astype(np.uint8)
+    return ModelInputResult(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, request.image.fit)
 
 
 def predict(request: Predict, context: OpContext) -> Predictions:
@@ -161,7 +193,7 @@ def explain(request: Explain, context: OpContext) -> Explanation:
     started = time.perf_counter()
     loaded, image, batch = _model_image_batch(request, context)
     layer = spatial_layer(loaded, request.layer).path if request.layer else None
-    predictions = top_k(loaded, batch, request.top)
+    predictions = top_k(loaded, batch, request.top or loaded.class_count)
     class_index = resolve_class(loaded, request.class_, predictions)
     cam = make_cam(loaded, layer, request.method)(batch, class_index)
     mask = predicted_mask(loaded, batch) if loaded.output_kind == "segmentation" else None
@@ -203,9 +235,31 @@ def export_all_activations(request: ExportAllActivations, context: OpContext) ->
     return Saved(tuple(written))
 
 
+def kernels(request: Kernels, context: OpContext) -> KernelsResult:
+    """The kernels and bias of a convolution layer (weights only: no image, no forward pass)."""
+    from convviz_gui.engine.kernels import (
+        convolution_layer,
+        first_convolution,
+        input_channels,
+        layer_weights,
+    )
+
+    loaded = context.workspace.model(request.model)
+    info = convolution_layer(loaded.layer_tree, "/".join(request.layer), loaded.name)
+    weights, bias = layer_weights(loaded.keras_model, info.path)
+    if not weights:
+        raise ConvVizError(f"{info.display_path} has no kernel weights.")
+    return KernelsResult(
+        info.path, info.class_name, weights, bias, input_channels(info.class_name, weights[0][1].shape),
+        first_convolution=info.path == first_convolution(loaded.layer_tree),
+        channel_order="BGR" if loaded.auto_preset == "caffe" else "RGB")
+
+
 OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     OpenModel: open_model,
     OpenImage: open_image,
+    ModelInput: model_input,
+    SaveModelSettings: save_model_settings,
     Predict: predict,
     Activations: activations,
     Overview: overview,
@@ -214,6 +268,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     Explain: explain,
     ExportFigure: export_figure,
     ExportAllActivations: export_all_activations,
+    Kernels: kernels,
 }
 
 

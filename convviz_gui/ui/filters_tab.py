@@ -184,4 +184,6 @@ class FiltersTab(ViewTab):
         self._previews = {}
         self.progress.hide()
         self.run_button.setEnabled(True)
+        if self.cancel_button.hasFocus():  # else Qt hands the focus to the next widget
+            self.run_button.setFocus()
         self.cancel_button.setEnabled(False)

@@ -32,7 +32,7 @@ from convviz_gui.ops.messages import (
     OpenImage,
     OpenModel,
 )
-from convviz_gui.paths import resource
+from convviz_gui.paths import resource, resources_dir
 from convviz_gui.ui.activations_tab import ActivationsTab
 from convviz_gui.ui.dialogs import (
     CatalogDialog,
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.runner.engine_failed.connect(lambda message: self.report_error(message, ""))
         self._paste_dir: Path | None = None
         self._pasted = 0
+        self._tree_fitted = False  # the model panel is widened to its columns once
         self._restore()
 
     # ----- construction -------------------------------------------------------------------
@@ -212,6 +213,15 @@ class MainWindow(QMainWindow):
             width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
         self.resize(width, height)
 
+    def _fit_tree_dock(self) -> None:
+        """Widen the model panel to show its columns, as far as the views leave room."""
+        dock = self._docks[0]
+        wanted = self.tree.content_width()
+        spare = self.centralWidget().width() - self.centralWidget().minimumSizeHint().width() - 40
+        if dock.isVisible() and not dock.isFloating() and wanted > dock.width() and spare > 0:
+            self.resizeDocks([dock], [dock.width() + min(spare, wanted - dock.width())],
+                             Qt.Orientation.Horizontal)
+
     def reset_layout(self) -> None:
         """View > Reset Layout: both panels shown, docked at their sides, default widths."""
         self.restoreState(self._default_state)
@@ -220,6 +230,8 @@ class MainWindow(QMainWindow):
             dock.show()
         share = max(200, min(360, self.width() // 5))
         self.resizeDocks(self._docks, [share, max(180, share - 60)], Qt.Orientation.Horizontal)
+        if self.session.model is not None:
+            self._fit_tree_dock()
 
     def export_dpi(self) -> int:
         """DPI chosen in File > Export DPI."""
@@ -270,9 +282,11 @@ class MainWindow(QMainWindow):
         return str(self.settings.value("recent/dir", str(Path.home())))
 
     def _remember_dir(self, path: str) -> None:
-        """File dialogs open where the user last opened or saved a file."""
-        folder = Path(path) if Path(path).is_dir() else Path(path).parent
-        if folder.is_dir() and folder != self._paste_dir:
+        """File dialogs open where the user last opened or saved a file (not ConvViz's own
+        folders: the bundled demo image, pasted images)."""
+        folder = (Path(path) if Path(path).is_dir() else Path(path).parent).resolve()
+        own = [resources_dir().resolve()] + ([self._paste_dir.resolve()] if self._paste_dir else [])
+        if folder.is_dir() and not any(folder.is_relative_to(root) for root in own):
             self.settings.setValue("recent/dir", str(folder))
 
     def open_model(self, spec: str, trust: bool = False) -> None:
@@ -388,6 +402,9 @@ class MainWindow(QMainWindow):
             if self.session.layer is not None:
                 self.tree.select_path(self.session.layer.path)
             self.image_panel.set_model(model, self.session.preset, model.preset_guessed)
+            if not self._tree_fitted:
+                self._tree_fitted = True
+                self._fit_tree_dock()
             self.setWindowTitle(f"ConvViz — {model.name}")
             self.filters_tab.cache.clear()
         if what == "model":

@@ -60,6 +60,13 @@ class ModelTreePanel(QWidget):
         self.view.expandToDepth(0)
         self._fit_columns()
 
+    def content_width(self) -> int:
+        """Pixels the panel needs to show every column without scrolling."""
+        columns = sum(self.view.columnWidth(column) for column in range(len(COLUMNS)))
+        margins = self.layout().contentsMargins()
+        return columns + self.view.verticalScrollBar().sizeHint().width() + 2 * self.view.frameWidth() \
+            + margins.left() + margins.right() + 8
+
     def _fit_columns(self) -> None:
         """Every column as wide as its content; the view scrolls sideways when needed."""
         for column in range(len(COLUMNS)):
