@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QLineEdit,
+    QScrollBar,
 )
 
 from convviz_gui.engine.models import demo_image_path
@@ -158,13 +159,15 @@ def test_every_control_explains_itself(qtbot, window):
                    window.image_panel, window.tree):
         for kind in (QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractSlider, QLineEdit):
             for control in widget.findChildren(kind):
-                if control.parent() is not None and type(control.parent()).__name__.startswith(
-                        ("QAbstractSpinBox", "QComboBox", "NavigationToolbar")):
-                    continue  # parts of a composite control, or matplotlib's own toolbar
+                parent = control.parent()
+                if isinstance(control, QScrollBar) or isinstance(
+                        parent, (QAbstractSpinBox, QComboBox, QLineEdit)) or \
+                        type(parent).__name__.startswith("NavigationToolbar"):
+                    continue  # scroll bars, parts of a composite control, matplotlib's toolbar
                 if not control.toolTip():
                     missing.append(f"{type(widget).__name__}: {type(control).__name__} "
                                    f"{control.objectName() or getattr(control, 'text', lambda: '')()}")
-    assert missing == []
+    assert missing == [], "\n".join(missing)
 
 
 def test_filter_progress_bar_only_while_running(qtbot, window):

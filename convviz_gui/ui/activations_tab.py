@@ -31,9 +31,14 @@ class ActivationsTab(ViewTab):
         self.overview = QCheckBox("All layers overview")
         self.info = QLabel("Click a channel to enlarge it.")
         self.info.setWordWrap(True)
+        self.cmap.setToolTip("Colours of the channel pictures, from low to high activation.")
+        self.columns.setToolTip("How many channels are drawn side by side (16 in the reference).")
+        self.page.setToolTip("Layers with more than 256 channels are shown 256 at a time.")
+        self.overview.setToolTip("The first channels of every layer, one scrollable row per "
+                                 "layer; click a row to open that layer.")
         self.add_controls(("Colormap", self.cmap), ("Channels per row", self.columns),
                           ("Page", self.page), self.overview)
-        self.controls.addWidget(self.info)
+        self.add_controls(self.info)
         for signal in (self.cmap.currentTextChanged, self.columns.valueChanged,
                        self.page.valueChanged):
             signal.connect(self.redraw)
@@ -86,7 +91,9 @@ class ActivationsTab(ViewTab):
             self.figure_view.set_hint(f"{name} has no spatial output of its own; select a "
                                       "convolution or pooling layer in the model tree.")
             self.status.emit(f"{name} has no channels to show.")
+            self.info.setText("")
             return
+        self.info.setText("")  # the line describes the figure on screen: none while computing
         self.submit(Activations(session.model_ref, session.image_ref, layer.path, session.preset),
                     f"Computing the activations of {layer.display_path}…")
 
