@@ -15,6 +15,7 @@ from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import compiled_taps
 
 GRID_COLUMNS = 16
+BLANK_RELATIVE = 1e-6  # a channel below this fraction of its layer's max |x| is blank
 CACHE_BUDGET_BYTES = 256 * 2**20  # activations kept for quick re-display, per model
 
 
@@ -28,11 +29,31 @@ class ChannelStats:
     min: float
     max: float
     blank: bool
+    blank_reason: str = ""  # why the channel is blank ("" when it is not)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready statistics."""
         return {"index": self.index, "mean": self.mean, "std": self.std,
                 "min": self.min, "max": self.max, "blank": self.blank}
+
+
+def blank_reason(low: float, high: float, layer_peak: float) -> str:
+    """Why a channel with values in [low, high] is blank in a layer whose max |x| is
+    ``layer_peak``, or "" when it is not.
+
+    Blank means nothing to see at the layer's scale: all zero, every value below
+    ``BLANK_RELATIVE`` of the layer's max |x| (e.g. 1e-34 next to channels near 1), or
+    constant to that precision.
+    """
+    peak = max(abs(low), abs(high))
+    floor = BLANK_RELATIVE * layer_peak
+    if peak == 0:
+        return "all zero"
+    if peak < floor:
+        return f"near zero: max |x| {peak:.2g} < {BLANK_RELATIVE:g} of the layer's max {layer_peak:.3g}"
+    if high - low <= floor:
+        return f"constant {(low + high) / 2:.4g}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -53,30 +74,38 @@ class LayerActivations:
         return int(self.values.shape[-1])
 
     def stats(self) -> list[ChannelStats]:
-        """Per-channel mean/std/min/max; blank = constant channel (the pattern is absent)."""
+        """Per-channel mean/std/min/max, and whether the channel is blank (``blank_reason``)."""
         flat = self.values.reshape(-1, self.channel_count).astype(np.float64)
         means, stds = flat.mean(axis=0), flat.std(axis=0)
         lows, highs = flat.min(axis=0), flat.max(axis=0)
-        return [
-            ChannelStats(i, float(means[i]), float(stds[i]), float(lows[i]), float(highs[i]),
-                         bool(stds[i] <= 1e-12))
-            for i in range(self.channel_count)
-        ]
+        layer_peak = float(np.max(np.maximum(np.abs(lows), np.abs(highs)), initial=0.0))
+        stats = []
+        for i in range(self.channel_count):
+            reason = blank_reason(float(lows[i]), float(highs[i]), layer_peak)
+            stats.append(ChannelStats(i, float(means[i]), float(stds[i]), float(lows[i]),
+                                      float(highs[i]), bool(reason), reason))
+        return stats
 
     def blank_channels(self) -> list[int]:
-        """Indices of constant (blank) channels."""
+        """Indices of blank channels (all zero, near zero at the layer's scale, or constant)."""
         return [item.index for item in self.stats() if item.blank]
 
     def channel_image(self, index: int) -> np.ndarray:
-        """One channel normalized for display as uint8 (reference normalization)."""
+        """One channel normalized for display as uint8 (reference normalization); a blank
+        channel is flat zero, never its rounding noise stretched to full contrast."""
         if not 0 <= index < self.channel_count:
             raise ConvVizError(f"{self.name} has {self.channel_count} channels; no channel {index}.")
+        if index in self.blank_channels():
+            return np.zeros(self.values.shape[:2], np.uint8)
         return display_uint8(self.values[..., index])
 
     def grid(
         self, columns: int = GRID_COLUMNS, start: int = 0, count: int | None = None
     ) -> np.ndarray:
-        """Channels ``start..start+count`` tiled with 1-px gaps; gaps are NaN (float32)."""
+        """Channels ``start..start+count`` tiled with 1-px gaps; gaps are NaN (float32).
+
+        Blank channels are drawn flat (zero, the colormap's low end).
+        """
         stop = self.channel_count if count is None else min(self.channel_count, start + count)
         indices = list(range(start, stop))
         if not indices:
@@ -86,6 +115,9 @@ class LayerActivations:
         rows = -(-len(indices) // columns)
         mosaic = np.full(((height + 1) * rows - 1, (width + 1) * columns - 1), np.nan, np.float32)
         normalized = display_uint8(self.values[..., start:stop], axis=(0, 1))
+        for index in self.blank_channels():
+            if start <= index < stop:
+                normalized[..., index - start] = 0  # flat: one colour, not stretched noise
         for slot, _ in enumerate(indices):
             row, col = divmod(slot, columns)
             top, left = row * (height + 1), col * (width + 1)

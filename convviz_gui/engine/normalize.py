@@ -26,3 +26,13 @@ def unit_range(values: np.ndarray) -> np.ndarray:
     x = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     peak = float(x.max()) if x.size else 0.0
     return x / peak if peak > 0 else np.zeros_like(x)
+
+
+def minmax_unit(values: np.ndarray, axis: tuple[int, ...] | None = None) -> np.ndarray:
+    """Scale to [0, 1] by the min and max over ``axis`` (all axes when None); where they
+    are equal the result is 0.5 (mid grey), never NaN."""
+    x = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low = x.min(axis=axis, keepdims=True)
+    span = x.max(axis=axis, keepdims=True) - low
+    scaled = (x - low) / np.where(span > 0, span, 1.0)
+    return np.where(span > 0, scaled, 0.5).astype(np.float32)

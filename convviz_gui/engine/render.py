@@ -5,22 +5,33 @@ The GUI embeds these figures and the CLI saves them, so exports are identical.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, patheffects, rcParams
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
 from convviz_gui.engine.activations import GRID_COLUMNS, LayerActivations
 from convviz_gui.engine.cam import CamResult, Prediction
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import FilterResult, stitch_patterns
+from convviz_gui.engine.kernels import kernel_tiles, weight_stats
 
 EXPORT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 BLANK_COLOR = "#e8463a"
+NAME_LIMIT = 60  # characters of a layer path kept in a title (the middle gives way)
+LABEL_LIMIT = 40  # characters of a class label kept in a title
+TILE_LABEL_MIN_PX = 24  # tiles at least this large (at the figure's own size) get their index
+KERNEL_IMAGES_MAX = 256  # first-layer kernels drawn as images
+MIN_TILE_INCHES = 0.6  # a tile may always grow to this size (a 4x4 map too)
+MAX_MAGNIFICATION = 1.6  # otherwise tiles grow to at most 1.6 screen pixels per pixel
 
 
 def colorize(values: np.ndarray, cmap: str = "jet") -> np.ndarray:
@@ -44,6 +55,63 @@ def overlay(image_rgb: np.ndarray, heatmap_up: np.ndarray, alpha: float = 0.4,
     return (blend / peak * 255.0).astype(np.uint8) if peak > 0 else image_rgb.copy()
 
 
+def shorten(text: str, limit: int = NAME_LIMIT) -> str:
+    """``text``, its middle replaced by "…" when it is longer than ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head):]}"
+
+
+def shorten_path(path: Sequence[str], limit: int = NAME_LIMIT) -> str:
+    """A layer path for a title: the layer's own name kept whole where it fits, the model
+    names before it cut short (``mobilenetv2_1.00…/block_16_project``)."""
+    text = "/".join(path)
+    if len(text) <= limit:
+        return text
+    name = shorten(path[-1], limit)
+    room = limit - len(name) - 2
+    return f"{text[:room]}…/{name}" if room > 0 else name
+
+
+def _mosaic_size(
+    mosaic_shape: tuple[int, ...], tile_shape: tuple[int, int], max_tile: float = 1.2,
+    widths: tuple[float, float] = (4.0, 10.0), max_height: float = 30.0, title: float = 0.8,
+) -> tuple[tuple[float, float], float]:
+    """Figure size for a tiled image, and the side of one tile on it in inches.
+
+    The mosaic fills the widest width allowed, except that a tile is never drawn larger
+    than ``MAX_MAGNIFICATION`` times its pixels (but at least ``MIN_TILE_INCHES``) nor than
+    ``max_tile`` inches: a small layer stays a compact block of readable tiles, not a
+    10-inch strip. The figure never exceeds ``max_height``.
+    """
+    rows_px, cols_px = mosaic_shape[:2]
+    side = max(tile_shape)
+    tile_cap = min(max_tile, max(MIN_TILE_INCHES, MAX_MAGNIFICATION * side / rcParams["figure.dpi"]))
+    inches_per_px = min(widths[1] / cols_px, tile_cap / side, (max_height - title) / rows_px)
+    size = (max(widths[0], cols_px * inches_per_px), max(1.6, rows_px * inches_per_px + title))
+    return size, min(tile_shape) * inches_per_px
+
+
+def _label_tiles(ax: Axes, labels: Sequence[str], columns: int, pitch: tuple[float, float],
+                 tile_px: float) -> None:
+    """Small index text in the top-left corner of each tile; every Nth tile (along rows and
+    columns) when tiles are smaller than ``TILE_LABEL_MIN_PX`` on screen.
+
+    Tile ``i`` sits at row ``i // columns``, column ``i % columns``, ``pitch`` (x, y) data
+    units apart, its first pixel centred on (0, 0) for the first tile.
+    """
+    step = max(1, math.ceil(TILE_LABEL_MIN_PX / max(tile_px, 1e-6)))
+    style = {"fontproperties": FontProperties(size=6), "color": "white", "ha": "left", "va": "top",
+             "clip_on": True, "in_layout": False,  # the layout never waits for hundreds of labels
+             "bbox": {"boxstyle": "square,pad=0.15", "facecolor": "black", "alpha": 0.55,
+                      "linewidth": 0}}
+    for slot, label in enumerate(labels):
+        row, col = divmod(slot, columns)
+        if row % step == 0 and col % step == 0:
+            ax.text(col * pitch[0] - 0.5, row * pitch[1] - 0.5, label, **style)
+
+
 def _image_axes(figure: Figure, rows: int, cols: int):
     axes = figure.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
@@ -55,13 +123,14 @@ def activation_grid_figure(
     acts: LayerActivations, cmap: str = "viridis", columns: int = GRID_COLUMNS,
     start: int = 0, count: int | None = 256,
 ) -> Figure:
-    """Channel grid of one layer, blank channels outlined in red."""
+    """Channel grid of one layer: each tile labelled with its channel index, blank channels
+    flat and outlined in red; sized from the mosaic so small layers stay readable."""
     stop = acts.channel_count if count is None else min(acts.channel_count, start + count)
     mosaic = acts.grid(columns, start, stop - start)
     height, width = acts.values.shape[:2]
     columns = max(1, min(columns, stop - start))
-    aspect = mosaic.shape[0] / mosaic.shape[1]
-    figure = Figure(figsize=(10, max(1.6, min(30.0, 10 * aspect + 0.8))), layout="constrained")
+    size, tile_inches = _mosaic_size(mosaic.shape, (height, width))
+    figure = Figure(figsize=size, layout="constrained")
     ax = figure.add_subplot()
     ax.set_axis_off()
     colormap = colormaps[cmap].with_extremes(bad="white")
@@ -72,24 +141,35 @@ def activation_grid_figure(
         row, col = divmod(index - start, columns)
         ax.add_patch(Rectangle((col * (width + 1) - 0.5, row * (height + 1) - 0.5), width, height,
                                fill=False, edgecolor=BLANK_COLOR, linewidth=1.2))
+    _label_tiles(ax, [str(i) for i in range(start, stop)], columns, (width + 1, height + 1),
+                 tile_inches * figure.dpi)
     shown = f"channels {start}-{stop - 1} of {acts.channel_count}"
-    blank_note = f", {len(blanks)} blank (outlined)" if blanks else ""
-    ax.set_title(f"{acts.name}  ({height}x{width}, {shown}{blank_note})", fontsize=10)
+    blank_note = f", {len(blanks)} blank (flat, outlined)" if blanks else ""
+    ax.set_title(f"{shorten_path(acts.path)}  ({height}x{width}, {shown}{blank_note})", fontsize=10,
+                 wrap=True)
     return figure
 
 
 def channel_figure(acts: LayerActivations, index: int, cmap: str = "viridis") -> Figure:
-    """One channel large, with its statistics."""
+    """One channel large, with its statistics; a blank channel is drawn flat on the layer's
+    colour scale with the reason in the title."""
     stats = acts.stats()[index]
     figure = Figure(figsize=(6, 6.4), layout="constrained")
     ax = figure.add_subplot()
     ax.set_axis_off()
-    image = ax.imshow(acts.values[..., index], cmap=cmap, interpolation="nearest")
+    blank = ""
+    if stats.blank:
+        low, high = float(acts.values.min()), float(acts.values.max())
+        low, high = (low, high) if high > low else (low - 1.0, high + 1.0)
+        image = ax.imshow(np.full(acts.values.shape[:2], stats.mean), cmap=cmap, vmin=low,
+                          vmax=high, interpolation="nearest")
+        blank = f"  BLANK ({stats.blank_reason})"
+    else:
+        image = ax.imshow(acts.values[..., index], cmap=cmap, interpolation="nearest")
     figure.colorbar(image, ax=ax, shrink=0.8, label="activation")
-    blank = "  BLANK (constant)" if stats.blank else ""
     ax.set_title(
-        f"{acts.name} channel {index}{blank}\nmean {stats.mean:.4g}  std {stats.std:.4g}  "
-        f"min {stats.min:.4g}  max {stats.max:.4g}", fontsize=10)
+        f"{shorten_path(acts.path)} channel {index}{blank}\nmean {stats.mean:.4g}  std {stats.std:.4g}  "
+        f"min {stats.min:.4g}  max {stats.max:.4g}", fontsize=10, wrap=True)
     return figure
 
 
@@ -131,17 +211,23 @@ def overview_figure(title: str, tiles: list[tuple[str, np.ndarray]], cmap: str =
 
 
 def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) -> Figure:
-    """Reference filter grid (8 columns, 5 px margins) titled with layer and timing."""
+    """Reference filter grid (8 columns, 5 px margins), each pattern labelled with its filter
+    index, titled with layer and timing."""
     indices = sorted(result.patterns)
     patterns = [result.patterns[i] for i in indices]
     grid = stitch_patterns(patterns, columns, margin)
-    figure = Figure(figsize=(9, 9 * grid.shape[0] / grid.shape[1] + 0.6), layout="constrained")
+    height, width = patterns[0].shape[:2]
+    size, tile_inches = _mosaic_size(grid.shape, (height, width), max_tile=2.0, widths=(4.0, 9.0),
+                                     title=0.6)
+    figure = Figure(figsize=size, layout="constrained")
     ax = figure.add_subplot()
     ax.set_axis_off()
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, interpolation="nearest")
+    _label_tiles(ax, [str(i) for i in indices], max(1, min(columns, len(patterns))),
+                 (width + margin, height + margin), tile_inches * figure.dpi)
     state = " (cancelled: partial)" if result.cancelled else ""
-    ax.set_title(f"{'/'.join(result.layer)}  filters {indices[0]}-{indices[-1]} "
-                 f"({len(indices)}){state}", fontsize=10)
+    ax.set_title(f"{shorten_path(result.layer)}  filters {indices[0]}-{indices[-1]} "
+                 f"({len(indices)}){state}", fontsize=10, wrap=True)
     return figure
 
 
@@ -149,7 +235,8 @@ def gradcam_figure(
     image_rgb: np.ndarray, cam: CamResult, alpha: float = 0.4, cmap: str = "jet",
     predictions: list[Prediction] | None = None, mask: np.ndarray | None = None,
 ) -> Figure:
-    """Image, raw heatmap and overlay at the resolution of ``image_rgb`` (plus a mask if given).
+    """Image, raw heatmap (with its colour scale) and overlay (peak marked) at the resolution
+    of ``image_rgb``, plus a mask if given.
 
     Pass ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here
     is allocated at a large file's original resolution.
@@ -161,12 +248,20 @@ def gradcam_figure(
     axes = _image_axes(figure, 1, panels)[0]
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)
-    axes[1].imshow(cam.heatmap, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    heat = axes[1].imshow(cam.heatmap, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     axes[1].set_title(f"heatmap {cam.heatmap.shape[0]}x{cam.heatmap.shape[1]}", fontsize=10)
+    # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
+    colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
+    colorbar.set_label("relative importance 0-1", fontsize=8)
+    colorbar.ax.tick_params(labelsize=7)
     axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
-    x, y = cam.peak_xy(width, height)
     if np.any(up > 0):
-        axes[2].plot([x], [y], marker="+", color="white", markersize=14, mew=2)
+        x, y = cam.peak_xy(width, height)
+        outline = [patheffects.withStroke(linewidth=4, foreground="black")]
+        axes[2].plot([x], [y], linestyle="none", marker="+", color="white", markersize=14, mew=2,
+                     path_effects=outline, label="peak (highest importance)")
+        axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=8,
+                       borderaxespad=0.2)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
@@ -174,12 +269,83 @@ def gradcam_figure(
         axes[3].set_title("predicted mask", fontsize=10)
     top = ""
     if predictions:
-        top = "   top: " + ", ".join(f"{p.label} {p.score:.3f}" for p in predictions[:3])
-    figure.suptitle(f"{cam.method} for '{cam.label}' ({cam.score:.3f}) at "
-                    f"{'/'.join(cam.layer)}{top}", fontsize=10)
+        top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
+                                     for p in predictions[:3])
+    figure.suptitle(f"{cam.method} for '{shorten(cam.label, LABEL_LIMIT)}' ({cam.score:.3f}) at "
+                    f"{shorten_path(cam.layer)}{top}", fontsize=10, wrap=True)
     return figure
 
 
+def kernels_figure(
+    layer: Sequence[str], class_name: str, kernels: Sequence[tuple[str, np.ndarray]],
+    bias: np.ndarray | None, image_kernel: np.ndarray | None = None, bgr: bool = False,
+) -> Figure:
+    """A convolution's weights: one histogram per kernel array and the bias; with
+    ``image_kernel`` (a first convolution's (h, w, 1 or 3, filters) kernel) every filter is
+    also drawn as a small image, each scaled to its own range (``bgr``: shown as RGB)."""
+    arrays = [*kernels, *([("bias", bias)] if bias is not None else [])]
+    histogram_height = 3.2
+    tiles = None
+    if image_kernel is not None:
+        tiles = kernel_tiles(image_kernel, bgr)[:KERNEL_IMAGES_MAX]
+        columns = min(len(tiles), 8 if len(tiles) <= 64 else 16)
+        gap = max(tiles.shape[1:3]) / 5
+        rows = -(-len(tiles) // columns)
+        pitch = (tiles.shape[2] + gap, tiles.shape[1] + gap)
+        mosaic = (rows * pitch[1] - gap, columns * pitch[0] - gap)
+        (_, images_height), tile_inches = _mosaic_size(mosaic, tiles.shape[1:3], widths=(4.0, 9.0),
+                                                        title=0.5)
+    figure = Figure(figsize=(max(10.0, 3.2 * len(arrays)),
+                             histogram_height + (images_height if tiles is not None else 0.4)),
+                    layout="constrained")
+    target = figure
+    if tiles is not None:
+        top, target = figure.subfigures(2, 1, height_ratios=(images_height, histogram_height))
+        ax = top.add_subplot()
+        _draw_tiles(ax, tiles, columns, pitch)
+        _label_tiles(ax, [str(i) for i in range(len(tiles))], columns, pitch,
+                     tile_inches * figure.dpi)
+        count = image_kernel.shape[-1]
+        shown = f"first {len(tiles)} of {count}" if len(tiles) < count else f"{count}"
+        order = ", BGR kernels shown as RGB" if bgr else ""
+        ax.set_title(f"{shown} kernels {'x'.join(map(str, image_kernel.shape[:3]))}, "
+                     f"each scaled to its own range{order}", fontsize=9, wrap=True)
+    for ax, (name, values) in zip(target.subplots(1, len(arrays), squeeze=False)[0], arrays):
+        _weight_histogram(ax, name, values)
+    figure.suptitle(f"{shorten_path(layer)} ({class_name}): weights", fontsize=11, wrap=True)
+    return figure
+
+
+def _draw_tiles(ax: Axes, tiles: np.ndarray, columns: int, pitch: tuple[float, float]) -> None:
+    """One framed image per tile (values in [0, 1], grey or RGB), ``pitch`` data units apart."""
+    height, width = tiles.shape[1:3]
+    for index, tile in enumerate(tiles):
+        row, col = divmod(index, columns)
+        left, top = col * pitch[0] - 0.5, row * pitch[1] - 0.5
+        ax.imshow(tile, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(left, left + width, top + height, top))
+        ax.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="0.6",
+                               linewidth=0.8))  # white kernel pixels stay apart from the page
+    rows = -(-len(tiles) // columns)
+    ax.set(xlim=(-0.5, columns * pitch[0] - pitch[0] + width - 0.5),
+           ylim=(rows * pitch[1] - pitch[1] + height - 0.5, -0.5), aspect="equal")
+    ax.set_axis_off()
+
+
+def _weight_histogram(ax: Axes, name: str, values: np.ndarray) -> None:
+    """Histogram of one weight array with its shape, count, mean and std."""
+    stats = weight_stats(values)
+    finite = values[np.isfinite(values)].ravel()
+    ax.hist(finite, bins=int(np.clip(np.sqrt(finite.size), 10, 100)), color="#3b75af")
+    ax.axvline(0.0, color="0.35", linewidth=0.8, linestyle=":")
+    shape = "x".join(map(str, values.shape))
+    bad = f", {stats['non_finite']} not finite" if stats["non_finite"] else ""
+    numbers = (f"mean {stats['mean']:.3g}  std {stats['std']:.3g}" if finite.size
+               else "no finite values")
+    ax.set_title(f"{name} {shape}: {values.size:,} values{bad}\n{numbers}", fontsize=9)
+    ax.set_xlabel("weight value", fontsize=8)
+    ax.set_ylabel("count", fontsize=8)
+    ax.tick_params(labelsize=7)
 
 
 def safe_file_stem(text: str) -> str:

@@ -16,6 +16,7 @@ from convviz_gui.ops.messages import (
     Explanation,
     FigureStyle,
     FiltersResult,
+    KernelsResult,
     OverviewResult,
 )
 
@@ -45,4 +46,7 @@ def figure_for(result: Any, style: FigureStyle | None = None) -> Figure:
     if isinstance(result, Explanation):
         return render.gradcam_figure(result.image_rgb, result.cam, style.alpha, cmap,
                                      list(result.predictions), result.mask)
+    if isinstance(result, KernelsResult):
+        return render.kernels_figure(result.layer, result.class_name, result.kernels, result.bias,
+                                     result.image_kernel, result.channel_order == "BGR")
     raise ConvVizError("This view has no figure to draw.")

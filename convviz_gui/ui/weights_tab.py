@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel
 
+from convviz_gui.engine.kernels import CONVOLUTION_NAMES
 from convviz_gui.engine.layers import CONV_CLASSES
 from convviz_gui.ops.messages import Kernels, KernelsResult
 from convviz_gui.ui.view_tab import ViewTab
@@ -18,10 +19,9 @@ class WeightsTab(ViewTab):
     def __init__(self, session, runner) -> None:
         super().__init__(session, runner, "Open a model and select a convolution layer to see "
                                           "its kernels and weight histograms.")
-        self.info = QLabel("The first convolution's kernels are drawn as small images, each "
-                           "scaled to its own range.")
+        self.info = QLabel()
         self.info.setWordWrap(True)
-        self.add_controls(self.info)
+        self.controls.addWidget(self.info, 1)
         session.changed.connect(self._session_changed)
 
     def _session_changed(self, what: str) -> None:
@@ -35,12 +35,12 @@ class WeightsTab(ViewTab):
             self.compute()
 
     def compute(self) -> None:
+        self.info.clear()
         layer = self.session.layer
         if layer is None or layer.is_container or layer.class_name not in CONV_CLASSES:
             self.result = None
             self.figure_view.set_hint(f"{self._no_kernels(layer)} Select a convolution layer "
-                                      "(Conv2D, SeparableConv2D, DepthwiseConv2D, Conv2DTranspose) "
-                                      "in the model tree to see its kernels.")
+                                      f"({CONVOLUTION_NAMES}) in the model tree to see its kernels.")
             self.status.emit("This layer has no kernels to show.")
             return
         self.submit(Kernels(self.session.model_ref, layer.path),
@@ -60,11 +60,9 @@ class WeightsTab(ViewTab):
         kernel = result.kernels[0][1]
         count = sum(values.size for _, values in result.kernels)
         count += result.bias.size if result.bias is not None else 0
-        drawn = ("kernels drawn as images, each scaled to its own range; "
-                 if result.image_kernel is not None else "")
+        channels = result.input_channels
         self.info.setText(f"{result.name} ({result.class_name}): kernel "
-                          f"{'x'.join(map(str, kernel.shape))}, {result.input_channels} input "
-                          f"channel{'s' * (result.input_channels != 1)}, {count:,} weights; "
-                          f"{drawn}histograms of every weight array.")
+                          f"{'x'.join(map(str, kernel.shape))} on {channels} input "
+                          f"channel{'s' * (channels != 1)}, {count:,} weights.")
         super().show_result(result)
         self.status.emit(f"Weights of {result.name} ready.")
