@@ -47,6 +47,7 @@ from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
 from convviz_gui.ui.session import Session
+from convviz_gui.ui.weights_tab import WeightsTab
 from convviz_gui.ui.workers import JobRunner
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
@@ -90,10 +91,11 @@ class MainWindow(QMainWindow):
         self.activations_tab = ActivationsTab(self.session, self.runner)
         self.filters_tab = FiltersTab(self.session, self.runner)
         self.gradcam_tab = GradCamTab(self.session, self.runner)
+        self.weights_tab = WeightsTab(self.session, self.runner)  # refreshes itself on changes
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for tab, title in ((self.activations_tab, "Activations"), (self.filters_tab, "Filters"),
-                           (self.gradcam_tab, "Grad-CAM")):
+                           (self.gradcam_tab, "Grad-CAM"), (self.weights_tab, "Weights")):
             self.tabs.addTab(tab, title)
             tab.status.connect(self.show_status)
             tab.error.connect(self.report_error)
@@ -167,7 +169,7 @@ class MainWindow(QMainWindow):
             toggle.setText(f"{dock.windowTitle()} Panel")
             view_menu.addAction(toggle)
         view_menu.addSeparator()
-        for number, title in enumerate(("Activations", "Filters", "Grad-CAM"), 1):
+        for number, title in enumerate(("Activations", "Filters", "Grad-CAM", "Weights"), 1):
             self._action(view_menu, title, partial(self.tabs.setCurrentIndex, number - 1),
                          f"Ctrl+{number}")
         view_menu.addSeparator()
@@ -295,7 +297,7 @@ class MainWindow(QMainWindow):
         self.show_status(f"Opening {name}…")
         if self.session.model is None:
             self.image_panel.show_loading(model=True, image=False)
-            for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab):
+            for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab, self.weights_tab):
                 tab.figure_view.set_pending(f"Loading {name}…")
         self.runner.submit("model", OpenModel(ModelRef(spec, trust)), on_result=self._model_ready,
                            on_error=partial(self._model_failed, spec),
