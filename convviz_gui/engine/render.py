@@ -234,9 +234,10 @@ def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) 
 def gradcam_figure(
     image_rgb: np.ndarray, cam: CamResult, alpha: float = 0.4, cmap: str = "jet",
     predictions: list[Prediction] | None = None, mask: np.ndarray | None = None,
+    tall: bool = False,
 ) -> Figure:
     """Image, raw heatmap (with its colour scale) and overlay (peak marked) at the resolution
-    of ``image_rgb``, plus a mask if given.
+    of ``image_rgb``, plus a mask if given; in a row, or 2x2 for a tall, narrow canvas.
 
     Pass ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here
     is allocated at a large file's original resolution.
@@ -244,29 +245,37 @@ def gradcam_figure(
     height, width = image_rgb.shape[:2]
     up = cam.upsampled(width, height)
     panels = 4 if mask is not None else 3
-    figure = Figure(figsize=(4 * panels, 4.6), layout="constrained")
-    axes = _image_axes(figure, 1, panels)[0]
+    if tall:
+        figure = Figure(figsize=(8, 8.6), layout="constrained")
+        axes = _image_axes(figure, 2, 2).flat
+    else:
+        figure = Figure(figsize=(4 * panels, 4.6), layout="constrained")
+        axes = _image_axes(figure, 1, panels)[0]
+    axes = list(axes)
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)
     heat = axes[1].imshow(cam.heatmap, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     axes[1].set_title(f"heatmap {cam.heatmap.shape[0]}x{cam.heatmap.shape[1]}", fontsize=10)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
     colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
-    colorbar.set_label("relative importance 0-1", fontsize=8)
-    colorbar.ax.tick_params(labelsize=7)
+    colorbar.set_label("importance", fontsize=7, labelpad=1)
+    colorbar.ax.tick_params(labelsize=6)
     axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
     if np.any(up > 0):
         x, y = cam.peak_xy(width, height)
         outline = [patheffects.withStroke(linewidth=4, foreground="black")]
         axes[2].plot([x], [y], linestyle="none", marker="+", color="white", markersize=14, mew=2,
-                     path_effects=outline, label="peak (highest importance)")
-        axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=8,
-                       borderaxespad=0.2)
+                     path_effects=outline)
+        # A short caption: a wide legend would squeeze the panels in a narrow window.
+        axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
+                     ha="center", va="top", fontsize=7)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
         axes[3].set_title("predicted mask", fontsize=10)
+    elif tall:
+        axes[3].remove()  # the empty fourth cell of the 2x2 grid
     top = ""
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"

@@ -150,6 +150,7 @@ class FigureStyle:
     columns: int = 16
     page: int = 0  # activation pages of ``PAGE_SIZE`` channels
     page_size: int = 256
+    tall: bool = False  # a tall, narrow canvas: multi-panel figures stack their panels 2x2
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
-from PySide6.QtCore import QMargins, Qt
+from PySide6.QtCore import QMargins, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 HINT_PADDING = 24
+TALL_RATIO = 1.1  # height over width beyond which multi-panel figures stack 2x2
 
 
 class FigureView(QWidget):
     """Shows one ``Figure``, a hint text when there is none yet, or a quick preview image."""
+
+    shape_changed = Signal()  # the canvas turned from wide to tall or back
 
     def __init__(self, hint: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,8 +97,15 @@ class FigureView(QWidget):
                 room, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.FastTransformation))
 
+    def is_tall(self) -> bool:
+        """True when the view is much taller than wide (a narrow window)."""
+        return self.height() > TALL_RATIO * self.width()
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        old = event.oldSize()
+        if old.isValid() and (old.height() > TALL_RATIO * old.width()) != self.is_tall():
+            self.shape_changed.emit()
         if self._preview is not None and self._hint.isVisible():
             self._show_preview()
 

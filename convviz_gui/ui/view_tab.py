@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -29,6 +30,7 @@ class ViewTab(QWidget):
         self.stale = True
         self.result: Any = None  # the result on screen (drawn again for restyles and exports)
         self.figure_view = FigureView(hint)
+        self.figure_view.shape_changed.connect(self.redraw)  # wide <-> tall canvas
         self.controls = QHBoxLayout()  # the last row of controls
         self._rows = QVBoxLayout()
         layout = QVBoxLayout(self)
@@ -101,7 +103,8 @@ class ViewTab(QWidget):
     def redraw(self) -> None:
         """Draw the kept result again with the current style (no recomputation)."""
         if self.result is not None:
-            self.show_figure(figure_for(self.result, self.style()))
+            style = replace(self.style(), tall=self.figure_view.is_tall())
+            self.show_figure(figure_for(self.result, style))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
