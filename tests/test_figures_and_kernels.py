@@ -160,16 +160,19 @@ def test_long_layer_path_fits_the_grid_title(demo_model, demo_image):
     assert inside_figure(figure, figure.axes[0].title) and LONG_PATH[-1] in figure.axes[0].get_title()
 
 
-def test_heatmap_colorbar_and_peak_legend(demo_cam, demo_image):
+def test_heatmap_colorbar_peak_caption_and_tall_layout(demo_cam, demo_image):
     cam, predictions = demo_cam
     figure = render.gradcam_figure(demo_image.rgb, cam, predictions=predictions)
     heatmap, overlay = figure.axes[1], figure.axes[2]
     assert len(figure.axes) == 3  # the colorbar is an inset of the heatmap panel
-    assert [child.get_ylabel() for child in heatmap.child_axes] == ["relative importance 0-1"]
-    assert [text.get_text() for text in overlay.get_legend().get_texts()] == [
-        "peak (highest importance)"]
+    assert [child.get_ylabel() for child in heatmap.child_axes] == ["importance"]
+    assert [text.get_text() for text in overlay.texts] == ["+ peak (most important)"]
     rendered(figure)
     assert inside_figure(figure, heatmap.child_axes[0].yaxis.label)
+    tall = render.gradcam_figure(demo_image.rgb, cam, predictions=predictions, tall=True)
+    assert len(tall.axes) == 3 and tall.get_size_inches()[1] > tall.get_size_inches()[0]
+    rendered(tall)
+    assert inside_figure(tall, tall.axes[2].texts[0])
 
 
 def test_activation_tiles_carry_their_channel_index(demo_model, demo_image):
