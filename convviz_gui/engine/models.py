@@ -170,22 +170,6 @@ class LoadedModel:
         pixels = to_model_pixels(image, height, width, self.channels, fit)
         return preprocess(pixels, preset or self.preset, self.app_preprocess)
 
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready description of the model and all its layers."""
-        return {
-            "name": self.name,
-            "source": self.source,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            "output_kind": self.output_kind,
-            "classes": len(self.labels),
-            "preprocess": self.preset,
-            "params": int(self.keras_model.count_params()),
-            "default_cam_layer": (layer.display_path if (layer := self.default_cam_layer()) else None),
-            "layers": [node.to_dict() for node in iter_layers(self.layer_tree)],
-            "notes": self.notes,
-        }
-
 
 def _validate_input(model: Any, source: str) -> None:
     inputs = getattr(model, "inputs", None)

@@ -215,6 +215,12 @@ class ModelSummary:
             return None
         return find_layer(list(self.layer_tree), "/".join(self.default_cam_path))
 
+    def presets(self) -> dict[str, str]:
+        """The preprocessing presets that can apply (a Keras Application's own only to one)."""
+        from convviz_gui.engine.images import PRESETS
+
+        return {key: text for key, text in PRESETS.items() if key != "app" or self.is_application}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description of the model and all its layers."""
         layer = self.default_cam_layer()

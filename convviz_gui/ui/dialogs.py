@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui import __version__
-from convviz_gui.engine.images import PRESETS
 from convviz_gui.engine.models import CATALOG
 from convviz_gui.ops.messages import ModelSummary, SaveModelSettings
 from convviz_gui.paths import resource, user_data_dir
@@ -65,6 +64,14 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     return box
 
 
+def dialog_buttons(dialog: QDialog, action: QDialogButtonBox.StandardButton) -> QDialogButtonBox:
+    """``action`` (Open, Save...) and Cancel, wired to accept and reject the dialog."""
+    buttons = QDialogButtonBox(action | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class CatalogDialog(QDialog):
     """Pick a Keras Application and whether to use ImageNet weights (cached or to download)."""
 
@@ -81,10 +88,7 @@ class CatalogDialog(QDialog):
                                  "structure, not learned features.")
         self.weights_note = QLabel("")
         self.weights_note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self, QDialogButtonBox.StandardButton.Open)
         form = QFormLayout(self)
         form.addRow("Architecture", self.names)
         form.addRow("", self.imagenet)
@@ -152,9 +156,8 @@ class ModelSettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Model Settings — {model.name}")
         self.preset = QComboBox()
-        for key, text in PRESETS.items():
-            if key != "app" or model.is_application:
-                self.preset.addItem(text, key)
+        for key, text in model.presets().items():
+            self.preset.addItem(text, key)
         self.preset.setCurrentIndex(self.preset.findData(preset))
         self.preset.setToolTip("How pixels are scaled before they reach the model; it must match "
                                "the model's training.")
@@ -174,10 +177,7 @@ class ModelSettingsDialog(QDialog):
         note = QLabel(f"Saved next to {model.ref.spec}; ConvViz reads them whenever it opens "
                       "this model.")
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self, QDialogButtonBox.StandardButton.Save)
         form = QFormLayout(self)
         form.addRow("Preprocessing", self.preset)
         form.addRow("Labels file", labels_row)

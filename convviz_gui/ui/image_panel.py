@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from convviz_gui.engine.images import FIT_MODES, PRESETS
+from convviz_gui.engine.images import FIT_MODES
 from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummary
 
 THUMBNAIL_MIN = 120
@@ -103,9 +103,8 @@ class ImagePanel(QWidget):
     def set_model(self, model: ModelSummary, preset: str, guessed: bool) -> None:
         """Offer the presets that apply to the model and describe it."""
         self.preset_combo.clear()
-        for key, text in PRESETS.items():
-            if key != "app" or model.is_application:
-                self.preset_combo.addItem(text, key)
+        for key, text in model.presets().items():
+            self.preset_combo.addItem(text, key)
         self.preset_combo.setEnabled(True)
         self.set_preset(preset)
         self.preset_hint.setText("ConvViz guessed this preprocessing; set it in Model > Model "
