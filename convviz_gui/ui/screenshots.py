@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 TIMEOUT_MS = 300_000
+SHOT_SIZE = (1440, 880)
 
 
 class ScreenshotDirector(QObject):
@@ -25,6 +26,8 @@ class ScreenshotDirector(QObject):
     def start(self) -> None:
         """Begin once the demo (or given files) are visualized."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.window.resize(*SHOT_SIZE)  # a desktop-sized window, whatever the (offscreen) screen
+        self.window.reset_layout()
         self.window.tabs.setCurrentWidget(self.window.activations_tab)
         self.window.activations_tab.rendered.connect(self._activations_done)
         for tab in (self.window.activations_tab, self.window.gradcam_tab,
