@@ -10,8 +10,11 @@ from typing import Any
 
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
+from convviz_gui.engine.cam.registry import CAM_METHODS
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.images import FIT_MODES, PRESETS
+
+METHOD_KEYS = tuple(cls.key for cls in CAM_METHODS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,13 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--batch-size", type=int, default=None,
                          help="filters optimized together (default: chosen from the image size)")
     _output_options(filters)
-    gradcam = command("gradcam", "class activation heatmap", image=True)
+    gradcam = command("gradcam", "class activation heatmap or pixel attribution", image=True)
     gradcam.add_argument("--class", dest="class_", help="class index or label (default: top)")
     gradcam.add_argument("--layer", help="target layer (default: last spatial layer)")
-    gradcam.add_argument("--method", default="Grad-CAM")
+    gradcam.add_argument("--method", default="gradcam",
+                         help=f"one of {', '.join(METHOD_KEYS)} (any case; display names too)")
+    _explain_options(gradcam)
+    gradcam.add_argument("--target", default="class", choices=["class", "counterfactual", "unit",
+                                                                "regression", "region"],
+                         help="what is explained: the class score (default), its negative "
+                              "(counterfactual), one sigmoid unit, a regression output, or a "
+                              "segmentation region (--region, else the pixels predicted as it)")
+    gradcam.add_argument("--region", help="segmentation rectangle x0,y0,x1,y1 in fractions of "
+                                          "the input, e.g. 0.1,0.1,0.5,0.6")
     gradcam.add_argument("--alpha", type=float, default=0.4)
     gradcam.add_argument("--cmap", default="jet")
-    gradcam.add_argument("--heatmap-npy", type=Path, help="save the raw heatmap as .npy")
+    gradcam.add_argument("--heatmap-npy", type=Path,
+                         help="save the method's map as .npy (layer resolution for CAMs, input "
+                              "resolution for pixel methods; in [0, 1] unless --unnormalized)")
     _output_options(gradcam)
     kernels = command("kernels", "kernels and weight histograms of a convolution", image=False)
     kernels.add_argument("--layer", required=True)
@@ -106,13 +120,20 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def _progress_printer(args: argparse.Namespace):
     """Progress on stderr (a percentage line) when it is a terminal and no JSON is asked."""
-    show = not args.json and sys.stderr.isatty() and args.command == "filters"
+    show = not args.json and sys.stderr.isatty() and args.command in ("filters", "gradcam",
+                                                                        "compare")
 
     def report(progress: Any) -> None:
         if show and hasattr(progress, "fraction"):
             print(f"\r{progress.fraction:6.1%}", end="", file=sys.stderr, flush=True)
 
     return report
+
+
+def _end_progress(args: argparse.Namespace) -> None:
+    """End the progress line (batched explanations print one)."""
+    if not args.json and sys.stderr.isatty():
+        print("\r" + " " * 8 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def _save(result: Any, args: argparse.Namespace, context: Any, style: Any = None) -> str:
@@ -210,20 +231,77 @@ def _gradcam(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     from convviz_gui.ops.operations import run
 
     layer = _layer_path(args.layer) if args.layer else None
-    request = Explain(model.ref, _image(args), layer, args.method, args.class_, args.preprocess)
+    request = Explain(model.ref, _image(args), layer, args.method, args.class_, args.preprocess,
+                      score=args.score, target=args.target, region=_region(args.region),
+                      options=_method_options(args), metrics=args.metrics)
     result = run(request, context)
+    _end_progress(args)
     cam, payload = result.cam, result.to_dict()
     if args.heatmap_npy:
         try:
-            np.save(args.heatmap_npy, cam.heatmap)
+            np.save(args.heatmap_npy, cam.raw if args.unnormalized else cam.heatmap)
         except OSError as exc:
             raise ConvVizError(f"Cannot write {args.heatmap_npy}: {exc.strerror or exc}.") from exc
     width, height = result.image_size
-    text = (f"{cam.method} for '{cam.label}' ({cam.score:.4f}) at {payload['layer']}: "
-            f"heatmap {payload['heatmap_shape']}, peak at x={payload['peak_xy'][0]} "
-            f"y={payload['peak_xy'][1]} of {width}x{height}")
-    text += _save(result, args, context, FigureStyle(cmap=args.cmap, alpha=args.alpha))
+    text = (f"{cam.method} for {cam.target} ({cam.score:.4f}; {cam.score_kind} "
+            f"{cam.explained:.4f}) at {payload['layer']}: heatmap {payload['heatmap_shape']}, "
+            f"peak at x={payload['peak_xy'][0]} y={payload['peak_xy'][1]} of {width}x{height}")
+    if result.metrics is not None:
+        text += "\n" + result.metrics.describe()
+    text += _save(result, args, context, FigureStyle(cmap=args.cmap, alpha=args.alpha,
+                                                     normalize=not args.unnormalized))
     return payload, text
+
+
+def _region(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise ConvVizError(f"--region takes four fractions x0,y0,x1,y1, not '{text}'.")
+    return values
+
+
+def _explain_options(sub: argparse.ArgumentParser) -> None:
+    """Options shared by ``gradcam`` and ``compare``: score, method options, metrics."""
+    from convviz_gui.engine.cam.base import MethodOptions
+
+    defaults = MethodOptions()
+    sub.add_argument("--score", choices=["logit", "probability"], default="logit",
+                     help="explain the score before the output's softmax/sigmoid (logit, the "
+                          "papers' definition; default) or after it (probability)")
+    sub.add_argument("--top-n", type=int, default=defaults.top_n,
+                     help="Score-CAM: feature maps of highest variance scored (0: all)")
+    sub.add_argument("--samples", type=int, default=defaults.samples, help="SmoothGrad samples")
+    sub.add_argument("--noise", type=float, default=defaults.noise,
+                     help="SmoothGrad noise, a fraction of the input range")
+    sub.add_argument("--steps", type=int, default=defaults.steps, help="Integrated Gradients steps")
+    sub.add_argument("--baseline", choices=["black", "blurred"], default=defaults.baseline,
+                     help="Integrated Gradients baseline")
+    sub.add_argument("--patch", type=int, default=defaults.patch,
+                     help="Occlusion patch side in input pixels (0: an eighth of the input)")
+    sub.add_argument("--stride", type=int, default=defaults.stride,
+                     help="Occlusion stride (0: half the patch)")
+    sub.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                     help="images per batch for batched methods (0: from the input size)")
+    sub.add_argument("--metrics", action="store_true",
+                     help="add deletion/insertion AUC and Average Drop/Increase")
+    sub.add_argument("--metric-steps", type=int, default=defaults.metric_steps,
+                     help="points per deletion/insertion curve")
+    sub.add_argument("--unnormalized", action="store_true",
+                     help="maps in units of the explained score instead of scaled to [0, 1]")
+
+
+def _method_options(args: argparse.Namespace) -> Any:
+    from convviz_gui.engine.cam.base import MethodOptions
+
+    return MethodOptions(top_n=args.top_n, samples=args.samples, noise=args.noise,
+                         steps=args.steps, baseline=args.baseline, patch=args.patch,
+                         stride=args.stride, batch_size=args.batch_size,
+                         metric_steps=args.metric_steps)
 
 
 def _kernels(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from convviz_gui.engine.cam import CAM_METHODS
+
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 10  # one kernel gradient is enough to crash; a repeat costs ~0.15 s
 
@@ -27,7 +29,7 @@ import time
 import numpy as np
 
 import convviz_gui.engine  # noqa: F401
-from convviz_gui.engine.cam import CAM_METHODS, make_cam
+from convviz_gui.engine.cam import CAM_METHODS, MethodOptions, make_cam
 from convviz_gui.engine.filters import FilterSettings, visualize_filters
 from convviz_gui.engine.labels import resolve_labels
 from convviz_gui.engine.models import LoadedModel
@@ -57,14 +59,16 @@ loaded.labels = resolve_labels(None, loaded.class_count)
 started = time.perf_counter()
 rng = np.random.default_rng(0)
 cams = ascents = 0
+options = MethodOptions(top_n=8, samples=4, steps=4, patch=20)  # small: every method, often
 for repeat in range({REPEATS}):
     for layer in (("shortcut",), ("add",), ("last_conv",)):
-        for method in CAM_METHODS:
-            for class_index in range(loaded.class_count):
-                batch = rng.uniform(0, 1, (1, 60, 60, 3)).astype(np.float32)
-                result = make_cam(loaded, layer, method)(batch, class_index)
-                assert np.isfinite(result.heatmap).all()
-                cams += 1
+        for method in CAM_METHODS:  # every method, pixel attributions (on the input) included
+            for score in ("logit", "probability"):
+                for class_index in range(loaded.class_count):
+                    batch = rng.uniform(0, 1, (1, 60, 60, 3)).astype(np.float32)
+                    result = make_cam(loaded, layer, method, score, options)(batch, class_index)
+                    assert np.isfinite(result.heatmap).all()
+                    cams += 1
     for layer in ("shortcut", "sep2"):
         found = visualize_filters(loaded, (layer,), [0, 5, 15],
                                   FilterSettings(steps=5, size=60, seed=repeat))
@@ -75,9 +79,11 @@ print(f"RAN onednn=True cams={{cams}} ascents={{ascents}} in {{time.perf_counter
 
 
 def test_gradients_with_onednn_on_do_not_corrupt_the_heap():
-    """Every CAM method and filter ascent through a 1x1 stride-2 conv on 8 channels, oneDNN on."""
+    """Every explanation method (logit and probability scores) and filter ascent through a
+    1x1 stride-2 conv on 8 channels, oneDNN on."""
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"exit {result.returncode}:\n{result.stderr[-3000:]}"
-    assert f"RAN onednn=True cams={REPEATS * 3 * 3 * 4} ascents={REPEATS * 2}" in result.stdout
+    cams = REPEATS * 3 * len(CAM_METHODS) * 2 * 4
+    assert f"RAN onednn=True cams={cams} ascents={REPEATS * 2}" in result.stdout

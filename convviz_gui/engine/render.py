@@ -20,6 +20,8 @@ from matplotlib.patches import Rectangle
 
 from convviz_gui.engine.activations import GRID_COLUMNS, LayerActivations
 from convviz_gui.engine.cam import CamResult, Prediction
+from convviz_gui.engine.cam.base import resize_map
+from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import FilterResult, stitch_patterns
 from convviz_gui.engine.kernels import kernel_tiles, weight_stats
@@ -234,31 +236,39 @@ def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) 
 def gradcam_figure(
     image_rgb: np.ndarray, cam: CamResult, alpha: float = 0.4, cmap: str = "jet",
     predictions: list[Prediction] | None = None, mask: np.ndarray | None = None,
-    tall: bool = False,
+    tall: bool = False, metrics: Faithfulness | None = None, normalize: bool = True,
+    scale: float | None = None,
 ) -> Figure:
     """Image, raw heatmap (with its colour scale) and overlay (peak marked) at the resolution
-    of ``image_rgb``, plus a mask if given; in a row, or 2x2 for a tall, narrow canvas.
+    of ``image_rgb``, plus a mask and the faithfulness curves if given; in a row, or two
+    columns for a tall, narrow canvas.
 
-    Pass ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here
-    is allocated at a large file's original resolution.
+    ``normalize`` False draws the map in units of the explained score (its positive part),
+    on a colour scale from 0 to ``scale`` (default: the map's own maximum): figures given the
+    same ``scale`` compare honestly. Pass ``LoadedImage.rgb``, the copy reduced to at most
+    ``DISPLAY_MAX_SIDE``: nothing here is allocated at a large file's original resolution.
     """
     height, width = image_rgb.shape[:2]
-    up = cam.upsampled(width, height)
-    panels = 4 if mask is not None else 3
+    values, vmax, unit = _cam_values(cam, normalize, scale)
+    up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), 0, 1)
+    panels = 3 + (mask is not None) + (metrics is not None)
     if tall:
-        figure = Figure(figsize=(8, 8.6), layout="constrained")
-        axes = _image_axes(figure, 2, 2).flat
+        rows = -(-panels // 2)
+        figure = Figure(figsize=(8, 4.3 * rows), layout="constrained")
+        axes = list(_image_axes(figure, rows, 2).flat)
+        for extra in axes[panels:]:
+            extra.remove()  # the empty last cell of the grid
     else:
         figure = Figure(figsize=(4 * panels, 4.6), layout="constrained")
-        axes = _image_axes(figure, 1, panels)[0]
-    axes = list(axes)
+        axes = list(_image_axes(figure, 1, panels)[0])
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)
-    heat = axes[1].imshow(cam.heatmap, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-    axes[1].set_title(f"heatmap {cam.heatmap.shape[0]}x{cam.heatmap.shape[1]}", fontsize=10)
+    heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
+    what = "heatmap" if cam.resolution == "layer" else "attribution (input pixels)"
+    axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
     colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
-    colorbar.set_label("importance", fontsize=7, labelpad=1)
+    colorbar.set_label(unit, fontsize=7, labelpad=1)
     colorbar.ax.tick_params(labelsize=6)
     axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
     if np.any(up > 0):
@@ -274,15 +284,52 @@ def gradcam_figure(
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
         axes[3].set_title("predicted mask", fontsize=10)
-    elif tall:
-        axes[3].remove()  # the empty fourth cell of the 2x2 grid
+    if metrics is not None:
+        metrics_axes(axes[panels - 1], metrics)
     top = ""
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
                                      for p in predictions[:3])
-    figure.suptitle(f"{cam.method} for '{shorten(cam.label, LABEL_LIMIT)}' ({cam.score:.3f}) at "
-                    f"{shorten_path(cam.layer)}{top}", fontsize=10, wrap=True)
+    figure.suptitle(f"{cam_title(cam)}{top}", fontsize=10, wrap=True)
     return figure
+
+
+def cam_title(cam: CamResult) -> str:
+    """"Grad-CAM for 'cat' (0.912; logit 3.1) at block14_sepconv2_act"."""
+    target = cam.target or f"'{cam.label}'"
+    explained = ""
+    if cam.score_kind == "logit" and cam.explained is not None:
+        explained = f"; logit {cam.explained:.3g}"
+    where = f"at {shorten_path(cam.layer)}" if cam.layer else "at the input"
+    return f"{cam.method} for {shorten(target, LABEL_LIMIT)} ({cam.score:.3f}{explained}) {where}"
+
+
+def _cam_values(cam: CamResult, normalize: bool, scale: float | None
+                ) -> tuple[np.ndarray, float, str]:
+    """(map to draw, top of its colour scale, colorbar label)."""
+    if normalize or cam.raw is None:
+        return cam.heatmap, 1.0, "importance"
+    values = np.maximum(np.nan_to_num(cam.raw), 0.0)
+    top = float(scale) if scale else float(values.max())
+    return values, top, f"importance ({cam.score_kind} units)"
+
+
+def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None:
+    """Deletion and insertion curves with their AUCs (Petsiuk 2018) and Average Drop."""
+    ax.set_axis_on()
+    ax.plot(metrics.fractions, metrics.deletion, color="#c0392b", marker=".",
+            label=f"deletion AUC {metrics.deletion_auc:.3f} (lower better)")
+    ax.plot(metrics.fractions, metrics.insertion, color="#2471a3", marker=".",
+            label=f"insertion AUC {metrics.insertion_auc:.3f} (higher better)")
+    ax.fill_between(metrics.fractions, metrics.deletion, color="#c0392b", alpha=0.12)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02))
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6 if compact else 7, loc="upper right" if compact else "best")
+    if not compact:
+        ax.set_xlabel("share of pixels removed / inserted, most important first", fontsize=8)
+        ax.set_ylabel("class probability", fontsize=8)
+        ax.set_title(f"faithfulness: average drop {metrics.average_drop:.1%}, increase "
+                     f"{'yes' if metrics.average_increase else 'no'}", fontsize=10)
 
 
 def kernels_figure(

@@ -15,57 +15,74 @@ from typing import Any
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 
+Substitute = Callable[[Any], Callable]  # layer -> what is called in its place
+
 
 def build_tap_model(
-    model: Any, paths: list[LayerPath], with_outputs: bool, layer_inputs: bool = False
+    model: Any, paths: list[LayerPath], with_outputs: bool, layer_inputs: bool = False,
+    substitutes: dict[LayerPath, Substitute] | None = None, extra_inputs: list | None = None,
 ) -> Any:
     """Keras model: input -> [tapped outputs in ``paths`` order] (+ the model outputs).
 
     ``layer_inputs`` taps what each layer receives instead of what it returns.
+    ``substitutes`` maps layer paths (at any depth) to factories: given the layer, they
+    return the callable run in its place in the new graph (the user's model is unchanged),
+    e.g. the layer without its softmax, or the layer followed by a gradient override.
+    ``extra_inputs`` (Keras inputs the substitutes read) become inputs of the model after
+    the image.
     """
     import keras
 
     shape = tuple(model.inputs[0].shape)[1:]
     new_input = keras.Input(shape=shape, dtype=model.inputs[0].dtype)
-    taps, outputs = _run_tapped(model, new_input, paths, layer_inputs)
+    taps, outputs = _run_tapped(model, new_input, paths, layer_inputs, substitutes or {})
     result = [taps[path] for path in paths]
     if with_outputs:
         result.extend(outputs)
-    return keras.Model(new_input, result, name=f"{model.name}_taps")
+    inputs = [new_input, *extra_inputs] if extra_inputs else new_input
+    return keras.Model(inputs, result, name=f"{model.name}_taps")
 
 
 def _run_tapped(
-    model: Any, inputs: Any, paths: list[LayerPath], layer_inputs: bool = False
+    model: Any, inputs: Any, paths: list[LayerPath], layer_inputs: bool = False,
+    substitutes: dict[LayerPath, Substitute] | None = None,
 ) -> tuple[dict, list]:
     """Call ``model`` on ``inputs`` and collect the symbolic outputs of ``paths``."""
+    substitutes = substitutes or {}
     wanted_here = {path[0]: path for path in paths if len(path) == 1}
     nested: dict[str, list[LayerPath]] = {}
     for path in paths:
         if len(path) > 1:
             nested.setdefault(path[0], []).append(path)
+    nested_substitutes: dict[str, dict[LayerPath, Substitute]] = {}
+    for path, factory in substitutes.items():
+        if len(path) > 1:
+            nested_substitutes.setdefault(path[0], {})[path[1:]] = factory
     taps: dict[LayerPath, Any] = {}
 
     def operation_fn(layer: Any):
         name = getattr(layer, "name", None)
-        if name in nested:
-            sub_paths = [path[1:] for path in nested[name]]
+        if name in nested or name in nested_substitutes:
+            sub_paths = [path[1:] for path in nested.get(name, [])]
 
             def call_nested(*args, **kwargs):
-                sub_taps, sub_outputs = _run_tapped(layer, args[0], sub_paths, layer_inputs)
-                for path in nested[name]:
+                sub_taps, sub_outputs = _run_tapped(layer, args[0], sub_paths, layer_inputs,
+                                                    nested_substitutes.get(name))
+                for path in nested.get(name, []):
                     taps[path] = sub_taps[path[1:]]
                 return sub_outputs[0] if len(sub_outputs) == 1 else sub_outputs
 
             return call_nested
+        call = substitutes[(name,)](layer) if (name,) in substitutes else layer
         if name in wanted_here:
 
             def call_and_keep(*args, **kwargs):
-                output = layer(*args, **kwargs)
+                output = call(*args, **kwargs)
                 taps.setdefault(wanted_here[name], args[0] if layer_inputs else output)
                 return output
 
             return call_and_keep
-        return layer
+        return call
 
     if hasattr(model, "_run_through_graph") and getattr(model, "_nodes_by_depth", None):
         outputs = model._run_through_graph(inputs, operation_fn=operation_fn)

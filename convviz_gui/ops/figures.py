@@ -45,7 +45,8 @@ def figure_for(result: Any, style: FigureStyle | None = None) -> Figure:
         return render.filter_grid_figure(result.filters)
     if isinstance(result, Explanation):
         return render.gradcam_figure(result.image_rgb, result.cam, style.alpha, cmap,
-                                     list(result.predictions), result.mask, tall=style.tall)
+                                     list(result.predictions), result.mask, tall=style.tall,
+                                     metrics=result.metrics, normalize=style.normalize)
     if isinstance(result, KernelsResult):
         return render.kernels_figure(result.layer, result.class_name, result.kernels, result.bias,
                                      result.image_kernel, result.channel_order == "BGR")

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from convviz_gui.engine.activations import LayerActivations
-from convviz_gui.engine.cam import CamResult, Prediction
+from convviz_gui.engine.cam import CamResult, MethodOptions, Prediction
 from convviz_gui.engine.filters import FilterResult, FilterSettings
 from convviz_gui.engine.layers import LayerInfo, LayerPath, find_layer, iter_layers
 
@@ -130,15 +130,44 @@ class Filters(Request):
 
 @dataclass(frozen=True)
 class Explain(Request):
-    """A class activation map: predictions, the class to explain, the heatmap."""
+    """An explanation: predictions, the class to explain, the method's heatmap.
+
+    ``score``: ``logit`` (the output activation bypassed, as the papers define it) or
+    ``probability``. ``target``: ``class``, ``counterfactual`` (what speaks against the
+    class), ``unit`` (one sigmoid unit), ``regression`` or ``region`` (segmentation: the
+    pixels predicted as the class, or ``region`` = (x0, y0, x1, y1) in fractions of the
+    input). ``options``: the method's own options. ``metrics``: add deletion/insertion AUC
+    and Average Drop/Increase. Batched methods and metrics are ``long`` (progress, cancel).
+    """
 
     model: ModelRef
     image: ImageRef
     layer: LayerPath | None = None  # None: the model's default CAM layer
-    method: str = "Grad-CAM"
+    method: str = "Grad-CAM"  # display name or CLI name (any case)
     class_: int | str | None = None  # index, label or None for the top prediction
     preset: str | None = None
     top: int = 5  # 0: every class, ranked by score
+    score: str = "logit"
+    target: str = "class"
+    region: tuple[float, float, float, float] | None = None
+    options: MethodOptions = MethodOptions()
+    metrics: bool = False
+
+    @property
+    def long(self) -> bool:  # type: ignore[override]  (per request, not per class)
+        """True for batched methods and for metrics: they report progress and can be cancelled."""
+        return self.metrics or is_long(self.method)
+
+
+def is_long(method: str) -> bool:
+    """True for a batched method; False for an unknown name (the operation says what is wrong)."""
+    from convviz_gui.engine.cam import method_class
+    from convviz_gui.engine.errors import ConvVizError
+
+    try:
+        return method_class(method).long
+    except ConvVizError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,7 @@ class FigureStyle:
     columns: int = 16
     page: int = 0  # activation pages of ``PAGE_SIZE`` channels
     page_size: int = 256
+    normalize: bool = True  # heatmaps scaled to [0, 1]; False: in units of the explained score
     tall: bool = False  # a tall, narrow canvas: multi-panel figures stack their panels 2x2
 
 
@@ -310,10 +340,14 @@ class Explanation:
     image_size: tuple[int, int]  # original (width, height): peak_xy is in these coordinates
     mask: np.ndarray | None = None  # predicted classes per pixel (segmentation models)
     seconds: float = 0.0
+    metrics: Any = None  # engine.cam.metrics.Faithfulness when asked for
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (peak in original image coordinates)."""
-        return self.cam.to_dict(self.image_size)
+        """JSON-ready summary (peak in original image coordinates; metrics when computed)."""
+        summary = self.cam.to_dict(self.image_size)
+        if self.metrics is not None:
+            summary["metrics"] = self.metrics.to_dict()
+        return summary
 
 
 @dataclass(frozen=True)

@@ -186,19 +186,30 @@ def filters(request: Filters, context: OpContext) -> FiltersResult:
 
 
 def explain(request: Explain, context: OpContext) -> Explanation:
-    """Predictions, the class to explain, and its heatmap at the chosen layer."""
-    from convviz_gui.engine.cam import make_cam, predicted_mask, resolve_class
+    """Predictions, the target to explain, and the method's heatmap (plus its faithfulness
+    metrics when asked); batched methods report progress and stop on cancel."""
+    from convviz_gui.engine.cam import make_cam, make_target, predicted_mask, resolve_class
     from convviz_gui.engine.cam import predict as top_k
 
     started = time.perf_counter()
     loaded, image, batch = _model_image_batch(request, context)
     layer = spatial_layer(loaded, request.layer).path if request.layer else None
     predictions = top_k(loaded, batch, request.top or loaded.class_count)
-    class_index = resolve_class(loaded, request.class_, predictions)
-    cam = make_cam(loaded, layer, request.method)(batch, class_index)
+    target = make_target(request.target, resolve_class(loaded, request.class_, predictions),
+                         request.region)
+    explainer = make_cam(loaded, layer, request.method, request.score, request.options,
+                         request.preset)
+    cam = explainer.explain(batch, target, context.progress, lambda: context.cancelled)
+    metrics = None
+    if request.metrics:
+        from convviz_gui.engine.cam.metrics import faithfulness
+
+        metrics = faithfulness(loaded, batch, cam, target, request.score, request.options,
+                               request.preset or loaded.preset, context.progress,
+                               lambda: context.cancelled)
     mask = predicted_mask(loaded, batch) if loaded.output_kind == "segmentation" else None
     return Explanation(cam, tuple(predictions), image.rgb, image.name, image.size, mask,
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, metrics)
 
 
 def export_figure(request: ExportFigure, context: OpContext) -> Saved:

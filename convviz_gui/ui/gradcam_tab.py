@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam import CAM_METHODS
+from convviz_gui.engine.cam import CAM_METHODS, SCORES
 from convviz_gui.engine.layers import find_layer, spatial_layers
 from convviz_gui.ops.messages import Explain, FigureStyle
 from convviz_gui.ui.view_tab import ViewTab
@@ -44,6 +44,13 @@ class GradCamTab(ViewTab):
         self.layer_combo.setMinimumContentsLength(18)
         self.method = QComboBox()
         self.method.addItems(list(CAM_METHODS))
+        self.score = QComboBox()
+        for name, text in SCORES.items():
+            self.score.addItem(name, name)
+            self.score.setItemData(self.score.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.score.setToolTip("logit: the class score before the output's softmax/sigmoid, as the "
+                              "papers define it (a sure sigmoid still gets a map). probability: "
+                              "the output itself, as the reference notebook (ConvViz before).")
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
         self.alpha.setMaximumWidth(140)
         self.alpha_label = QLabel("0.40")
@@ -56,7 +63,8 @@ class GradCamTab(ViewTab):
                                "feature map at each position, faithful to the score.")
         self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
         self.cmap.setToolTip("Colours of the heatmap, from low to high importance.")
-        self.add_controls(("Target layer", self.layer_combo), ("Method", self.method))
+        self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
+                          ("Score", self.score))
         self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap))
         body = QHBoxLayout()
         self.layout().removeWidget(self.figure_view)
@@ -74,6 +82,7 @@ class GradCamTab(ViewTab):
         self.predictions.itemClicked.connect(self._class_clicked)
         self.layer_combo.activated.connect(self._layer_chosen)
         self.method.currentTextChanged.connect(lambda _: self.invalidate())
+        self.score.currentIndexChanged.connect(lambda _: self.invalidate())
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         session.changed.connect(self._session_changed)
@@ -151,7 +160,8 @@ class GradCamTab(ViewTab):
         session = self.session
         layer = tuple(self.layer_combo.currentData() or ()) or None
         request = Explain(session.model_ref, session.image_ref, layer, self.method.currentText(),
-                          self.class_index, session.preset, top=0)  # 0: every class, ranked
+                          self.class_index, session.preset, top=0,  # 0: every class, ranked
+                          score=self.score.currentData())
         where = "/".join(layer) if layer else "the last convolution"
         self.submit(request, f"Computing {request.method} at {where}…")
 

@@ -1,0 +1,305 @@
+"""The explainer base: layer and score resolution, targets in, a ``CamResult`` out.
+
+Every method is one small subclass that only says how its raw map is computed
+(``attribute``); this base validates the request, builds the target's read-out weights,
+reports progress and cancel for batched methods, and normalizes the map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from convviz_gui.engine.cam.targets import ClassScore, Target
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.layers import LayerPath, find_layer
+from convviz_gui.engine.normalize import unit_range
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One class of the model's answer."""
+
+    index: int
+    label: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready prediction."""
+        return {"index": self.index, "label": self.label, "score": round(self.score, 6)}
+
+
+def resize_map(values: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A 2-D float map resized (bilinear, Pillow) to ``width`` x ``height``."""
+    resized = Image.fromarray(np.asarray(values, np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class CamResult:
+    """A heatmap in [0, 1] (at the layer's or the input's resolution), with what it explains.
+
+    ``score`` is the model's output for the class (its probability after a softmax or
+    sigmoid); ``explained`` is the score the map explains (the logit by default, see
+    ``scoring``); ``raw`` is the map before normalization, in units of that score.
+    """
+
+    heatmap: np.ndarray  # (h, w) float32
+    class_index: int
+    label: str
+    score: float
+    layer: LayerPath  # () for pixel methods that use no layer
+    method: str
+    raw: np.ndarray | None = None  # the unnormalized map (signed for some pixel methods)
+    resolution: str = "layer"  # "layer" or "input"
+    score_kind: str = "output"  # "logit", "probability" or "output" (no activation to bypass)
+    explained: float | None = None
+    target: str = ""  # what was explained, in words
+
+    # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
+    # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
+    PEAK_MAX_SIDE: ClassVar[int] = 2048
+
+    @property
+    def where(self) -> str:
+        """The explained layer's path, or "input" for pixel methods without one."""
+        return "/".join(self.layer) if self.layer else "input"
+
+    def upsampled(self, width: int, height: int) -> np.ndarray:
+        """The heatmap resized (bilinear) to an image size; all-zero stays all-zero."""
+        return np.clip(resize_map(self.heatmap, width, height), 0.0, 1.0)
+
+    def peak_xy(self, width: int, height: int) -> tuple[int, int]:
+        """(x, y) of the heatmap maximum in an image of that size; sizes above
+        ``PEAK_MAX_SIDE`` are searched at that long side and scaled (pixel centres)."""
+        factor = min(1.0, self.PEAK_MAX_SIDE / max(width, height))
+        small_width, small_height = max(1, round(width * factor)), max(1, round(height * factor))
+        up = self.upsampled(small_width, small_height)
+        y, x = np.unravel_index(int(np.argmax(up)), up.shape)
+        return (min(width - 1, int((x + 0.5) * width / small_width)),
+                min(height - 1, int((y + 0.5) * height / small_height)))
+
+    def to_dict(self, image_size: tuple[int, int]) -> dict[str, Any]:
+        """JSON-ready summary; ``peak_xy`` in the coordinates of ``image_size`` (w, h)."""
+        return {
+            "class_index": self.class_index,
+            "label": self.label,
+            "score": round(self.score, 6),
+            "layer": self.where,
+            "method": self.method,
+            "heatmap_shape": list(self.heatmap.shape),
+            "resolution": self.resolution,
+            "peak_xy": list(self.peak_xy(*image_size)),
+            "score_kind": self.score_kind,
+            "explained_score": None if self.explained is None else round(self.explained, 6),
+            "target": self.target,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a batched explanation is (sent between batches)."""
+
+    done: int
+    total: int
+    stage: str
+
+    @property
+    def fraction(self) -> float:
+        """Done share in [0, 1]."""
+        return self.done / self.total if self.total else 1.0
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.done}/{self.total}"
+
+
+class ExplanationCancelled(ConvVizError):
+    """The user cancelled a batched explanation (nothing partial is worth showing)."""
+
+
+@dataclass(frozen=True)
+class MethodOptions:
+    """Options of the methods that have some (each reads its own; plain, picklable data).
+
+    ``top_n``: Score-CAM scores only the ``top_n`` feature maps of highest variance (the
+    faster variant; 0 = every map). ``samples``/``noise``: SmoothGrad's sample count and
+    noise standard deviation as a fraction of the input's range. ``steps``/``baseline``:
+    Integrated Gradients' Riemann steps and baseline (``black`` or ``blurred``).
+    ``patch``/``stride``: Occlusion's square patch and stride in input pixels (0 = an
+    eighth of the input and half the patch). ``batch_size``: images per batch for batched
+    methods (0 = chosen from the input size). ``metric_steps``: points per faithfulness curve.
+    """
+
+    top_n: int = 32
+    samples: int = 25
+    noise: float = 0.15
+    steps: int = 32
+    baseline: str = "black"
+    patch: int = 0
+    stride: int = 0
+    batch_size: int = 0
+    metric_steps: int = 16
+
+
+class Steps:
+    """Batches of a long computation, with progress between them and cancel checks."""
+
+    def __init__(self, progress: Callable[[Any], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> None:
+        self._progress = progress
+        self._cancelled = cancelled
+
+    def check(self) -> None:
+        """Raise ``ExplanationCancelled`` if the user cancelled."""
+        if self._cancelled is not None and self._cancelled():
+            raise ExplanationCancelled("Cancelled.")
+
+    def batches(self, total: int, size: int, stage: str) -> Iterator[slice]:
+        """Slices of ``range(total)`` of ``size``; progress after each, cancel before each."""
+        size = max(1, size)
+        for start in range(0, total, size):
+            self.check()
+            yield slice(start, min(total, start + size))
+            if self._progress is not None:
+                self._progress(Progress(min(total, start + size), total, stage))
+
+
+def batch_size_for(loaded: Any, options: MethodOptions) -> int:
+    """Images per batch: the option, else 32 for small inputs down to 8 for 299 px RGB."""
+    if options.batch_size > 0:
+        return options.batch_size
+    height, width = loaded.input_size()
+    return int(np.clip(2_000_000 // (height * width * loaded.channels), 8, 32))
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A method's raw map, and the clean image's (explained, post-activation) outputs when
+    the method computed them on the way (saves a forward pass)."""
+
+    raw: Any
+    clean: tuple[Any, Any] | None = None
+
+
+class Explainer:
+    """One explanation method. Subclasses set the class attributes and ``attribute``.
+
+    ``name`` is the display name, ``key`` the CLI name; ``uses_layer`` says whether the
+    method reads a layer's feature maps; ``resolution`` whether its map has the layer's
+    or the input's resolution; ``long`` whether it runs batches with progress and cancel.
+    """
+
+    name: ClassVar[str] = "base"
+    key: ClassVar[str] = "base"
+    uses_layer: ClassVar[bool] = True
+    resolution: ClassVar[str] = "layer"
+    long: ClassVar[bool] = False
+    summary: ClassVar[str] = ""  # one line for tooltips
+
+    def __init__(self, loaded: Any, layer: LayerPath | None = None, score: str = "logit",
+                 options: MethodOptions | None = None, preset: str | None = None) -> None:
+        from convviz_gui.engine.cam.scoring import check_score
+
+        self.loaded = loaded
+        self.score = check_score(score)
+        self.options = options or MethodOptions()
+        self.preset = preset or loaded.preset
+        self.layer: LayerPath = self._resolve_layer(layer) if self.uses_layer else ()
+
+    def _resolve_layer(self, layer: LayerPath | None) -> LayerPath:
+        if layer is None:
+            default = self.loaded.default_cam_layer()
+            if default is None:
+                raise ConvVizError(f"{self.loaded.name} has no layer with spatial output to explain.")
+            layer = default.path
+        info = find_layer(self.loaded.layer_tree, "/".join(layer))
+        if info is None or not info.spatial:
+            raise ConvVizError(f"{'/'.join(layer)} has no spatial output; choose a conv layer.")
+        return tuple(info.path)
+
+    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
+        """The raw map (h, w) for the target read-out ``weights``; override me."""
+        raise NotImplementedError
+
+    def explain(self, batch: np.ndarray, target: Target | None = None,
+                progress: Callable[[Any], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> CamResult:
+        """Heatmap of ``target`` (default: the top class) on the first image of ``batch``."""
+        from convviz_gui.engine.cam.scoring import explained_outputs
+
+        batch = np.asarray(batch[:1], np.float32)
+        clean = None
+        if target is None or target.needs_output(self.loaded):
+            clean = explained_outputs(self.loaded, batch, self.score)
+        if target is None:
+            target = ClassScore(int(np.argmax(clean[1].reshape(-1))))
+        target.check(self.loaded)
+        weights = target.weights(self.loaded, None if clean is None else clean[1][0])
+        found = self.attribute(batch, weights, Steps(progress, cancelled))
+        clean = found.clean or clean or explained_outputs(self.loaded, batch, self.score)
+        explained, probabilities = (np.asarray(values) for values in clean)
+        if not (np.all(np.isfinite(explained)) and np.all(np.isfinite(probabilities))):
+            raise ConvVizError("The model produced NaN or infinite outputs for this image.")
+        raw = np.nan_to_num(np.asarray(found.raw, np.float32))
+        return CamResult(
+            heatmap=unit_range(np.maximum(raw, 0.0)), class_index=target.class_index,
+            label=self.loaded.labels[target.class_index],
+            score=float(np.sum(probabilities[0] * np.abs(weights))), layer=self.layer,
+            method=self.name, raw=raw, resolution=self.resolution,
+            score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
+            target=target.describe(self.loaded.labels),
+        )
+
+    @property
+    def score_kind(self) -> str:
+        """What is explained: ``logit``, ``probability`` or ``output`` (no activation)."""
+        from convviz_gui.engine.cam.scoring import score_kind
+
+        return score_kind(self.loaded, self.score)
+
+    def __call__(self, batch: np.ndarray, class_index: int) -> CamResult:
+        """Heatmap for ``class_index`` on the first image of ``batch``."""
+        return self.explain(batch, ClassScore(class_index))
+
+
+def predict(loaded: Any, batch: np.ndarray, top: int = 5) -> list[Prediction]:
+    """Top-k classes; segmentation models rank classes by their share of pixels."""
+    from convviz_gui.engine.taps import compiled_taps
+
+    outputs = compiled_taps(loaded, [], with_outputs=True)(np.asarray(batch, np.float32))[0]
+    values = outputs.numpy()[0]
+    if not np.all(np.isfinite(values)):
+        raise ConvVizError("The model produced NaN or infinite outputs for this image.")
+    if loaded.output_kind == "segmentation":
+        predicted = values.argmax(axis=-1)
+        scores = np.bincount(predicted.ravel(), minlength=values.shape[-1]) / predicted.size
+    else:
+        scores = values.reshape(-1)
+    order = np.argsort(-scores, kind="stable")[: max(1, top)]
+    return [Prediction(int(i), loaded.labels[int(i)], float(scores[i])) for i in order]
+
+
+def predicted_mask(loaded: Any, batch: np.ndarray) -> np.ndarray:
+    """Per-pixel argmax class map of a segmentation model, (H, W) int."""
+    from convviz_gui.engine.taps import compiled_taps
+
+    outputs = compiled_taps(loaded, [], with_outputs=True)(np.asarray(batch, np.float32))[0]
+    return outputs.numpy()[0].argmax(axis=-1)
+
+
+def resolve_class(loaded: Any, value: str | int | None, predictions: list[Prediction]) -> int:
+    """Class index from an index, a label (case-insensitive) or None (top prediction)."""
+    if value is None or value == "":
+        return predictions[0].index
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    lowered = [label.lower() for label in loaded.labels]
+    if text.lower() in lowered:
+        return lowered.index(text.lower())
+    raise ConvVizError(f"'{text}' is not a class of this model (e.g. {loaded.labels[0]}).")

@@ -1,0 +1,196 @@
+"""Perturbation methods: no gradients, the score of many changed inputs, run in batches.
+
+Each batch is one compiled call; progress is reported and cancel checked between batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_size_for
+from convviz_gui.engine.cam.baselines import black
+from convviz_gui.engine.cam.scoring import (
+    cached,
+    forward_function,
+    input_spec,
+    read_out,
+    score_graph,
+    scores_of,
+    weights_spec,
+)
+
+
+def clean_pass(explainer: Explainer, batch: np.ndarray, weights: np.ndarray
+               ) -> tuple[np.ndarray | None, float, tuple[np.ndarray, np.ndarray]]:
+    """(the explainer layer's feature maps (h, w, K) or None, clean target score, clean
+    outputs) from one forward pass."""
+    import tensorflow as tf
+
+    layers = (explainer.layer,) if explainer.layer else ()
+    forward = forward_function(explainer.loaded, explainer.score, layers)
+    taps, scores, explained, probabilities = forward(tf.constant(batch), tf.constant(weights))
+    features = taps[0].numpy()[0] if layers else None
+    return features, float(scores.numpy()[0]), (explained.numpy(), probabilities.numpy())
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    """Softmax of a vector (shifted by its max: no overflow)."""
+    shifted = np.exp(values - values.max())
+    return shifted / shifted.sum()
+
+
+class ScoreCAM(Explainer):
+    """Score-CAM (Wang et al. 2020, Alg. 1, Eq. 8): each feature map, upsampled to the input and
+    scaled to [0, 1], masks the image (X o H_k); its weight is the softmax over maps of the
+    masked images' scores (the baseline score X_b cancels in the softmax), map =
+    ReLU(sum_k alpha_k A^k). By default only the ``top_n`` = 32 maps of highest variance are
+    scored (the "Faster Score-CAM" variant of tf-keras-vis); ``top_n`` = 0 scores all."""
+
+    name = "Score-CAM"
+    key = "scorecam"
+    long = True
+    summary = "each feature map masks the image; weighted by the masked score (Wang 2020)"
+
+    def _masked_scores(self) -> Any:
+        def build() -> Any:
+            import tensorflow as tf
+
+            graph, _ = score_graph(self.loaded, (), self.score)
+
+            @tf.function(input_signature=[input_spec(self.loaded), tf.TensorSpec((None, None, None)),
+                                          weights_spec(self.loaded)])
+            def function(image, maps, weights):
+                size = tf.shape(image)[1:3]
+                masks = tf.image.resize(maps[..., None], size, method="bilinear")
+                low = tf.reduce_min(masks, axis=[1, 2, 3], keepdims=True)
+                span = tf.reduce_max(masks, axis=[1, 2, 3], keepdims=True) - low
+                masks = tf.where(span > 0, (masks - low) / tf.where(span > 0, span, 1.0), 0.0)
+                explained = graph(image * masks, training=False)
+                explained = explained[0] if isinstance(explained, (list, tuple)) else explained
+                return read_out(explained, weights)
+
+            return function.get_concrete_function()
+
+        return cached(self.loaded, ("scorecam", self.layer, self.score), build)
+
+    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
+        import tensorflow as tf
+
+        features, _, clean = clean_pass(self, batch, weights)
+        channels = features.shape[-1]
+        top_n = self.options.top_n
+        chosen = np.arange(channels)
+        if 0 < top_n < channels:
+            variance = features.reshape(-1, channels).var(axis=0)
+            chosen = np.sort(np.argsort(-variance, kind="stable")[:top_n])
+        maps = np.moveaxis(features[..., chosen], -1, 0)  # (n, h, w)
+        masked_scores = self._masked_scores()
+        image, read = tf.constant(batch), tf.constant(weights)
+        scores = [masked_scores(image, tf.constant(maps[part]), read).numpy()
+                  for part in steps.batches(len(maps), batch_size_for(self.loaded, self.options),
+                                            f"{self.name}: masked images")]
+        alphas = softmax(np.concatenate(scores))
+        return Attribution(features[..., chosen] @ alphas, clean)
+
+
+class AblationCAM(Explainer):
+    """Ablation-CAM (Desai and Ramaswamy 2020, Eq. 3): w_k = (y - y_k) / y, where y_k is the
+    score with feature map k set to zero, map = ReLU(sum_k w_k A^k). Many channels are ablated
+    per batch; the layers before the target run once (batch 1) and broadcast. Dividing by |y|
+    instead of y keeps the weights' sign meaning "the score drops" when y < 0 (a logit)."""
+
+    name = "Ablation-CAM"
+    key = "ablationcam"
+    long = True
+    summary = "each channel zeroed in turn; weighted by the score drop (Desai 2020)"
+
+    def _ablated_scores(self, channels: int, tile: bool) -> Any:
+        def build() -> Any:
+            import keras
+            import tensorflow as tf
+
+            keep = keras.Input((channels,), name="ablation_keep")
+
+            def substitute(layer: Any) -> Any:
+                return lambda *args, **kwargs: keras.ops.multiply(
+                    layer(*args, **kwargs), keras.ops.reshape(keep, (-1, 1, 1, channels)))
+
+            graph, _ = score_graph(self.loaded, (), self.score, {self.layer: substitute}, [keep])
+
+            @tf.function(input_signature=[input_spec(self.loaded), tf.TensorSpec((None, channels)),
+                                          weights_spec(self.loaded)])
+            def function(image, masks, weights):
+                if tile:  # a layer after the target also reads an earlier tensor (concatenation)
+                    image = tf.repeat(image, tf.shape(masks)[0], axis=0)
+                explained = graph([image, masks], training=False)
+                explained = explained[0] if isinstance(explained, (list, tuple)) else explained
+                return read_out(explained, weights)
+
+            return function.get_concrete_function()
+
+        return cached(self.loaded, ("ablation", self.layer, self.score, channels, tile), build)
+
+    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
+        import tensorflow as tf
+
+        features, clean_score, clean = clean_pass(self, batch, weights)
+        channels = features.shape[-1]
+        keep = 1.0 - np.eye(channels, dtype=np.float32)
+        image, read = tf.constant(batch), tf.constant(weights)
+        tile = bool(self.loaded.cache.get(("ablation_tiles", self.layer), False))
+        scores = []
+        for part in steps.batches(channels, 4 * batch_size_for(self.loaded, self.options),
+                                  f"{self.name}: ablated channels"):
+            try:
+                scores.append(self._ablated_scores(channels, tile)(image, tf.constant(keep[part]),
+                                                                   read).numpy())
+            except (tf.errors.InvalidArgumentError, ValueError):
+                if tile:
+                    raise
+                tile = self.loaded.cache[("ablation_tiles", self.layer)] = True
+                scores.append(self._ablated_scores(channels, tile)(image, tf.constant(keep[part]),
+                                                                   read).numpy())
+        drops = (clean_score - np.concatenate(scores)) / max(abs(clean_score), 1e-7)
+        return Attribution(features @ drops.astype(np.float32), clean)
+
+
+class Occlusion(Explainer):
+    """Occlusion (Zeiler and Fergus 2014, Sec. 4.2): a square patch, replaced by the black
+    baseline, slides over the image; each pixel gets the mean score drop of the patches that
+    cover it (input resolution). Patch: an eighth of the input, stride half the patch."""
+
+    name = "Occlusion"
+    key = "occlusion"
+    uses_layer = False
+    resolution = "input"
+    long = True
+    summary = "a grey patch slides over the image; the score drop it causes (Zeiler 2014)"
+
+    def patch_and_stride(self, height: int, width: int) -> tuple[int, int]:
+        """Patch side and stride in input pixels (options, else from the input size)."""
+        patch = self.options.patch or max(1, round(min(height, width) / 8))
+        patch = min(patch, height, width)
+        return patch, self.options.stride or max(1, patch // 2)
+
+    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
+        height, width = batch.shape[1:3]
+        patch, stride = self.patch_and_stride(height, width)
+        ys = sorted({*range(0, height - patch + 1, stride), height - patch})
+        xs = sorted({*range(0, width - patch + 1, stride), width - patch})
+        corners = [(y, x) for y in ys for x in xs]
+        background = black(self.loaded, batch, self.preset)[0]
+        size = batch_size_for(self.loaded, self.options)
+        _, clean_score, clean = clean_pass(self, batch, weights)
+        drop = np.zeros((height, width), np.float32)
+        count = np.zeros((height, width), np.float32)
+        for part in steps.batches(len(corners), size, f"{self.name}: occluded images"):
+            images = np.repeat(batch, part.stop - part.start, axis=0)
+            for image, (y, x) in zip(images, corners[part]):
+                image[y:y + patch, x:x + patch] = background[y:y + patch, x:x + patch]
+            scores, _ = scores_of(self.loaded, self.score, images, weights, len(images), Steps(), "")
+            for score, (y, x) in zip(scores, corners[part]):
+                drop[y:y + patch, x:x + patch] += clean_score - score
+                count[y:y + patch, x:x + patch] += 1
+        return Attribution(drop / np.maximum(count, 1), clean)
