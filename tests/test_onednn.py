@@ -21,7 +21,7 @@ from pathlib import Path
 from convviz_gui.engine.cam import CAM_METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
-REPEATS = 10  # one kernel gradient is enough to crash; a repeat costs ~0.15 s
+REPEATS = 4  # one kernel gradient crashes at once; the first repeat compiles (~20 s), the rest ~3 s each
 
 SCRIPT = f"""
 import time
