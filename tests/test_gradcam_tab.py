@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from .conftest import WINDOW_TIMEOUT_MS, wait_idle
 
 
@@ -31,3 +33,55 @@ def test_score_choice_logit_by_default_probability_on_request(qtbot, demo_window
     _choose(qtbot, tab.score, "log")
     qtbot.waitUntil(lambda: tab.result is not None and tab.result.cam.score_kind == "logit",
                     timeout=WINDOW_TIMEOUT_MS)
+
+
+def test_every_method_is_offered_with_its_idea(qtbot, demo_window):
+    from convviz_gui.engine.cam import CAM_METHODS
+
+    tab = _show(qtbot, demo_window)
+    names = [tab.method.itemText(i) for i in range(tab.method.count())]
+    assert names == list(CAM_METHODS) and len(names) == 14
+    assert all(tab.method.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(len(names)))
+    _choose(qtbot, tab.method, "Integrated")
+    assert tab.options.steps.isVisibleTo(tab) and tab.options.baseline.isVisibleTo(tab)
+    assert not tab.options.top_n.isVisibleTo(tab) and not tab.layer_combo.isEnabled()
+    qtbot.waitUntil(lambda: tab.result is not None
+                    and tab.result.cam.method == "Integrated Gradients", timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, demo_window)
+    assert tab.result.cam.heatmap.shape == (64, 64) and "at the input" in tab.figure.texts[0].get_text()
+    _choose(qtbot, tab.method, "Grad-CAM")
+    assert tab.layer_combo.isEnabled() and not tab.options.steps.isVisibleTo(tab)
+    wait_idle(qtbot, demo_window)
+
+
+def _type_value(qtbot, spin, text: str) -> None:
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, text)
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+
+
+def test_a_batched_method_shows_progress_and_cancels(qtbot, demo_window):
+    tab = _show(qtbot, demo_window)
+    _type_value(qtbot, tab.options.patch, "1")
+    _type_value(qtbot, tab.options.stride, "1")  # 4096 occluded images: long enough to cancel
+    wait_idle(qtbot, demo_window)
+    updates = []
+    _choose(qtbot, tab.method, "Occlusion")
+    job = demo_window.runner.running("gradcam")
+    assert job is not None and job.request.long and job.request.options.patch == 1
+    job.signals.progress.connect(updates.append)
+    assert tab.progress.isVisible() and tab.cancel_button.isVisible()
+    qtbot.waitUntil(lambda: len(updates) >= 2, timeout=WINDOW_TIMEOUT_MS)
+    assert 0 < tab.progress.value() < 1000
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, demo_window)
+    assert tab.result is None and "Cancelled" in tab.figure_view._hint.text()
+    assert tab.progress.isHidden() and tab.cancel_button.isHidden()
+    assert demo_window.errors_shown == []
+    _type_value(qtbot, tab.options.patch, "0")  # back to auto: the whole run this time
+    _type_value(qtbot, tab.options.stride, "0")
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.cam.method == "Occlusion",
+                    timeout=WINDOW_TIMEOUT_MS)
+    _choose(qtbot, tab.method, "Grad-CAM")
+    wait_idle(qtbot, demo_window)

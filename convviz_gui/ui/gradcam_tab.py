@@ -1,26 +1,43 @@
-"""Grad-CAM canvas: top-k list to pick the class, target layer, method, alpha, colormap."""
+"""Grad-CAM canvas: every explanation method for the class picked in the ranked list.
+
+Controls: target layer, method (CAMs and pixel attributions) with its own options, the
+explained score (logit or probability), the target (the class, against it, or a region of
+a segmentation), alpha, colormap, absolute scale, faithfulness metrics, and Compare. Batched
+methods show progress and can be cancelled; the metrics sit under the heatmap.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
+    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from convviz_gui.engine.cam import CAM_METHODS, SCORES
+from convviz_gui.engine.cam.metrics import Faithfulness
+from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import find_layer, spatial_layers
 from convviz_gui.ops.messages import Explain, FigureStyle
+from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
+TARGETS = (("class", "the class", "The class score: what makes the model say this class."),
+           ("counterfactual", "against the class", "Minus the class score: what speaks against "
+                                                   "this class (Selvaraju 2017, counterfactual)."))
+REGION_TARGETS = (("region", "its pixels", "Segmentation: the class over the pixels predicted as "
+                                           "it."),)
 
 
 class GradCamTab(ViewTab):
@@ -42,8 +59,18 @@ class GradCamTab(ViewTab):
         self.layer_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.layer_combo.setMinimumContentsLength(18)
+        self.layer_combo.setToolTip("The layer whose feature maps are weighted: the last "
+                                    "convolution gives the most class-specific map.")
         self.method = QComboBox()
-        self.method.addItems(list(CAM_METHODS))
+        for name, cls in CAM_METHODS.items():
+            self.method.addItem(name, name)
+            self.method.setItemData(self.method.count() - 1, cls.summary,
+                                    Qt.ItemDataRole.ToolTipRole)
+        self.method.setToolTip("CAMs weigh a layer's feature maps (Grad-CAM, Grad-CAM++, "
+                               "HiResCAM, XGrad-CAM, Layer-CAM, Score-CAM, Ablation-CAM, "
+                               "Eigen-CAM); pixel attributions score every input pixel "
+                               "(Saliency, SmoothGrad, Integrated Gradients, Guided Backprop, "
+                               "Guided Grad-CAM, Occlusion). Hover an item for its idea.")
         self.score = QComboBox()
         for name, text in SCORES.items():
             self.score.addItem(name, name)
@@ -51,21 +78,57 @@ class GradCamTab(ViewTab):
         self.score.setToolTip("logit: the class score before the output's softmax/sigmoid, as the "
                               "papers define it (a sure sigmoid still gets a map). probability: "
                               "the output itself, as the reference notebook (ConvViz before).")
+        self.target = QComboBox()
+        self.target.setToolTip("What is explained: the class, what speaks against it, or (on a "
+                               "segmentation) the class over its predicted pixels.")
+        self.options = MethodOptionsBar()
+        self.progress = QProgressBar(maximum=1000)
+        self.progress.setMaximumWidth(160)
+        self.progress.setFormat("%p%")
+        self.progress.setToolTip("Batches done of this method (masked images, samples, patches).")
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this computation.")
+        self.cancel_button.hide()
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
         self.alpha.setMaximumWidth(140)
+        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
         self.alpha_label = QLabel("0.40")
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.layer_combo.setToolTip("The layer whose feature maps are weighted: the last "
-                                    "convolution gives the most class-specific map.")
-        self.method.setToolTip("Grad-CAM: mean gradient per channel. Grad-CAM++: weighs positive "
-                               "gradients to separate several objects. HiResCAM: gradient times "
-                               "feature map at each position, faithful to the score.")
-        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
         self.cmap.setToolTip("Colours of the heatmap, from low to high importance.")
+        self.absolute = QCheckBox("Absolute scale")
+        self.absolute.setToolTip("Draw the map in units of the explained score instead of "
+                                 "scaled to 0-1, so that two classes compare honestly.")
+        self.metrics = QCheckBox("Metrics")
+        self.metrics.setToolTip("Also measure how faithful the map is: deletion and insertion "
+                                "AUC, average drop and increase (a few batched passes).")
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
-        self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap))
+        self.add_controls(("Explain", self.target), self.options, self.progress,
+                          self.cancel_button)
+        self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
+                          self.absolute, self.metrics)
+        self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
+        for key, label in self.metric_labels.items():
+            label.setToolTip(Faithfulness.EXPLAINED[key])
+        self._build_body()
+        self.class_index: int | None = None
+        self.predictions.itemClicked.connect(self._class_clicked)
+        self.layer_combo.activated.connect(self._layer_chosen)
+        self.method.currentIndexChanged.connect(lambda _: self._method_changed())
+        for control in (self.score, self.target):
+            control.currentIndexChanged.connect(lambda _: self.invalidate())
+        self.options.changed.connect(self.invalidate)
+        self.metrics.toggled.connect(lambda _: self.invalidate())
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.alpha.valueChanged.connect(self._restyle)
+        self.cmap.currentTextChanged.connect(lambda _: self._restyle())
+        self.absolute.toggled.connect(lambda _: self._restyle())
+        session.changed.connect(self._session_changed)
+
+    def _build_body(self) -> None:
+        """Class list on the left; the figure and the metrics line under it on the right."""
         body = QHBoxLayout()
         self.layout().removeWidget(self.figure_view)
         classes = QVBoxLayout()
@@ -76,16 +139,18 @@ class GradCamTab(ViewTab):
         column.setMaximumWidth(200)
         classes.setContentsMargins(0, 0, 0, 0)
         body.addWidget(column)
-        body.addWidget(self.figure_view, 1)
+        view = QVBoxLayout()
+        view.addWidget(self.figure_view, 1)
+        self.metrics_row = QWidget()
+        row = QHBoxLayout(self.metrics_row)
+        row.setContentsMargins(4, 0, 4, 0)
+        for label in self.metric_labels.values():
+            row.addWidget(label)
+        row.addStretch(1)
+        self.metrics_row.hide()
+        view.addWidget(self.metrics_row)
+        body.addLayout(view, 1)
         self.layout().addLayout(body, 1)
-        self.class_index: int | None = None
-        self.predictions.itemClicked.connect(self._class_clicked)
-        self.layer_combo.activated.connect(self._layer_chosen)
-        self.method.currentTextChanged.connect(lambda _: self.invalidate())
-        self.score.currentIndexChanged.connect(lambda _: self.invalidate())
-        self.alpha.valueChanged.connect(self._restyle)
-        self.cmap.currentTextChanged.connect(lambda _: self._restyle())
-        session.changed.connect(self._session_changed)
 
     def _session_changed(self, what: str) -> None:
         if what == "model":
@@ -97,6 +162,7 @@ class GradCamTab(ViewTab):
                 self.layer_combo.addItem(node.display_path, node.path)
             if default is not None:
                 self.layer_combo.setCurrentIndex(self.layer_combo.findData(default.path))
+            self._fill_targets(model.output_kind == "segmentation")
         elif what == "image":
             self.class_index = None
         elif what == "layer":
@@ -104,6 +170,25 @@ class GradCamTab(ViewTab):
             index = self.layer_combo.findData(layer.path) if layer is not None else -1
             if index >= 0 and index != self.layer_combo.currentIndex():
                 self.layer_combo.setCurrentIndex(index)
+
+    def _fill_targets(self, segmentation: bool) -> None:
+        self.target.blockSignals(True)
+        self.target.clear()
+        for name, text, tip in TARGETS + (REGION_TARGETS if segmentation else ()):
+            self.target.addItem(text, name)
+            self.target.setItemData(self.target.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.target.blockSignals(False)
+
+    def _method_changed(self) -> None:
+        method = self.method.currentData()
+        self.options.show_for(method)
+        uses_layer = method_class(method).uses_layer
+        self.layer_combo.setEnabled(uses_layer)
+        self.layer_combo.setToolTip(
+            "The layer whose feature maps are weighted: the last convolution gives the most "
+            "class-specific map." if uses_layer else f"{method} reads no layer: it attributes "
+            "the score to the input pixels.")
+        self.invalidate()
 
     def _layer_chosen(self, index: int) -> None:
         """A layer picked in the Target box is selected in the tree too (which recomputes)."""
@@ -145,8 +230,9 @@ class GradCamTab(ViewTab):
         self.redraw()
 
     def style(self) -> FigureStyle:
-        """Overlay opacity and colormap from the controls."""
-        return FigureStyle(cmap=self.cmap.currentText(), alpha=self.alpha.value() / 100)
+        """Overlay opacity, colormap and scale from the controls."""
+        return FigureStyle(cmap=self.cmap.currentText(), alpha=self.alpha.value() / 100,
+                           normalize=not self.absolute.isChecked())
 
     def export_stem(self) -> str:
         """Name exports after the explained layer."""
@@ -156,17 +242,55 @@ class GradCamTab(ViewTab):
             stem = stem.replace(f"_{self.session.layer.name}_", f"_{layer[-1]}_")
         return stem
 
-    def compute(self) -> None:
+    def current_request(self) -> Explain:
+        """The request the controls describe (every class ranked in the answer)."""
         session = self.session
         layer = tuple(self.layer_combo.currentData() or ()) or None
-        request = Explain(session.model_ref, session.image_ref, layer, self.method.currentText(),
-                          self.class_index, session.preset, top=0,  # 0: every class, ranked
-                          score=self.score.currentData())
-        where = "/".join(layer) if layer else "the last convolution"
-        self.submit(request, f"Computing {request.method} at {where}…")
+        return Explain(session.model_ref, session.image_ref, layer, self.method.currentData(),
+                       self.class_index, session.preset, top=0, score=self.score.currentData(),
+                       target=self.target.currentData() or "class",
+                       options=self.options.options(), metrics=self.metrics.isChecked())
+
+    def compute(self) -> None:
+        request = self.current_request()
+        uses_layer = method_class(request.method).uses_layer
+        where = ("/".join(request.layer) if request.layer else "the last convolution") \
+            if uses_layer else "the input pixels"
+        text = f"Computing {request.method} at {where}…"
+        self.result = None
+        self.metrics_row.hide()
+        self.figure_view.set_pending(text)
+        self.status.emit(text)
+        self.progress.setValue(0)
+        self.progress.setVisible(request.long)
+        self.cancel_button.setVisible(request.long)
+        self.runner.submit(self.view_name, request, on_result=self.show_result,
+                           on_error=self.report_error, on_progress=self._progress,
+                           on_finished=self._finished)
+
+    def _progress(self, update) -> None:
+        if hasattr(update, "fraction"):
+            self.progress.setValue(int(update.fraction * 1000))
+            self.status.emit(str(update))
+
+    def _finished(self) -> None:
+        if self.runner.running(self.view_name) is None:  # not a replaced job: this view is idle
+            self.progress.hide()
+            self.cancel_button.hide()
+
+    def cancel(self) -> None:
+        """Stop the running explanation at its next batch."""
+        job = self.runner.running(self.view_name)
+        if job is not None:
+            job.cancel()
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.figure_view.set_hint("Cancelled. Pick a class or change a control to compute "
+                                      "again.")
+            self.status.emit("Cancelled.")
 
     def show_result(self, result) -> None:
-        """Fill the class list from the predictions, then draw."""
+        """Fill the class list from the predictions, then draw; the metrics go under it."""
         cam = result.cam
         self.predictions.clear()
         for prediction in result.predictions:
@@ -177,5 +301,18 @@ class GradCamTab(ViewTab):
             if prediction.index == cam.class_index:
                 self.predictions.setCurrentItem(item)
         self._filter_classes(self.class_filter.text())
+        self._show_metrics(result.metrics)
         super().show_result(result)
-        self.status.emit(f"{cam.method} for '{cam.label}' at {'/'.join(cam.layer)}.")
+        self.status.emit(f"{cam.method} for {cam.target or cam.label} at {cam.where} "
+                         f"({result.seconds:.1f} s).")
+
+    def _show_metrics(self, metrics: Faithfulness | None) -> None:
+        self.metrics_row.setVisible(metrics is not None)
+        if metrics is None:
+            return
+        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f} ↓",
+                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f} ↑",
+                 "average_drop": f"Average drop {metrics.average_drop:.1%} ↓",
+                 "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}"}
+        for key, label in self.metric_labels.items():
+            label.setText(texts[key] + ("  ·" if key != "average_increase" else ""))

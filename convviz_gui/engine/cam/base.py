@@ -46,7 +46,9 @@ class CamResult:
 
     ``score`` is the model's output for the class (its probability after a softmax or
     sigmoid); ``explained`` is the score the map explains (the logit by default, see
-    ``scoring``); ``raw`` is the map before normalization, in units of that score.
+    ``scoring``); ``raw`` is the method's map as its paper defines it (with the CAMs' ReLU;
+    signed for Integrated Gradients, Occlusion and Eigen-CAM), before the division by its
+    maximum that gives ``heatmap``.
     """
 
     heatmap: np.ndarray  # (h, w) float32
@@ -200,6 +202,7 @@ class Explainer:
     resolution: ClassVar[str] = "layer"
     long: ClassVar[bool] = False
     summary: ClassVar[str] = ""  # one line for tooltips
+    option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` fields it reads
 
     def __init__(self, loaded: Any, layer: LayerPath | None = None, score: str = "logit",
                  options: MethodOptions | None = None, preset: str | None = None) -> None:

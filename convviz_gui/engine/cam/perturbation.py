@@ -52,6 +52,7 @@ class ScoreCAM(Explainer):
     key = "scorecam"
     long = True
     summary = "each feature map masks the image; weighted by the masked score (Wang 2020)"
+    option_fields = ("top_n", "batch_size")
 
     def _masked_scores(self) -> Any:
         def build() -> Any:
@@ -92,7 +93,7 @@ class ScoreCAM(Explainer):
                   for part in steps.batches(len(maps), batch_size_for(self.loaded, self.options),
                                             f"{self.name}: masked images")]
         alphas = softmax(np.concatenate(scores))
-        return Attribution(features[..., chosen] @ alphas, clean)
+        return Attribution(np.maximum(features[..., chosen] @ alphas, 0.0), clean)
 
 
 class AblationCAM(Explainer):
@@ -105,6 +106,7 @@ class AblationCAM(Explainer):
     key = "ablationcam"
     long = True
     summary = "each channel zeroed in turn; weighted by the score drop (Desai 2020)"
+    option_fields = ("batch_size",)
 
     def _ablated_scores(self, channels: int, tile: bool) -> Any:
         def build() -> Any:
@@ -153,7 +155,7 @@ class AblationCAM(Explainer):
                 scores.append(self._ablated_scores(channels, tile)(image, tf.constant(keep[part]),
                                                                    read).numpy())
         drops = (clean_score - np.concatenate(scores)) / max(abs(clean_score), 1e-7)
-        return Attribution(features @ drops.astype(np.float32), clean)
+        return Attribution(np.maximum(features @ drops.astype(np.float32), 0.0), clean)
 
 
 class Occlusion(Explainer):
@@ -167,6 +169,7 @@ class Occlusion(Explainer):
     resolution = "input"
     long = True
     summary = "a grey patch slides over the image; the score drop it causes (Zeiler 2014)"
+    option_fields = ("patch", "stride", "batch_size")
 
     def patch_and_stride(self, height: int, width: int) -> tuple[int, int]:
         """Patch side and stride in input pixels (options, else from the input size)."""

@@ -119,6 +119,7 @@ class SmoothGrad(Explainer):
     resolution = "input"
     long = True
     summary = "gradients averaged over noisy copies of the image (Smilkov 2017)"
+    option_fields = ("samples", "noise", "batch_size")
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         sigma = self.options.noise * float(np.ptp(batch) or 1.0)
@@ -138,6 +139,7 @@ class IntegratedGradients(Explainer):
     resolution = "input"
     long = True
     summary = "gradients integrated from a black or blurred baseline (Sundararajan 2017)"
+    option_fields = ("steps", "baseline", "batch_size")
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         start = baseline(self.options.baseline, self.loaded, batch, self.preset)
