@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,36 @@ SHARED_IMAGES = ROOT.parent / "shared" / "data" / "images"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow's oneDNN kernels are on in this process (imports TensorFlow)."""
+    from convviz_gui.engine.runtime import load_keras
+
+    load_keras()
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def run_json(script: Path, args: list[str], env: dict[str, str] | None = None,
+             timeout: float = 3600) -> tuple[int, dict | None]:
+    """Run ``python script args`` in a fresh process (own memory and caches).
+
+    Returns its exit code (negative: killed by that signal) and its last stdout line
+    parsed as JSON (None when it printed none). ``env`` entries override this environment;
+    the end of its stderr is shown when it fails.
+    """
+    completed = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                               env={**os.environ, **(env or {})}, timeout=timeout)
+    if completed.returncode:
+        print(f"[{Path(script).name} {' '.join(args)}: exit {completed.returncode}]\n"
+              f"{completed.stderr[-1500:]}", file=sys.stderr)
+    lines = completed.stdout.strip().splitlines()
+    try:
+        return completed.returncode, json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        return completed.returncode, None
 
 
 def median_seconds(function: Callable[[], object], runs: int = 7, warmup: int = 1) -> float:

@@ -1,20 +1,34 @@
-"""Grad-CAM benchmark: compiled forward pass vs reference Grad-CAM vs ConvViz, one process.
+"""Grad-CAM benchmark: compiled forward pass vs reference Grad-CAM vs ConvViz.
 
 Run by hand: ``python bench/gradcam.py``. Targets: ConvViz/forward <= 1.25 and
 reference/ConvViz >= 3. Ends with one JSON line.
+
+oneDNN (on by default): the reference, the notebooks' code, runs eagerly, and eagerly a
+tape's backward pass goes through every layer it recorded, down to the input, computing
+each Conv2D's input AND kernel gradients (TensorFlow's Conv2D gradient returns both;
+``watch_accessed_variables=False`` with ``tape.watch(input)`` does not avoid it eagerly, and
+the notebook's tape cannot watch the layer output before the head consumes it). The demo
+model has a 1x1 stride-2 conv on 8 channels, whose oneDNN kernel gradient corrupts the heap
+(oneDNN issue 6035). So the reference runs unchanged in its own process (``--reference
+CASE``): with this process's settings first and, if it dies, again with oneDNN off; the
+table says which. ConvViz's compiled tape prunes the kernel gradients, so it runs here.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-import benchlib  # noqa: F401  (sys.path and environment first)
+import benchlib
 import numpy as np
 
 import convviz_gui.engine  # noqa: F401  (TensorFlow environment before TF loads)
 from convviz_gui.engine.cam import make_cam
 from convviz_gui.engine.images import load_image
 from convviz_gui.engine.models import demo_image_path, load_application, load_demo
+
+CASES = {"xception": "Xception 299 px", "demo": "demo mini-Xception 64 px"}
 
 
 def reference_gradcam(model, image_array, last_conv_layer_name, pred_index=None):
@@ -39,6 +53,42 @@ def reference_gradcam(model, image_array, last_conv_layer_name, pred_index=None)
     return heatmap.numpy()
 
 
+def load_case(name: str) -> tuple[object, np.ndarray, str]:
+    """(loaded model, batch, layer) of a case, identical in every process (seeded weights)."""
+    import keras
+
+    if name == "xception":
+        keras.utils.set_random_seed(0)
+        loaded = load_application("Xception", weights="none")
+        elephant_stand_in = load_image(benchlib.SHARED_IMAGES / "chelsea.png")
+        return loaded, loaded.prepare(elephant_stand_in), "block14_sepconv2_act"
+    loaded = load_demo()
+    return loaded, loaded.prepare(load_image(demo_image_path())), loaded.default_cam_layer().name
+
+
+def reference_main(name: str, class_index: int, runs: int) -> None:
+    """Child process: median time and heatmap of the reference on one case, as JSON."""
+    loaded, batch, layer = load_case(name)
+    model = loaded.keras_model
+    seconds = benchlib.median_seconds(lambda: reference_gradcam(model, batch, layer, class_index),
+                                      runs)
+    heatmap = np.nan_to_num(reference_gradcam(model, batch, layer, class_index))
+    print(json.dumps({"reference_s": seconds, "heatmap": heatmap.tolist(),
+                      "onednn": benchlib.onednn_enabled()}))
+
+
+def run_reference(name: str, class_index: int, runs: int) -> dict:
+    """The reference in a fresh process; rerun with oneDNN off if it dies with it on."""
+    args = ["--reference", name, "--class-index", str(class_index), "--runs", str(runs)]
+    code, measured = benchlib.run_json(Path(__file__), args)
+    if measured is None:
+        code_off, measured = benchlib.run_json(Path(__file__), args, {"TF_ENABLE_ONEDNN_OPTS": "0"})
+        if measured is None:
+            raise SystemExit(f"The reference Grad-CAM failed on {name} (exit {code}, {code_off}).")
+    measured["crashed_exit"] = code
+    return measured
+
+
 def compiled_forward(model):
     """One compiled forward pass (tf.function), the floor every method is compared with."""
     import tensorflow as tf
@@ -47,61 +97,63 @@ def compiled_forward(model):
     return tf.function(lambda batch: model(batch, training=False), input_signature=[spec])
 
 
-def bench_model(loaded, batch: np.ndarray, layer: str, runs: int) -> dict:
+def bench_case(name: str, runs: int) -> dict:
     """Times of the three methods and the agreement of the two heatmaps."""
     import tensorflow as tf
 
-    model = loaded.keras_model
-    forward = compiled_forward(model)
+    loaded, batch, layer = load_case(name)
+    forward = compiled_forward(loaded.keras_model)
     tensor = tf.constant(batch)
     class_index = int(np.argmax(forward(tensor).numpy()[0]))
-    path = (layer,)
 
-    def ours():
-        return make_cam(loaded, path, "Grad-CAM")(batch, class_index)
+    def ours():  # the notebook explains the probability (ConvViz's default is the logit)
+        return make_cam(loaded, (layer,), "Grad-CAM", "probability")(batch, class_index)
 
     forward_s = benchlib.median_seconds(lambda: forward(tensor).numpy(), runs)
-    reference_s = benchlib.median_seconds(
-        lambda: reference_gradcam(model, batch, layer, class_index), runs)
     ours_s = benchlib.median_seconds(ours, runs)
-    reference_map = np.nan_to_num(reference_gradcam(model, batch, layer, class_index))
-    difference = float(np.abs(ours().heatmap - reference_map).max())
-    return {"forward_s": forward_s, "reference_s": reference_s, "convviz_s": ours_s,
-            "max_abs_difference": difference}
+    reference = run_reference(name, class_index, runs)
+    difference = float(np.abs(ours().heatmap - np.asarray(reference["heatmap"])).max())
+    return {"layer": layer, "forward_s": forward_s, "reference_s": reference["reference_s"],
+            "convviz_s": ours_s, "max_abs_difference": difference,
+            "reference_onednn": reference["onednn"], "crashed_exit": reference["crashed_exit"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--reference", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--class-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    xception = load_application("Xception", weights="none")
-    elephant_stand_in = load_image(benchlib.SHARED_IMAGES / "chelsea.png")
-    demo = load_demo()
-    cases = [
-        ("Xception 299 px", xception, xception.prepare(elephant_stand_in), "block14_sepconv2_act"),
-        ("demo mini-Xception 64 px", demo, demo.prepare(load_image(demo_image_path())),
-         demo.default_cam_layer().name),
-    ]
-    figures: dict = {}
-    for title, loaded, batch, layer in cases:
-        measured = bench_model(loaded, batch, layer, args.runs)
+    if args.reference:
+        reference_main(args.reference, args.class_index, args.runs)
+        return
+    onednn = benchlib.onednn_enabled()
+    figures: dict = {"onednn": onednn}
+    for name, title in CASES.items():
+        measured = bench_case(name, args.runs)
         c_over_a = measured["convviz_s"] / measured["forward_s"]
         b_over_c = measured["reference_s"] / measured["convviz_s"]
-        benchlib.print_table(f"Grad-CAM, {title}, layer {layer} (median of {args.runs})", [
-            ("(a) compiled forward pass (s)", f"{measured['forward_s']:.4f}", ""),
-            ("(b) reference Grad-CAM, model built per call (s)", f"{measured['reference_s']:.4f}", ""),
-            ("(c) ConvViz Grad-CAM, engine API (s)", f"{measured['convviz_s']:.4f}", ""),
-            ("c/a  gradcam_over_forward", f"{c_over_a:.2f}",
-             f"<= 1.25  {benchlib.verdict(c_over_a <= 1.25)}"),
-            ("b/c  reference_over_gradcam", f"{b_over_c:.2f}",
-             f">= 3     {benchlib.verdict(b_over_c >= 3)}"),
-            ("max |ConvViz - reference| heatmap", f"{measured['max_abs_difference']:.2e}", "~0"),
-        ])
-        if not figures:  # the JSON carries the Xception (reference) figures
-            figures = {"gradcam_over_forward": c_over_a, "reference_over_gradcam": b_over_c}
+        if measured["crashed_exit"]:
+            how = f"died (exit {measured['crashed_exit']}); rerun with oneDNN off"
         else:
-            figures.update({"demo_gradcam_over_forward": c_over_a,
-                            "demo_reference_over_gradcam": b_over_c})
+            how = f"oneDNN {'on' if measured['reference_onednn'] else 'off'}"
+        benchlib.print_table(
+            f"Grad-CAM, {title}, layer {measured['layer']} (median of {args.runs}; "
+            f"oneDNN {'on' if onednn else 'off'})", [
+                ("(a) compiled forward pass (s)", f"{measured['forward_s']:.4f}", ""),
+                ("(b) reference Grad-CAM, model built per call (s)",
+                 f"{measured['reference_s']:.4f}", how),
+                ("(c) ConvViz Grad-CAM, engine API (s)", f"{measured['convviz_s']:.4f}", ""),
+                ("c/a  gradcam_over_forward", f"{c_over_a:.2f}",
+                 f"<= 1.25  {benchlib.verdict(c_over_a <= 1.25)}"),
+                ("b/c  reference_over_gradcam", f"{b_over_c:.2f}",
+                 f">= 3     {benchlib.verdict(b_over_c >= 3)}"),
+                ("max |ConvViz - reference| heatmap", f"{measured['max_abs_difference']:.2e}", "~0"),
+            ])
+        prefix = "" if name == "xception" else f"{name}_"  # the JSON keeps its Xception keys
+        figures.update({f"{prefix}gradcam_over_forward": c_over_a,
+                        f"{prefix}reference_over_gradcam": b_over_c,
+                        f"{prefix}reference_died": bool(measured["crashed_exit"])})
     benchlib.print_json(figures)
 
 
