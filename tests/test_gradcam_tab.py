@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from convviz_gui.engine.models import demo_image_path
 
 from .conftest import WINDOW_TIMEOUT_MS, wait_idle
 
@@ -16,6 +19,9 @@ def _show(qtbot, window):
 
 def _choose(qtbot, combo, text: str) -> None:
     """Pick a combo item by typing its first letters, as a user does with the keyboard."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.wait(QApplication.keyboardInputInterval() + 50)  # a new search, not a continued one
     combo.setFocus()
     qtbot.keyClicks(combo, text)
     assert combo.currentText().lower().startswith(text.lower()), combo.currentText()
@@ -84,4 +90,72 @@ def test_a_batched_method_shows_progress_and_cancels(qtbot, demo_window):
     qtbot.waitUntil(lambda: tab.result is not None and tab.result.cam.method == "Occlusion",
                     timeout=WINDOW_TIMEOUT_MS)
     _choose(qtbot, tab.method, "Grad-CAM")
+    wait_idle(qtbot, demo_window)
+
+
+@pytest.fixture
+def segmentation_window(qapp, tmp_path, segmentation_model):
+    from PySide6.QtCore import QSettings
+
+    from convviz_gui.ui.main_window import MainWindow
+
+    path = tmp_path / "segmenter.keras"
+    segmentation_model.keras_model.save(path)
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win.show()
+    win.open_model(str(path))
+    win.open_image(str(demo_image_path()))
+    yield win
+    win.close()
+
+
+def _drag(qtbot, tab, start, end) -> None:
+    """Drag with the mouse on the image panel from ``start`` to ``end`` (image pixels)."""
+    canvas, image = tab.figure_view.canvas, tab.figure.axes[0]
+    canvas.draw()
+    ratio = canvas.device_pixel_ratio
+
+    def point(xy):
+        x, y = image.transData.transform(xy)
+        return QPoint(round(x / ratio), round(canvas.height() - y / ratio))
+
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=point(start))
+    for step in range(1, 5):
+        middle = [a + (b - a) * step / 4 for a, b in zip(start, end)]
+        qtbot.mouseMove(canvas, point(middle))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=point(end))
+
+
+def test_segmentation_box_dragged_on_the_image(qtbot, segmentation_window):
+    window = segmentation_window
+    qtbot.waitUntil(lambda: window.session.ready, timeout=WINDOW_TIMEOUT_MS)
+    tab = _show(qtbot, window)
+    targets = [tab.target.itemText(i) for i in range(tab.target.count())]
+    assert targets == ["the class", "against the class", "its pixels", "box you drag"]
+    _choose(qtbot, tab.target, "box")
+    qtbot.waitUntil(lambda: tab.result is not None and "box 0.00, 0.00, 1.00, 1.00"
+                    in tab.result.cam.target, timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    _drag(qtbot, tab, (20, 30), (100, 150))  # the demo photo is 200 x 200
+    qtbot.waitUntil(lambda: tab.region is not None, timeout=WINDOW_TIMEOUT_MS)
+    assert tab.region == pytest.approx((0.1, 0.15, 0.5, 0.75), abs=0.02)
+    qtbot.waitUntil(lambda: tab.result is not None and "box 0.1" in tab.result.cam.target,
+                    timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert window.errors_shown == []
+
+
+def test_absolute_scale_and_the_counterfactual(qtbot, demo_window):
+    tab = _show(qtbot, demo_window)
+    qtbot.mouseClick(tab.absolute, Qt.MouseButton.LeftButton)
+    colorbar = tab.figure.axes[1].child_axes[0]
+    assert colorbar.get_ylabel() == "importance (logit units)"
+    assert colorbar.get_ylim()[1] == pytest.approx(float(tab.result.cam.raw.max()))
+    qtbot.mouseClick(tab.absolute, Qt.MouseButton.LeftButton)
+    assert tab.figure.axes[1].child_axes[0].get_ylabel() == "importance"
+    _choose(qtbot, tab.target, "against")
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.cam.target.startswith("against"),
+                    timeout=WINDOW_TIMEOUT_MS)
+    assert "against 'happy'" in tab.figure.texts[0].get_text()
+    _choose(qtbot, tab.target, "the class")
     wait_idle(qtbot, demo_window)

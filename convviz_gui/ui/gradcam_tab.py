@@ -8,6 +8,7 @@ methods show progress and can be cancelled; the metrics sit under the heatmap.
 
 from __future__ import annotations
 
+from matplotlib.patches import Rectangle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,7 +38,9 @@ TARGETS = (("class", "the class", "The class score: what makes the model say thi
            ("counterfactual", "against the class", "Minus the class score: what speaks against "
                                                    "this class (Selvaraju 2017, counterfactual)."))
 REGION_TARGETS = (("region", "its pixels", "Segmentation: the class over the pixels predicted as "
-                                           "it."),)
+                                           "it."),
+                  ("box", "box you drag", "Segmentation: the class over a rectangle you drag "
+                                            "on the image (left panel)."))
 
 
 class GradCamTab(ViewTab):
@@ -114,6 +117,8 @@ class GradCamTab(ViewTab):
             label.setToolTip(Faithfulness.EXPLAINED[key])
         self._build_body()
         self.class_index: int | None = None
+        self.region: tuple[float, float, float, float] | None = None  # the dragged box
+        self._selector = None
         self.predictions.itemClicked.connect(self._class_clicked)
         self.layer_combo.activated.connect(self._layer_chosen)
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
@@ -165,6 +170,7 @@ class GradCamTab(ViewTab):
             self._fill_targets(model.output_kind == "segmentation")
         elif what == "image":
             self.class_index = None
+            self.region = None
         elif what == "layer":
             layer = self.session.layer
             index = self.layer_combo.findData(layer.path) if layer is not None else -1
@@ -172,6 +178,7 @@ class GradCamTab(ViewTab):
                 self.layer_combo.setCurrentIndex(index)
 
     def _fill_targets(self, segmentation: bool) -> None:
+        self.region = None
         self.target.blockSignals(True)
         self.target.clear()
         for name, text, tip in TARGETS + (REGION_TARGETS if segmentation else ()):
@@ -246,10 +253,42 @@ class GradCamTab(ViewTab):
         """The request the controls describe (every class ranked in the answer)."""
         session = self.session
         layer = tuple(self.layer_combo.currentData() or ()) or None
+        target, region = self.target.currentData() or "class", None
+        if target == "box":  # the whole image until a box is dragged
+            target, region = "region", self.region or (0.0, 0.0, 1.0, 1.0)
         return Explain(session.model_ref, session.image_ref, layer, self.method.currentData(),
                        self.class_index, session.preset, top=0, score=self.score.currentData(),
-                       target=self.target.currentData() or "class",
-                       options=self.options.options(), metrics=self.metrics.isChecked())
+                       target=target, region=region, options=self.options.options(),
+                       metrics=self.metrics.isChecked())
+
+    def show_figure(self, figure) -> None:
+        """Put the figure on screen; with the box target, a rectangle can be dragged on the
+        image panel (matplotlib's RectangleSelector)."""
+        super().show_figure(figure)
+        self._selector = None
+        if self.target.currentData() == "box" and self.result is not None:
+            from matplotlib.widgets import RectangleSelector
+
+            image = figure.axes[0]
+            self._selector = RectangleSelector(image, self._box_dragged, useblit=False,
+                                               interactive=False, button=[1], minspanx=2,
+                                               minspany=2, spancoords="pixels",
+                                               props={"edgecolor": "white", "fill": False})
+            if self.region is not None:
+                height, width = self.result.image_rgb.shape[:2]
+                x0, y0, x1, y1 = self.region
+                image.add_patch(Rectangle((x0 * width, y0 * height), (x1 - x0) * width,
+                                          (y1 - y0) * height, fill=False, edgecolor="white",
+                                          linewidth=1.5, linestyle="--"))
+
+    def _box_dragged(self, press, release) -> None:
+        """A box dragged on the image (data = display-copy pixels) becomes the target region."""
+        height, width = self.result.image_rgb.shape[:2]
+        xs = sorted(min(max(v / width, 0.0), 1.0) for v in (press.xdata, release.xdata))
+        ys = sorted(min(max(v / height, 0.0), 1.0) for v in (press.ydata, release.ydata))
+        self.region = (xs[0], ys[0], xs[1], ys[1])
+        self.status.emit("Box: x {:.2f}-{:.2f}, y {:.2f}-{:.2f} of the image.".format(*xs, *ys))
+        self.invalidate()
 
     def compute(self) -> None:
         request = self.current_request()
