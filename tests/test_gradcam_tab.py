@@ -159,3 +159,27 @@ def test_absolute_scale_and_the_counterfactual(qtbot, demo_window):
     assert "against 'happy'" in tab.figure.texts[0].get_text()
     _choose(qtbot, tab.target, "the class")
     wait_idle(qtbot, demo_window)
+
+
+def test_metrics_under_the_heatmap_with_their_meaning_on_hover(qtbot, demo_window):
+    from convviz_gui.engine.cam.metrics import Faithfulness
+
+    tab = _show(qtbot, demo_window)
+    assert tab.metrics_row.isHidden()
+    qtbot.mouseClick(tab.metrics, Qt.MouseButton.LeftButton)
+    job = demo_window.runner.running("gradcam")
+    assert job is not None and job.request.metrics and job.request.long
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.metrics is not None,
+                    timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, demo_window)
+    assert tab.metrics_row.isVisible()
+    metrics = tab.result.metrics
+    labels = tab.metric_labels
+    assert labels["deletion_auc"].text().startswith(f"Deletion AUC {metrics.deletion_auc:.3f}")
+    assert all(label.toolTip() == Faithfulness.EXPLAINED[key] and "\n" not in label.toolTip()
+               for key, label in labels.items())
+    assert len(tab.figure.axes) == 4 and tab.figure.axes[3].get_title().startswith("faithfulness")
+    qtbot.mouseClick(tab.metrics, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.metrics is None,
+                    timeout=WINDOW_TIMEOUT_MS)
+    assert tab.metrics_row.isHidden()
