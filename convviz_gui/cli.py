@@ -49,13 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     acts.add_argument("--cmap", default="viridis")
     _output_options(acts)
     filters = command("filters", "gradient-ascent patterns of a layer's filters", image=False)
-    filters.add_argument("--layer", required=True)
-    filters.add_argument("--filters", default="0-63", help="e.g. 0-63 or 0,4,8-15")
-    filters.add_argument("--steps", type=int, default=30)
-    filters.add_argument("--lr", type=float, default=10.0)
-    filters.add_argument("--size", type=int, default=200)
-    filters.add_argument("--batch-size", type=int, default=None,
-                         help="filters optimized together (default: chosen from the image size)")
+    _filters_options(filters)
     _output_options(filters)
     gradcam = command("gradcam", "class activation heatmap or pixel attribution", image=True)
     gradcam.add_argument("--class", dest="class_", help="class index or label (default: top)")
@@ -80,6 +74,41 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--layer", required=True)
     _output_options(kernels)
     return parser
+
+
+def _filters_options(sub: argparse.ArgumentParser) -> None:
+    from convviz_gui.engine.featurevis.settings import OBJECTIVES
+
+    sub.add_argument("--layer", help="the layer (not needed with --objective class)")
+    sub.add_argument("--filters", default="0-63",
+                     help="e.g. 0-63 or 0,4,8-15 (units or classes with those objectives)")
+    sub.add_argument("--style", choices=("reference", "clear"), default="reference",
+                     help="reference: the book's gradient ascent; clear: Lucid-style images in "
+                          "the model's input range (Olah et al. 2017)")
+    sub.add_argument("--objective", choices=OBJECTIVES, default="channel",
+                     help="clear style: a channel, its centre neuron, a unit of a flat layer "
+                          "(Dense), or a class logit of the output layer")
+    sub.add_argument("--negative", action="store_true", help="clear style: minimize the target")
+    sub.add_argument("--steps", type=int, help="default: 30 (reference), 256 (clear)")
+    sub.add_argument("--lr", type=float, help="default: 10 (reference), Adam 0.05 (clear)")
+    sub.add_argument("--size", type=int,
+                     help="pattern size in pixels (default: 200; the model's own with --objective class)")
+    sub.add_argument("--batch-size", type=int, default=None,
+                     help="filters optimized together (default: chosen from the image size)")
+    sub.add_argument("--variants", type=int, default=1, help="clear style: images per filter")
+    sub.add_argument("--diversity", type=float, default=0.0,
+                     help="clear style: weight against similar variants (try 1)")
+    sub.add_argument("--tv", type=float, default=0.0, help="clear style: total-variation weight")
+    sub.add_argument("--l2", type=float, default=0.0, help="clear style: L2 weight")
+    sub.add_argument("--blur", type=float, default=0.0, help="clear style: blur weight")
+    sub.add_argument("--no-transforms", action="store_true",
+                     help="clear style: no random pad, jitter, scale and rotation")
+    sub.add_argument("--no-decorrelate", action="store_true",
+                     help="clear style: optimize RGB directly (no ImageNet colour decorrelation)")
+    sub.add_argument("--preprocess", choices=list(PRESETS),
+                     help="clear style: the preset its pixels go through (default: the model's)")
+    sub.add_argument("--seed", type=int, default=0, help="random start (default: 0)")
+    sub.add_argument("--patterns-dir", type=Path, help="write one PNG per filter, named by its index")
 
 
 def _output_options(sub: argparse.ArgumentParser) -> None:
@@ -203,14 +232,32 @@ def _activations(model: Any, args: argparse.Namespace, context: Any) -> tuple[di
 
 
 def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.engine.featurevis.settings import ClearSettings
     from convviz_gui.engine.filters import FilterSettings, parse_filter_range
     from convviz_gui.ops.messages import Filters
     from convviz_gui.ops.operations import run
 
-    settings = FilterSettings(steps=args.steps, learning_rate=args.lr, size=args.size,
-                              batch_size=args.batch_size)
-    request = Filters(model.ref, _layer_path(args.layer), tuple(parse_filter_range(args.filters)),
-                      settings)
+    if args.layer is None and args.objective != "class":
+        raise ConvVizError("Choose a layer with --layer (only --objective class needs none).")
+    clear = ClearSettings(objective=args.objective, negative=args.negative,
+                          decorrelate=not args.no_decorrelate, transforms=not args.no_transforms,
+                          total_variation=args.tv, l2=args.l2, blur=args.blur,
+                          variants=args.variants, diversity=args.diversity)
+    if args.style == "reference" and (clear != ClearSettings() or args.preprocess):
+        raise ConvVizError("--objective, --negative, --variants, --diversity, --tv, --l2, --blur, "
+                           "--no-transforms, --no-decorrelate and --preprocess need --style clear.")
+    size = args.size
+    if size is None:  # a class is drawn best at the size the model was trained on
+        own = max(model.input_shape[:2], key=lambda side: side or 0)
+        size = own if args.objective == "class" and own else FilterSettings().size
+    chosen = {name: value for name, value in (("steps", args.steps), ("learning_rate", args.lr))
+              if value is not None}
+    settings = FilterSettings.for_style(args.style, size=size, batch_size=args.batch_size,
+                                        seed=args.seed, **chosen,
+                                        **({"clear": clear, "preset": args.preprocess}
+                                           if args.style == "clear" else {}))
+    layer = _layer_path(args.layer) if args.objective != "class" else ()
+    request = Filters(model.ref, layer, tuple(parse_filter_range(args.filters)), settings)
     result = run(request, context)
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)
@@ -218,10 +265,34 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     note = getattr(found, "size_note", "")
     if note:
         print(f"convviz: note: {note}", file=sys.stderr)
-    text = (f"{'/'.join(found.layer)}: {len(found.patterns)} filters in {found.seconds:.1f} s "
-            f"({found.seconds / len(found.patterns):.2f} s/filter)")
+    what = {"unit": "units", "class": "classes"}.get(args.objective, "filters")
+    text = (f"{'/'.join(found.layer)}: {len(found.patterns)} {what} in {found.seconds:.1f} s "
+            f"({found.seconds / len(found.patterns):.2f} s/{what[:-2 if what == 'classes' else -1]}), "
+            f"{args.style} style")
+    if found.input_range is not None and found.model_range is not None:
+        text += (f"; inputs in [{found.input_range[0]:.3g}, {found.input_range[1]:.3g}], the "
+                 f"model's range is [{found.model_range[0]:.3g}, {found.model_range[1]:.3g}]")
+    if args.patterns_dir is not None:
+        written = _write_patterns(found.patterns, args.patterns_dir)
+        text += f"\nwrote {len(written)} PNGs to {args.patterns_dir}"
     text += _save(result, args, context)
     return found.to_dict(), text
+
+
+def _write_patterns(patterns: dict[int, Any], folder: Path) -> list[Path]:
+    """``--patterns-dir``: one PNG per filter, ``<index>.png``, as optimized (uint8)."""
+    from PIL import Image
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for index in sorted(patterns):
+            path = folder / f"{index}.png"
+            Image.fromarray(patterns[index]).save(path)
+            written.append(path)
+    except OSError as exc:
+        raise ConvVizError(f"Cannot write patterns to {folder}: {exc.strerror or exc}.") from exc
+    return written
 
 
 def _gradcam(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:

@@ -31,6 +31,19 @@ def test_reference_defaults():
     assert (settings.steps, settings.learning_rate, settings.size, settings.border) == (
         30, 10.0, 200, 2)
     assert settings.crop_pixels(200) == 25
+    assert settings.style == "reference" and settings.preset is None
+
+
+def test_reference_inputs_leave_the_model_range(demo_model):
+    """The summary gives each filter's start loss and the optimized inputs' range beside the
+    model's: the reference ascent leaves the demo's [-1, 1] (the display hides it)."""
+    result = visualize_filters(demo_model, ("separable_conv2d_5",), [0, 1], FilterSettings(size=64))
+    summary = result.to_dict()
+    assert summary["style"] == "reference" and summary["model_range"] == [-1.0, 1.0]
+    low, high = summary["input_range"]
+    assert low < -1.0 or high > 1.0
+    assert [f["start_loss"] for f in summary["filters"]] == [result.start_losses[0],
+                                                             result.start_losses[1]]
 
 
 def test_ascent_raises_activation_far_above_random_start(flexible_convnet):

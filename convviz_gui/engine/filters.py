@@ -1,20 +1,25 @@
-"""Filter visualization by gradient ascent (reference algorithm, many filters per batch)."""
+"""Filter visualization by gradient ascent (reference algorithm, many filters per batch).
+
+The "clear" style (``featurevis``) runs through the same batches, progress and cancel.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis.settings import CLEAR_LEARNING_RATE, CLEAR_STEPS, ClearSettings
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
 
 START_MODES = ("reference", "centered")
+STYLES = ("reference", "clear")
 # Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
 # (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px, Eigen kernels): 0.91 s
 # per filter alone, 0.65 in pairs, 0.76 by 4, 0.88 by 16 (bigger batches fall out of
@@ -36,6 +41,17 @@ class FilterSettings:
     batch_size: int | None = None  # None: automatic, from the image size
     preview_every: int = 5
     seed: int = 0
+    style: str = "reference"  # reference: this module; clear: featurevis (Olah et al. 2017)
+    clear: ClearSettings = ClearSettings()  # options of the clear style
+    preset: str | None = None  # clear style: the preprocessing preset; None: the model's
+
+    @classmethod
+    def for_style(cls, style: str, **changes: Any) -> FilterSettings:
+        """The style's defaults (clear: 256 Adam steps at Lucid's 0.05), then ``changes``."""
+        if style not in STYLES:
+            raise ConvVizError(f"Unknown style '{style}'; use one of {', '.join(STYLES)}.")
+        defaults = {"steps": CLEAR_STEPS, "learning_rate": CLEAR_LEARNING_RATE} if style == "clear" else {}
+        return cls(style=style, **{**defaults, **changes})
 
     def crop_pixels(self, size: int) -> int:
         """Border cut from the deprocessed pattern."""
@@ -81,19 +97,43 @@ class FilterResult:
     size_note: str = ""  # why size_used is not the chosen size; "" when it is
     cancelled: bool = False
     partial: set[int] = field(default_factory=set)  # filters cut short by a cancel
+    input_range: tuple[float, float] | None = None  # min, max of the optimized inputs (model units)
+    model_range: tuple[float, float] | None = None  # what the preset makes of pixels in [0, 255]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        summary = {
+        """JSON-ready summary: per filter the target's final and start value (``loss``,
+        ``start_loss``), and the range of the optimized inputs beside the model's own."""
+        summary: dict[str, Any] = {
             "layer": "/".join(self.layer),
-            "filters": [{"index": i, "loss": self.losses[i]} for i in sorted(self.losses)],
+            "style": self.settings.style,
+            "filters": [{"index": i, "loss": self.losses[i], "start_loss": self.start_losses.get(i)}
+                        for i in sorted(self.losses)],
             "size": list(self.size_used),
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
         }
+        if self.settings.style == "clear":
+            summary["objective"] = self.settings.clear.objective
+            summary["negative"] = self.settings.clear.negative
+        if self.input_range is not None:
+            summary["input_range"] = list(self.input_range)
+        if self.model_range is not None:
+            summary["model_range"] = list(self.model_range)
         if self.size_note:
             summary["size_note"] = self.size_note
         return summary
+
+    def keep(self, chunk: list[int], patterns: list[np.ndarray], losses: Any,
+             input_range: tuple[float, float], partial: bool) -> None:
+        """Store a batch's patterns, final losses and input range."""
+        self.patterns.update(zip(chunk, patterns))
+        self.losses.update(zip(chunk, (float(value) for value in np.asarray(losses))))
+        if self.input_range is not None:
+            input_range = (min(self.input_range[0], input_range[0]),
+                           max(self.input_range[1], input_range[1]))
+        self.input_range = input_range
+        if partial:
+            self.partial.update(chunk)
 
 
 def parse_filter_range(text: str) -> list[int]:
@@ -297,8 +337,16 @@ def visualize_filters(
 
     Filters are optimized a batch at a time (``settings.batch_for``). ``progress`` is called
     after every step (with previews every ``preview_every`` steps and at the end of a
-    batch); ``should_cancel`` is checked before every step.
+    batch); ``should_cancel`` is checked before every step. ``settings.style == "clear"``
+    runs the clear style instead (``featurevis.ascent``), through the same batches.
     """
+    if settings.style not in STYLES:
+        raise ConvVizError(f"Unknown style '{settings.style}'; use one of {', '.join(STYLES)}.")
+    if settings.style == "clear":
+        from convviz_gui.engine.featurevis.ascent import visualize_clear
+
+        return visualize_clear(loaded, layer, indices, settings, progress, should_cancel)
+    from convviz_gui.engine.featurevis.preprocessing import model_input_range
     from convviz_gui.engine.layers import find_layer
 
     info = find_layer(loaded.layer_tree, "/".join(layer))
@@ -311,51 +359,103 @@ def visualize_filters(
             f"{info.name} has {info.channels} filters (0-{info.channels - 1}); "
             f"filter {max(indices)} does not exist."
         )
-    if settings.steps < 1 or (settings.batch_size is not None and settings.batch_size < 1):
-        raise ConvVizError("Steps and batch size must be at least 1.")
+    check_counts(settings)
     import tensorflow as tf
 
     started = time.perf_counter()
     (height, width), size_note = ascent_size(loaded, layer, settings)
     step = _ascent_step(loaded, layer, settings, height, width)
-    batch_size = settings.batch_for(height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
     learning_rate = tf.constant(settings.learning_rate, tf.float32)
-    result = FilterResult(layer, {}, {}, {}, settings, 0.0, (height, width), size_note)
+    result = FilterResult(layer, {}, {}, {}, settings, 0.0, (height, width), size_note,
+                          model_range=model_input_range(loaded))
+
+    def start(chunk: list[int]) -> _ReferenceBatch:
+        images = tf.constant(_start_images(len(chunk), height, width, loaded.channels, settings, rng))
+        return _ReferenceBatch(step, images, tf.constant(chunk, tf.int32), learning_rate, crop)
+
+    return run_batches(result, indices, settings.batch_for(height, width), start, progress,
+                       should_cancel, started)
+
+
+def check_counts(settings: FilterSettings) -> None:
+    """Steps and an explicit batch size must be positive."""
+    if settings.steps < 1 or (settings.batch_size is not None and settings.batch_size < 1):
+        raise ConvVizError("Steps and batch size must be at least 1.")
+
+
+class AscentBatch(Protocol):
+    """The images of one batch of filters being optimized (one style's state)."""
+
+    start_losses: np.ndarray | None  # each filter's target on its start image, once known
+
+    def step(self) -> None:
+        """One optimization step."""
+
+    def patterns(self) -> list[np.ndarray]:
+        """Each filter's image for display (uint8)."""
+
+    def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
+        """Each filter's target on its current image, and the images' range in model units."""
+
+
+class _ReferenceBatch:
+    """Reference ascent: the images themselves, moved along the normalized gradient."""
+
+    def __init__(self, step: Callable, images: Any, chosen: Any, learning_rate: Any, crop: int):
+        self._step, self.images, self.chosen = step, images, chosen
+        self.learning_rate, self.crop = learning_rate, crop
+        self.start_losses: np.ndarray | None = None
+
+    def step(self) -> None:
+        self.images, losses = self._step(self.images, self.chosen, self.learning_rate)
+        if self.start_losses is None:  # the first step's loss is the start image's
+            self.start_losses = losses.numpy()
+
+    def patterns(self) -> list[np.ndarray]:
+        return deprocess(self.images.numpy(), self.crop)
+
+    def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
+        images = self.images.numpy()
+        return (self._step.evaluate(self.images, self.chosen).numpy(),
+                (float(images.min()), float(images.max())))
+
+
+def run_batches(
+    result: FilterResult,
+    indices: list[int],
+    batch_size: int,
+    start: Callable[[list[int]], AscentBatch],
+    progress: Callable[[FilterProgress], None] | None,
+    should_cancel: Callable[[], bool] | None,
+    started: float,
+) -> FilterResult:
+    """Optimize ``indices`` ``batch_size`` filters at a time (``start`` makes a batch) for
+    ``result.settings.steps`` steps each, with progress, previews and cancel."""
+    settings = result.settings
     for first in range(0, len(indices), batch_size):
         chunk = indices[first : first + batch_size]
-        chosen = tf.constant(chunk, tf.int32)
-        images = tf.constant(
-            _start_images(len(chunk), height, width, loaded.channels, settings, rng)
-        )
+        batch = start(chunk)
         for step_number in range(1, settings.steps + 1):
             if should_cancel is not None and should_cancel():
-                _keep(result, chunk, images, step.evaluate(images, chosen), crop, partial=True)
+                result.keep(chunk, batch.patterns(), *batch.evaluate(), partial=True)
                 result.cancelled = True
                 result.seconds = time.perf_counter() - started
                 return result
-            images, losses = step(images, chosen, learning_rate)
+            batch.step()
             if step_number == 1:
-                result.start_losses.update(zip(chunk, map(float, losses.numpy())))
+                result.start_losses.update(zip(chunk, map(float, batch.start_losses)))
             if progress is not None:
                 last = step_number == settings.steps
                 previews = {}
                 if last or step_number % max(1, settings.preview_every) == 0:
-                    previews = dict(zip(chunk, deprocess(images.numpy(), crop)))
+                    previews = dict(zip(chunk, batch.patterns()))
                 progress(FilterProgress(step_number, settings.steps, len(result.patterns),
                                         len(indices), len(chunk), previews))
-        _keep(result, chunk, images, step.evaluate(images, chosen), crop, partial=False)
+        result.keep(chunk, batch.patterns(), *batch.evaluate(), partial=False)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _keep(result: FilterResult, chunk: list[int], images: Any, losses: Any, crop: int,
-          partial: bool) -> None:
-    result.patterns.update(zip(chunk, deprocess(images.numpy(), crop)))
-    result.losses.update(zip(chunk, (float(value) for value in losses.numpy())))
-    if partial:
-        result.partial.update(chunk)
 
 
 def stitch_patterns(patterns: list[np.ndarray], columns: int = 8, margin: int = 5) -> np.ndarray:

@@ -119,7 +119,9 @@ class OverviewRows(Request):
 
 @dataclass(frozen=True)
 class Filters(Request):
-    """Gradient-ascent patterns for some filters of one layer (long, cancellable)."""
+    """Gradient-ascent patterns for some filters of one layer (long, cancellable), in the
+    settings' style; for the clear style's class objective ``layer`` is ``()`` (the
+    model's output layer is used) and ``indices`` are classes."""
 
     long: ClassVar[bool] = True
     model: ModelRef

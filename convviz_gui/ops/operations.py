@@ -175,12 +175,18 @@ def overview_rows(request: OverviewRows, context: OpContext) -> OverviewRowsResu
 
 
 def filters(request: Filters, context: OpContext) -> FiltersResult:
-    """Gradient ascent with progress (``FilterProgress``) and cancel between steps."""
+    """Gradient ascent with progress (``FilterProgress``) and cancel between steps.
+
+    The clear style's unit and class objectives take a flat layer (or none: the class
+    objective reads the model's output), which the engine checks itself.
+    """
     from convviz_gui.engine.filters import visualize_filters
 
     loaded = context.workspace.model(request.model)
-    path = spatial_layer(loaded, request.layer).path
-    result = visualize_filters(loaded, path, list(request.indices), request.settings,
+    settings = request.settings
+    spatial = settings.style != "clear" or settings.clear.spatial
+    path = spatial_layer(loaded, request.layer).path if spatial else request.layer
+    result = visualize_filters(loaded, path, list(request.indices), settings,
                                progress=context.progress, should_cancel=lambda: context.cancelled)
     return FiltersResult(result)
 

@@ -1,22 +1,38 @@
-"""Filters canvas: gradient-ascent patterns with live preview, progress and cancel."""
+"""Filters canvas: gradient-ascent patterns with live preview, progress and cancel, in the
+reference style or the clear style (Olah et al., "Feature Visualization", Distill 2017)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
 )
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis.settings import ClearSettings
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
 from convviz_gui.ops.messages import Filters, FiltersResult
 from convviz_gui.ui.view_tab import ViewTab
+
+STYLES = (("Reference", "reference"), ("Clear", "clear"))
+OBJECTIVES = (("Channel", "channel"), ("Neuron", "neuron"), ("Unit", "unit"), ("Class", "class"))
+# What the indices count for each objective (the range label and the messages).
+COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": "classes"}
+
+
+def _weight_box(tooltip: str) -> QDoubleSpinBox:
+    """A regularizer weight: 0 (off) to 100."""
+    box = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
+    box.setToolTip(tooltip)
+    return box
 
 
 class FiltersTab(ViewTab):
@@ -28,12 +44,36 @@ class FiltersTab(ViewTab):
         super().__init__(session, runner,
                          "Select a layer, choose filters and press Run to see the input "
                          "patterns each filter responds to most.")
-        defaults = FilterSettings()
+        defaults, clear = FilterSettings(), ClearSettings()
+        self.range_label = QLabel("Filters")
         self.range_edit = QLineEdit("0-15")
         self.range_edit.setMaximumWidth(90)
-        self.steps = QSpinBox(minimum=1, maximum=500, value=defaults.steps)
-        self.learning_rate = QDoubleSpinBox(minimum=0.01, maximum=1000, value=defaults.learning_rate)
+        self.range_label.setBuddy(self.range_edit)
+        self.style_combo = QComboBox()
+        for text, style in STYLES:
+            self.style_combo.addItem(text, style)
+        self.objective = QComboBox()
+        for text, objective in OBJECTIVES:
+            self.objective.addItem(text, objective)
+        self.advanced_button = QToolButton(text="Advanced", checkable=True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.steps = QSpinBox(minimum=1, maximum=4096, value=defaults.steps)
+        self.learning_rate = QDoubleSpinBox(minimum=0.001, maximum=1000, value=defaults.learning_rate,
+                                            decimals=3)
         self.size = QSpinBox(minimum=32, maximum=512, value=defaults.size, singleStep=8)
+        self.negative = QCheckBox("Negative")
+        self.variants = QSpinBox(minimum=1, maximum=9, value=clear.variants)
+        self.diversity = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=clear.diversity,
+                                        singleStep=0.5, decimals=2)
+        self.decorrelate = QCheckBox("Decorrelate colour", checked=clear.decorrelate)
+        self.transforms = QCheckBox("Transforms", checked=clear.transforms)
+        self.total_variation = _weight_box("Total-variation weight (clear style): smooths the image "
+                                           "by penalizing differences between neighbouring pixels.")
+        self.l2 = _weight_box("L2 weight (clear style): pulls pixels towards mid grey, against "
+                              "saturated colours.")
+        self.blur = _weight_box("Blur weight (clear style): pulls the image towards a blurred copy "
+                                "of itself every step.")
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.progress = QProgressBar(maximum=1000)
@@ -42,42 +82,163 @@ class FiltersTab(ViewTab):
         self.progress.hide()  # shown while a job runs
         self.range_note = QLabel("")
         self.range_note.setStyleSheet("color: #b3261e;")
-        self.range_edit.setToolTip("Which filters to visualize: e.g. 0-15, or 0,4,8-15.")
-        self.steps.setToolTip("Gradient-ascent steps per filter (30 in the reference).")
-        self.learning_rate.setToolTip("How far each step moves the image along the normalized "
-                                      "gradient (10 in the reference).")
-        self.size.setToolTip("Size in pixels of the optimized pattern (200 in the reference); "
-                             "25 px are cut from each border at 200 px.")
-        self.run_button.setToolTip("Optimize an input pattern for each chosen filter.")
-        self.cancel_button.setToolTip("Stop; the patterns computed so far stay on screen.")
-        self.add_controls(("Filters", self.range_edit), ("Steps", self.steps),
-                          ("Learning rate", self.learning_rate), ("Size", self.size))
+        self._set_tooltips()
+        self.add_controls(self.range_label, self.range_edit, ("Style", self.style_combo),
+                          ("Objective", self.objective), self.advanced_button)
+        self._advanced_rows = []
+        for row in (
+            (("Steps", self.steps), ("Learning rate", self.learning_rate), ("Size", self.size)),
+            (self.negative, ("Variants", self.variants), ("Diversity", self.diversity),
+             self.decorrelate),
+            (self.transforms, ("Total variation", self.total_variation), ("L2", self.l2),
+             ("Blur", self.blur)),
+        ):
+            self.add_controls(*row)
+            self._advanced_rows.append(self.controls)
         self.add_controls(self.run_button, self.cancel_button, self.progress, self.range_note)
-        self.range_edit.textEdited.connect(lambda _text: self.range_note.clear())
-        self.run_button.clicked.connect(lambda _checked=False: self.run())
-        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self._clear_only = [self.objective, self.negative, self.variants, self.diversity,
+                            self.decorrelate, self.transforms, self.total_variation, self.l2,
+                            self.blur]
         self.cache: dict[Filters, FiltersResult] = {}
         self._previews: dict[int, object] = {}
         self._job_request: Filters | None = None
+        self._show_advanced(False)
+        self._style_changed()
+        self.range_edit.textEdited.connect(lambda _text: self.range_note.clear())
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.advanced_button.toggled.connect(self._show_advanced)
+        self.style_combo.currentIndexChanged.connect(lambda _index: self._style_changed())
+        self.objective.currentIndexChanged.connect(lambda _index: self._objective_changed())
+        session.changed.connect(self._session_changed)
 
+    def _set_tooltips(self) -> None:
+        self.range_edit.setToolTip("Which filters to visualize: e.g. 0-15, or 0,4,8-15 (units or "
+                                   "classes with those objectives).")
+        self.range_label.setToolTip(self.range_edit.toolTip())
+        self.style_combo.setToolTip(
+            "Reference: the book's gradient ascent on the raw input (30 steps; sharp stripes, "
+            "values outside the model's input range).\nClear: Lucid-style images (Olah et al. "
+            "2017): Fourier-parameterized, decorrelated colour, random transforms, Adam, "
+            "always inside the model's input range (256 steps).")
+        self.objective.setToolTip(
+            "What the clear style maximizes: a channel's mean (Channel), its centre unit "
+            "(Neuron), a unit of a flat layer such as Dense (Unit), or a class logit of the "
+            "output layer, before softmax (Class).")
+        self.advanced_button.setToolTip("Show or hide the optimization options.")
+        self.steps.setToolTip("Optimization steps per filter (30 in the reference, 256 in the "
+                              "clear style).")
+        self.learning_rate.setToolTip("Reference: how far each step moves the image along the "
+                                      "normalized gradient (10).\nClear: Adam's learning rate "
+                                      "on the Fourier coefficients (0.05, as Lucid).")
+        self.size.setToolTip("Size in pixels of the optimized pattern (200 in the reference); "
+                             "25 px are cut from each border at 200 px.")
+        self.negative.setToolTip("Clear style: minimize the target instead, to see what the "
+                                 "filter responds against.")
+        self.variants.setToolTip("Clear style: images optimized per filter, shown side by side "
+                                 "in its tile.")
+        self.diversity.setToolTip("Clear style: weight of the penalty on similar variants of a "
+                                  "filter (batch diversity; try 1 with 4 variants).")
+        self.decorrelate.setToolTip("Clear style: optimize colour in ImageNet's decorrelated "
+                                    "colour space (RGB models).")
+        self.transforms.setToolTip("Clear style: pad, jitter, scale and rotate the image at random "
+                                   "every step (transformation robustness).")
+        self.run_button.setToolTip("Optimize an input pattern for each chosen filter.")
+        self.cancel_button.setToolTip("Stop; the patterns computed so far stay on screen.")
+
+    # ----- controls -----------------------------------------------------------------------------
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        for row in self._advanced_rows:
+            for index in range(row.count()):
+                widget = row.itemAt(index).widget()
+                if widget is not None:
+                    widget.setVisible(shown)
+
+    def _style(self) -> str:
+        return self.style_combo.currentData()
+
+    def _objective(self) -> str:
+        return self.objective.currentData() if self._style() == "clear" else "channel"
+
+    def _style_changed(self) -> None:
+        """The style's own steps and learning rate; clear-only options follow."""
+        defaults = FilterSettings.for_style(self._style())
+        self.steps.setValue(defaults.steps)
+        self.learning_rate.setValue(defaults.learning_rate)
+        for control in self._clear_only:
+            control.setEnabled(self._style() == "clear")
+        self._objective_changed()
+
+    def _objective_changed(self) -> None:
+        counted = COUNTED[self._objective()]
+        self.range_label.setText(counted.capitalize())
+        if self._objective() == "class" and self.session.model is not None:
+            height, width, _ = self.session.model.input_shape
+            if height and width:  # a class is drawn best at the size the model was trained on
+                self.size.setValue(max(height, width))
+            classes = self.session.model.class_count
+            try:
+                fits = max(parse_filter_range(self.range_edit.text())) < classes
+            except ConvVizError:
+                fits = False
+            if not fits:
+                self.range_edit.setText(f"0-{min(classes, 64) - 1}" if classes > 1 else "0")
+        self.range_note.clear()
+        if self.session.model is not None:
+            self.compute()
+
+    def _session_changed(self, what: str) -> None:
+        if what == "preset" and self._style() == "clear":  # clear images go through the preset
+            self.invalidate()
+
+    # ----- requests -----------------------------------------------------------------------------
     @property
     def last_result(self):
         """The ``FilterResult`` on screen, if any."""
         return self.result.filters if isinstance(self.result, FiltersResult) else None
 
     def settings(self) -> FilterSettings:
-        """Settings from the controls."""
-        return replace(FilterSettings(), steps=self.steps.value(),
-                       learning_rate=self.learning_rate.value(), size=self.size.value())
+        """Settings from the controls (the clear options only in the clear style)."""
+        chosen = {"steps": self.steps.value(), "learning_rate": self.learning_rate.value(),
+                  "size": self.size.value()}
+        if self._style() == "reference":
+            return FilterSettings.for_style("reference", **chosen)
+        clear = ClearSettings(
+            objective=self._objective(), negative=self.negative.isChecked(),
+            decorrelate=self.decorrelate.isChecked(), transforms=self.transforms.isChecked(),
+            total_variation=self.total_variation.value(), l2=self.l2.value(), blur=self.blur.value(),
+            variants=self.variants.value(), diversity=self.diversity.value())
+        return FilterSettings.for_style("clear", clear=clear, preset=self.session.preset or None,
+                                        **chosen)
 
     def current_request(self) -> Filters:
-        """The request the controls describe; raises ``ConvVizError`` for a bad range."""
-        layer = self.session.layer
-        if layer is None or not layer.spatial or layer.is_container:
-            name = layer.name if layer is not None else "This model"
-            raise ConvVizError(f"{name} has no filters to visualize; select a convolution layer.")
-        return Filters(self.session.model_ref, layer.path,
+        """The request the controls describe; raises ``ConvVizError`` for a bad range or a
+        layer the objective cannot use."""
+        layer, objective = self.session.layer, self._objective()
+        if objective == "class":
+            path = ()
+        elif objective == "unit":
+            if layer is None or layer.is_container or len(layer.output_shape or ()) != 2:
+                name = layer.name if layer is not None else "This model"
+                raise ConvVizError(f"{name} has no units to visualize; select a Dense layer.")
+            path = layer.path
+        else:
+            if layer is None or not layer.spatial or layer.is_container:
+                name = layer.name if layer is not None else "This model"
+                raise ConvVizError(f"{name} has no filters to visualize; select a convolution layer.")
+            path = layer.path
+        return Filters(self.session.model_ref, path,
                        tuple(parse_filter_range(self.range_edit.text())), self.settings())
+
+    def _target_count(self) -> tuple[str, int]:
+        """(name, count) of what the indices choose from."""
+        objective, layer = self._objective(), self.session.layer
+        if objective == "class":
+            return self.session.model.name, self.session.model.class_count
+        if objective == "unit":
+            return layer.name, int(layer.output_shape[-1] or 0)
+        return layer.name, layer.channels or 0
 
     def refresh(self) -> None:
         """Filters do not need an image: refresh as soon as a model is open."""
@@ -96,9 +257,13 @@ class FiltersTab(ViewTab):
         elif request is not None and request == self._job_request and self._previews:
             self._show_previews()
         elif request is None or request != self._job_request:
-            layer = self.session.layer.name if self.session.layer else "a layer"
             self.result = None
-            self.figure_view.set_hint(f"Press Run to visualize the filters of {layer}.")
+            if self._objective() == "class":
+                what = f"the classes of {self.session.model.name}"
+            else:
+                layer = self.session.layer.name if self.session.layer else "a layer"
+                what = f"the {COUNTED[self._objective()]} of {layer}"
+            self.figure_view.set_hint(f"Press Run to visualize {what}.")
 
     def run(self) -> None:
         """Start (or restart) the ascent for the chosen filters."""
@@ -125,7 +290,8 @@ class FiltersTab(ViewTab):
             self.cancel_button.setFocus()
         self.run_button.setEnabled(False)
         self.result = None
-        text = f"Optimizing {len(request.indices)} filters of {'/'.join(request.layer)}…"
+        name, _ = self._target_count()
+        text = f"Optimizing {len(request.indices)} {COUNTED[self._objective()]} of {name}…"
         self.figure_view.set_pending(text)
         self.status.emit(text)
         self.runner.submit("filters", request, on_result=self._finished_run,
@@ -133,10 +299,12 @@ class FiltersTab(ViewTab):
                            on_finished=self._idle)
 
     def _check_range(self, request: Filters) -> None:
-        channels = self.session.layer.channels or 0
-        if max(request.indices) >= channels:
-            raise ConvVizError(f"{self.session.layer.name} has {channels} filters (0-{channels - 1}); "
-                               f"filter {max(request.indices)} does not exist.")
+        name, count = self._target_count()
+        if max(request.indices) >= count:
+            counted = COUNTED[self._objective()]
+            one = counted[:-2] if counted == "classes" else counted[:-1]
+            raise ConvVizError(f"{name} has {count} {counted} (0-{count - 1}); "
+                               f"{one} {max(request.indices)} does not exist.")
 
     def cancel(self) -> None:
         """Stop the running ascent within one step; partial patterns stay on screen."""
@@ -178,7 +346,15 @@ class FiltersTab(ViewTab):
             self.status.emit(f"Filter job cancelled: {done} complete, {len(found.partial)} "
                              "partial patterns kept.")
         else:
-            self.status.emit(f"{len(found.patterns)} filters in {found.seconds:.1f} s. {note}".strip())
+            inputs = ""
+            if found.input_range is not None and found.model_range is not None:
+                inputs = (f" Inputs in [{found.input_range[0]:.3g}, {found.input_range[1]:.3g}]; "
+                          f"the model's range is [{found.model_range[0]:.3g}, "
+                          f"{found.model_range[1]:.3g}].")
+            settings = found.settings
+            counted = COUNTED[settings.clear.objective if settings.style == "clear" else "channel"]
+            self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s.{inputs} "
+                             f"{note}".strip())
 
     def _idle(self) -> None:
         self._previews = {}

@@ -1,0 +1,131 @@
+"""What the clear style maximizes (Olah et al. 2017, § "Optimization objectives"; Lucid's
+``objectives.channel``, ``neuron``, ``diversity``): a channel, the centre neuron of a
+channel, a unit of a non-spatial layer, or a class logit, and the batch-diversity term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis.settings import OBJECTIVES, SPATIAL_OBJECTIVES, ClearSettings
+from convviz_gui.engine.filters import _chosen_channels, _computes_chosen_channels, _cut_border
+from convviz_gui.engine.layers import LayerPath, find_layer, resolve_layer
+from convviz_gui.engine.taps import build_sized_tap_model
+
+SATURATING = ("softmax", "sigmoid")  # outputs whose pre-activation (logit) is optimized instead
+Values = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor | None]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The layer an objective reads and how many channels or units it has."""
+
+    path: LayerPath
+    objective: str
+    count: int
+
+
+def resolve_target(loaded: Any, layer: LayerPath | None, settings: ClearSettings,
+                   indices: list[int]) -> Target:
+    """Check the objective against the layer (the model's output layer for ``class``)."""
+    objective = settings.objective
+    if objective not in OBJECTIVES:
+        raise ConvVizError(f"Unknown objective '{objective}'; use one of {', '.join(OBJECTIVES)}.")
+    name = loaded.output_layer_name if objective == "class" else "/".join(layer or ())
+    info = find_layer(loaded.layer_tree, name)
+    if info is None:
+        raise ConvVizError(f"No layer named '{name}' in {loaded.name}.")
+    shape = info.output_shape or ()
+    if objective in SPATIAL_OBJECTIVES and (not info.spatial or info.is_container):
+        raise ConvVizError(f"{info.name} has output {shape}: the {objective} objective needs a "
+                           "convolution or pooling layer; use 'unit' for a Dense layer.")
+    if objective == "unit" and (len(shape) != 2 or info.is_container):
+        raise ConvVizError(f"{info.name} has output {shape}: the unit objective needs a layer "
+                           "with a flat output such as Dense.")
+    count = int(shape[-1] or 0) if shape else 0
+    if not indices:
+        raise ConvVizError("Choose at least one filter.")
+    what = "classes" if objective == "class" else "units" if objective == "unit" else "filters"
+    if max(indices) >= count:
+        raise ConvVizError(f"{info.name} has {count} {what} (0-{count - 1}); "
+                           f"{what[:-1 if what != 'classes' else -2]} {max(indices)} does not exist.")
+    return Target(info.path, objective, count)
+
+
+def logit_head(loaded: Any, target: Target, height: int, width: int) -> Any:
+    """Keras model: input -> the target layer's output, or its pre-activation (logits) when
+    the layer ends in a softmax or sigmoid. The user's model is not changed: the head is a
+    linear copy of the layer, given the layer's weights."""
+    model = loaded.keras_model
+    layer = resolve_layer(model, target.path)
+    activation = getattr(getattr(layer, "activation", None), "__name__", "")
+    kind = type(layer).__name__
+    saturating = kind == "Softmax" or activation in SATURATING
+    if target.objective not in ("unit", "class") or not saturating:
+        return build_sized_tap_model(model, target.path, height, width)
+    inputs = build_sized_tap_model(model, target.path, height, width, layer_inputs=True)
+    if kind in ("Softmax", "Activation"):  # its input already holds the logits
+        return inputs
+    linear = type(layer).from_config({**layer.get_config(), "activation": "linear",
+                                      "name": f"{layer.name}_logits"})
+    head = keras.Model(inputs.inputs, linear(inputs.outputs[0]), name=f"{model.name}_logits")
+    linear.set_weights(layer.get_weights())
+    return head
+
+
+def target_values(loaded: Any, target: Target, border: int, height: int, width: int,
+                  features: bool) -> Values:
+    """``(model inputs, indices) -> (values, features)``: each image's target (its own
+    index) and, with ``features``, the whole layer output for the diversity term.
+
+    A channel is averaged over the map with ``border`` cut, as in the reference; a neuron
+    is the channel's centre unit. Without ``features`` a Conv2D/SeparableConv2D target
+    computes only the chosen channels.
+    """
+    layer = resolve_layer(loaded.keras_model, target.path)
+    if target.objective in SPATIAL_OBJECTIVES and not features and _computes_chosen_channels(layer):
+        extractor = build_sized_tap_model(loaded.keras_model, target.path, height, width,
+                                          layer_inputs=True)
+
+        def chosen(inputs: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, None]:
+            maps = _chosen_channels(layer, extractor(inputs, training=False), indices)
+            return _reduce(maps, target.objective, border), None
+
+        return chosen
+    extractor = logit_head(loaded, target, height, width)
+
+    def whole(inputs: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        outputs = extractor(inputs, training=False)
+        own = tf.gather(outputs, indices, axis=-1, batch_dims=1)  # each image's own channel
+        return _reduce(own, target.objective, border), outputs
+
+    return whole
+
+
+def _reduce(own: tf.Tensor, objective: str, border: int) -> tf.Tensor:
+    """(batch,) values from each image's own channel map (batch, h, w) or unit (batch,)."""
+    if own.shape.rank == 1:
+        return own
+    if objective == "neuron":
+        return own[:, own.shape[1] // 2, own.shape[2] // 2]
+    return tf.reduce_mean(_cut_border(own, border), axis=[1, 2])
+
+
+def diversity(features: tf.Tensor, variants: int) -> tf.Tensor:
+    """Each image's mean cosine similarity to the other variants of its filter (images
+    ``variants`` apart in the batch belong to different filters): of the Gram matrices of
+    a spatial layer's channels, as in style transfer, or of flat outputs themselves."""
+    batch = features.shape[0]
+    if features.shape.rank == 4:
+        flat = tf.reshape(features, [batch, -1, features.shape[-1]])
+        features = tf.matmul(flat, flat, transpose_a=True)
+    unit = tf.math.l2_normalize(tf.reshape(features, [batch // variants, variants, -1]), axis=-1)
+    similarity = tf.matmul(unit, unit, transpose_b=True)
+    others = tf.reduce_sum(similarity, axis=-1) - tf.linalg.diag_part(similarity)
+    return tf.reshape(others, [batch]) / (variants - 1)
