@@ -5,8 +5,10 @@ a 64-filter job on ``block3_sepconv1`` (30 steps, 200 px) and, in the middle of 
 Grad-CAM of another class (the user clicks a class in the list). A 20 ms
 QTimer heartbeat measures how long the GUI thread is ever blocked. Ends with one JSON
 line: ``{"window_shown_s", "demo_visualized_s", "max_stall_ms", "gradcam_latency_s",
-"gradcam_latency_steps", "ascent_step_s"}``. Targets: window < 2 s, max stall <= 100 ms,
-Grad-CAM during the job <= 2 ascent steps.
+"gradcam_idle_s", "gradcam_wait_steps", "ascent_step_s"}``. Targets: window < 2 s, max
+stall <= 100 ms, a Grad-CAM asked during the job waits <= 2 ascent steps beyond its own
+computing time (the same request answered with the engine idle). ``BENCH_FILTERS=0-15``
+runs a shorter job.
 """
 
 from __future__ import annotations
@@ -58,19 +60,23 @@ def main() -> None:
 
     window.open_model("app:Xception:none")
     wait(lambda: window.session.model.source.startswith("app:Xception") and not window.runner.busy)
+    window.tree.select_path(("block3_sepconv1",))  # the layer of the filter job and the Grad-CAM
     window.tabs.setCurrentWidget(window.gradcam_tab)  # Grad-CAM once: its function is compiled
     wait(lambda: window.gradcam_tab.figure is not None and not window.runner.busy)
+    idle_asked = time.perf_counter()  # the same kind of request with the engine idle
+    window.gradcam_tab.predictions.itemClicked.emit(window.gradcam_tab.predictions.item(2))
+    wait(lambda: window.gradcam_tab.figure is not None and not window.runner.busy)
+    gradcam_idle = time.perf_counter() - idle_asked
     tab = window.filters_tab
     window.tabs.setCurrentWidget(tab)
-    window.tree.select_path(("block3_sepconv1",))
-    tab.range_edit.setText("0-63")
+    tab.range_edit.setText(os.environ.get("BENCH_FILTERS", "0-63"))
     steps_seen: list[tuple[float, int]] = []
     job_started = time.perf_counter()
     tab.run()
     job = window.runner.running("filters")
     job.signals.progress.connect(lambda update: steps_seen.append(
         (time.perf_counter(), update.filters_done * update.steps + update.step * update.batch)))
-    wait(lambda: len(steps_seen) > 0 and steps_seen[-1][1] >= 10 * 30)  # ten filters done
+    wait(lambda: len(steps_seen) > 0 and steps_seen[-1][1] >= 4 * 30)  # four filters done
     window.tabs.setCurrentWidget(window.gradcam_tab)
     second = window.gradcam_tab.predictions.item(1)  # the user asks about another class
     gradcam_asked = time.perf_counter()
@@ -88,15 +94,19 @@ def main() -> None:
 
     gaps = [(b - a) * 1000 - 20 for a, b in zip(ticks, ticks[1:])]
     max_stall = max(gaps) if gaps else float("nan")
-    filters_total = 64
+    worst = sorted(zip(gaps, ticks), reverse=True)[:3]
+    print("longest stalls: " + ", ".join(f"{gap:.0f} ms at {at - STARTED:.1f} s" for gap, at in worst))
+    filters_total = len(job.request.indices)
     # A step optimizes a batch of filters together: the step time is the job time over its steps.
     batch = job.request.settings.batch_for(200, 200)
     ascent_step = job_seconds / (filters_total / batch * 30)
+    waited_steps = max(0.0, gradcam_latency - gradcam_idle) / ascent_step
     rows = [("window shown (s)", shown, "< 2"), ("demo visualized (s)", visualized, ""),
-            ("64-filter job on Xception block3_sepconv1 (s)", job_seconds, ""),
+            (f"{filters_total}-filter job on Xception block3_sepconv1 (s)", job_seconds, ""),
             (f"ascent step, batch of {batch} (s)", ascent_step, ""),
+            ("Grad-CAM, engine idle (s)", gradcam_idle, ""),
             ("Grad-CAM latency during the job (s)", gradcam_latency, ""),
-            ("  in ascent steps", gradcam_latency / ascent_step, "<= 2"),
+            ("  wait beyond the idle time, in ascent steps", waited_steps, "<= 2"),
             ("max stall, whole run (ms)", max_stall, "<= 100")]
     for name, value, target in rows:
         print(f"{name:<48} {value:10.3f}   {target}")
@@ -104,7 +114,8 @@ def main() -> None:
     print(json.dumps({"window_shown_s": round(shown, 3), "demo_visualized_s": round(visualized, 3),
                       "max_stall_ms": round(max_stall, 1),
                       "gradcam_latency_s": round(gradcam_latency, 3),
-                      "gradcam_latency_steps": round(gradcam_latency / ascent_step, 2),
+                      "gradcam_idle_s": round(gradcam_idle, 3),
+                      "gradcam_wait_steps": round(waited_steps, 2),
                       "ascent_step_s": round(ascent_step, 4)}))
 
 

@@ -182,8 +182,12 @@ def test_activation_tiles_carry_their_channel_index(demo_model, demo_image):
     figure = render.activation_grid_figure(acts[paths[0]])
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(8)]
     many = acts[paths[1]]  # 8x8, 128 channels
+    figure = render.activation_grid_figure(many, columns=16, start=64, count=32)
+    assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(64, 96)]
+    # More tiles than MAX_TILE_LABELS (40): every 2nd row and column carries its index.
     figure = render.activation_grid_figure(many, columns=16, start=64, count=64)
-    assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(64, 128)]
+    expected = [64 + row * 16 + col for row in (0, 2) for col in range(0, 16, 2)]
+    assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in expected]
     # 64 tiles of 14 px per row are too small for a label each: every 2nd row and column.
     figure = render.activation_grid_figure(many, columns=64)
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(0, 64, 2)]

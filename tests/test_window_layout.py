@@ -90,6 +90,18 @@ def test_never_a_stale_figure_while_a_layer_is_computing(qtbot, window):
         assert layer in tab.figure.axes[0].get_title()
 
 
+def test_the_tile_under_the_mouse_is_named(qtbot, window):
+    window.open_image(str(demo_image_path()))
+    _open(qtbot, window, "demo")
+    tab = window.activations_tab
+    window.tree.select_path(("separable_conv2d_1",))  # 60x60, 16 channels
+    qtbot.waitUntil(lambda: tab.figure is not None
+                    and "separable_conv2d_1" in tab.figure.axes[0].get_title(), timeout=WINDOW_TIMEOUT_MS)
+    ax = tab.figure.axes[0]
+    assert ax.format_coord(61 * 3 + 10, 20).startswith("channel 3   (20, 10) = ")
+    assert ax.format_coord(60.2, 5) == ""  # the gap between two tiles
+
+
 def test_target_layer_box_and_tree_stay_in_sync(qtbot, window):
     window.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")

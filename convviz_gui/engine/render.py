@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps, patheffects, rcParams
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from PIL import Image
 
 from convviz_gui.engine.activations import GRID_COLUMNS, LayerActivations
 from convviz_gui.engine.cam import CamResult, Prediction
@@ -30,6 +33,7 @@ EXPORT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 BLANK_COLOR = "#e8463a"
 NAME_LIMIT = 60  # characters of a layer path kept in a title (the middle gives way)
 LABEL_LIMIT = 40  # characters of a class label kept in a title
+MAX_TILE_LABELS = 40  # index labels drawn on a grid at most (every Nth row and column beyond)
 TILE_LABEL_MIN_PX = 24  # tiles at least this large (at the figure's own size) get their index
 KERNEL_IMAGES_MAX = 256  # first-layer kernels drawn as images
 MIN_TILE_INCHES = 0.6  # a tile may always grow to this size (a 4x4 map too)
@@ -98,12 +102,15 @@ def _mosaic_size(
 def _label_tiles(ax: Axes, labels: Sequence[str], columns: int, pitch: tuple[float, float],
                  tile_px: float) -> None:
     """Small index text in the top-left corner of each tile; every Nth tile (along rows and
-    columns) when tiles are smaller than ``TILE_LABEL_MIN_PX`` on screen.
+    columns) when tiles are smaller than ``TILE_LABEL_MIN_PX`` on screen, or when there are
+    more than ``MAX_TILE_LABELS`` tiles (each label costs ~2 ms to draw; the window also
+    names the tile under the mouse).
 
     Tile ``i`` sits at row ``i // columns``, column ``i % columns``, ``pitch`` (x, y) data
     units apart, its first pixel centred on (0, 0) for the first tile.
     """
-    step = max(1, math.ceil(TILE_LABEL_MIN_PX / max(tile_px, 1e-6)))
+    step = max(1, math.ceil(TILE_LABEL_MIN_PX / max(tile_px, 1e-6)),
+               math.ceil(math.sqrt(len(labels) / MAX_TILE_LABELS)))
     style = {"fontproperties": FontProperties(size=6), "color": "white", "ha": "left", "va": "top",
              "clip_on": True, "in_layout": False,  # the layout never waits for hundreds of labels
              "bbox": {"boxstyle": "square,pad=0.15", "facecolor": "black", "alpha": 0.55,
@@ -330,6 +337,49 @@ def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None
         ax.set_ylabel("class probability", fontsize=8)
         ax.set_title(f"faithfulness: average drop {metrics.average_drop:.1%}, increase "
                      f"{'yes' if metrics.average_increase else 'no'}", fontsize=10)
+
+
+COMPARE_IMAGE_SIDE = 320  # the image is reduced to this long side in every grid cell
+
+
+def compare_figure(
+    image_rgb: np.ndarray, rows: Sequence[str], columns: Sequence[str],
+    cells: Sequence[Sequence[tuple[CamResult, Faithfulness | None]]], alpha: float = 0.5,
+    cmap: str = "jet", normalize: bool = True, title: str = "",
+) -> Figure:
+    """A grid of overlays, one row per method and one column per class or layer; every row on
+    one colour scale (its largest value: the cells of a row compare honestly), each cell's
+    metrics under it. ``normalize`` labels the scale 0-1, else in the explained score's units."""
+    thumbnail = Image.fromarray(image_rgb)
+    thumbnail.thumbnail((COMPARE_IMAGE_SIDE, COMPARE_IMAGE_SIDE), Image.Resampling.LANCZOS)
+    small = np.asarray(thumbnail)
+    height, width = small.shape[:2]
+    figure = Figure(figsize=(1.2 + 2.7 * len(columns), 0.9 + 2.9 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), len(columns), squeeze=False)
+    for row, (method, row_cells) in enumerate(zip(rows, cells)):
+        values = [np.maximum(np.nan_to_num(cam.raw if cam.raw is not None else cam.heatmap), 0.0)
+                  for cam, _ in row_cells]
+        top = max(float(v.max()) for v in values) or 1.0
+        for column, ((_, metrics), value) in enumerate(zip(row_cells, values)):
+            ax = axes[row][column]
+            up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
+            ax.imshow(overlay(small, up, alpha, cmap))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(shorten(columns[column], 28), fontsize=9)
+            if column == 0:
+                ax.set_ylabel(method, fontsize=10)
+            if metrics is not None:
+                ax.set_xlabel(f"del {metrics.deletion_auc:.2f} ↓  ins {metrics.insertion_auc:.2f} ↑  "
+                              f"drop {metrics.average_drop:.0%}", fontsize=7)
+        bar = figure.colorbar(ScalarMappable(Normalize(0.0, 1.0 if normalize else top), cmap),
+                              cax=axes[row][-1].inset_axes((1.03, 0.0, 0.05, 1.0)))
+        score_kind = row_cells[0][0].score_kind
+        bar.set_label("row scale 0-1" if normalize else f"{score_kind} units", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+    figure.suptitle(title or "one colour scale per method row", fontsize=10, wrap=True)
+    return figure
 
 
 def kernels_figure(

@@ -35,11 +35,35 @@ PROGRESS_INTERVAL_S = 0.05  # plain progress at most every 50 ms; previews alway
 STOP_TIMEOUT_S = 5.0
 
 
+ENGINE_NICENESS = 5  # below the window: a figure drawn on the GUI thread wins the CPU
+
+
 def serve(connection: Any) -> None:
     """Entry point of the child process: answer requests until told to stop."""
     import convviz_gui.engine  # noqa: F401  (TensorFlow environment before it loads)
 
+    lower_priority()
+
     EngineServer(connection).serve()
+
+
+def lower_priority() -> None:
+    """Run the engine below the window's priority (POSIX nice, Windows below-normal class).
+
+    On a 2-core machine TensorFlow keeps both cores busy during a filter job; the window
+    then needs the CPU only in short bursts (a figure draw) and gets it at once.
+    """
+    try:
+        if hasattr(os, "nice"):
+            os.nice(ENGINE_NICENESS)
+        elif os.name == "nt":
+            import ctypes
+
+            below_normal = 0x4000
+            kernel32 = ctypes.windll.kernel32
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), below_normal)
+    except OSError:
+        pass  # not allowed here: the engine simply runs at normal priority
 
 
 class EngineServer:

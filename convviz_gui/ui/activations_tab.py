@@ -135,11 +135,24 @@ class ActivationsTab(ViewTab):
         self.info.setText(f"{acts.channel_count} channels, {blank} blank (red outline). "
                           "Click a channel to enlarge it.")
         super().show_result(result)
+        if isinstance(result, ActivationsResult) and self.figure is not None:
+            self.figure.axes[0].format_coord = self._describe_point  # the toolbar names it
         canvas = self.figure_view.canvas
         if canvas is not None and self._clicks_connected_to is not canvas:
             canvas.mpl_connect("button_press_event", self._clicked)
             self._clicks_connected_to = canvas
         self.status.emit("Activations ready.")
+
+    def _describe_point(self, x: float, y: float) -> str:
+        """What the toolbar shows under the mouse: the channel and its value."""
+        index = self.channel_at(x, y)
+        if index is None:
+            return ""
+        acts = self.result.activations
+        height, width = acts.values.shape[:2]
+        row, col = int(y + 0.5) % (height + 1), int(x + 0.5) % (width + 1)
+        value = acts.values[row, col, index]
+        return f"channel {index}   ({row}, {col}) = {value:.4g}"
 
     def channel_at(self, x: float, y: float) -> int | None:
         """Channel index under grid data coordinates (x, y), or None in a gap."""
@@ -151,10 +164,10 @@ class ActivationsTab(ViewTab):
         stop = min(acts.channel_count, start + PAGE_SIZE)
         columns = max(1, min(style.columns, stop - start))
         height, width = acts.values.shape[:2]
-        col, row = int(x + 0.5) // (width + 1), int(y + 0.5) // (height + 1)
+        (col, x_in), (row, y_in) = divmod(int(x + 0.5), width + 1), divmod(int(y + 0.5), height + 1)
         index = start + row * columns + col
-        if col >= columns or not start <= index < stop:
-            return None
+        if x_in == width or y_in == height or col >= columns or not start <= index < stop:
+            return None  # a 1-px gap between tiles, or past the last tile
         return index
 
     def _clicked(self, event) -> None:

@@ -37,6 +37,7 @@ class FigureView(QWidget):
         self._layout.addWidget(self._spinner, 0, Qt.AlignmentFlag.AlignHCenter)
         self._preview: QPixmap | None = None
         self.pending = False
+        self._draw_on_show = False
 
     def set_pending(self, text: str) -> None:
         """Say that a new figure is being computed; the old one is no longer shown."""
@@ -125,7 +126,7 @@ class FigureView(QWidget):
             figure.set_size_inches(self.canvas.width() * ratio / figure.dpi,
                                    self.canvas.height() * ratio / figure.dpi, forward=False)
             self._toolbar.update()
-            self.canvas.draw_idle()
+            self._draw_when_visible()
             return self.canvas
         self._clear()
         self._end_preview()
@@ -135,8 +136,21 @@ class FigureView(QWidget):
         self._toolbar = NavigationToolbar2QT(self.canvas, self)
         self._layout.addWidget(self._toolbar)
         self._layout.addWidget(self.canvas, 1)
-        self.canvas.draw_idle()
+        self._draw_when_visible()
         return self.canvas
+
+    def _draw_when_visible(self) -> None:
+        """Draw now if on screen; a hidden tab's figure is drawn when the tab is shown (a
+        big grid takes 100+ ms of the GUI thread, for nobody to see)."""
+        self._draw_on_show = not self.isVisible()
+        if not self._draw_on_show:
+            self.canvas.draw_idle()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self._draw_on_show and self.canvas is not None:
+            self._draw_on_show = False
+            self.canvas.draw_idle()  # before the first paint, which would show the old buffer
+        super().showEvent(event)
 
     def _end_preview(self) -> None:
         self._spinner.hide()
