@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSignalBlocker, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
@@ -11,6 +11,7 @@ from convviz_gui.engine.layers import LayerInfo
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Layer", "Type", "Output shape", "Params")
 _GREY = QBrush(QColor("#9a9a9a"))
+RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to 800 layers
 
 
 class ModelTreePanel(QWidget):
@@ -36,6 +37,7 @@ class ModelTreePanel(QWidget):
         header = self.view.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(RESIZE_PRECISION_ROWS)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.view.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.view.expanded.connect(lambda _index: self.view.resizeColumnToContents(0))
@@ -57,7 +59,8 @@ class ModelTreePanel(QWidget):
         self.source.removeRows(0, self.source.rowCount())
         self._items.clear()
         self._append(self.source.invisibleRootItem(), tree)
-        self.view.expandToDepth(0)
+        with QSignalBlocker(self.view):  # one column fit below, not one per expanded row
+            self.view.expandToDepth(0)
         self._fit_columns()
 
     def content_width(self) -> int:
@@ -114,7 +117,9 @@ class ModelTreePanel(QWidget):
         try:
             self.proxy.setFilterFixedString(text)
             if text:
-                self.view.expandAll()
+                with QSignalBlocker(self.view):
+                    self.view.expandAll()
+                self.view.resizeColumnToContents(0)
             if self._selected is not None:
                 item = self._items.get(self._selected)
                 index = self.proxy.mapFromSource(item.index()) if item is not None else None
