@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     gradcam.add_argument("--method", default="gradcam",
                          help=f"one of {', '.join(METHOD_KEYS)} (any case; display names too)")
     _explain_options(gradcam)
+    gradcam.add_argument("--metrics", action="store_true",
+                         help="add deletion/insertion AUC and Average Drop/Increase")
     gradcam.add_argument("--target", default="class", choices=["class", "counterfactual", "unit",
                                                                 "regression", "region"],
                          help="what is explained: the class score (default), its negative "
@@ -70,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="save the method's map as .npy (layer resolution for CAMs, input "
                               "resolution for pixel methods; in [0, 1] unless --unnormalized)")
     _output_options(gradcam)
+    compare = command("compare", "grid of explanations: methods x classes (or x layers), "
+                                 "each with its faithfulness metrics", image=True)
+    compare.add_argument("--methods", default="gradcam,scorecam",
+                         help="comma-separated methods, e.g. gradcam,scorecam,integrated-gradients")
+    compare.add_argument("--classes", help="comma-separated labels or indices (default: the top 2)")
+    compare.add_argument("--layers", help="comma-separated layers: one column per layer, for the "
+                                          "first class")
+    compare.add_argument("--no-metrics", action="store_true", help="skip the metrics (faster)")
+    _explain_options(compare)
+    compare.add_argument("--alpha", type=float, default=0.5)
+    compare.add_argument("--cmap", default="jet")
+    _output_options(compare)
     kernels = command("kernels", "kernels and weight histograms of a convolution", image=False)
     kernels.add_argument("--layer", required=True)
     _output_options(kernels)
@@ -143,7 +157,8 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     context = OpContext(Workspace(), _progress_printer(args))
     model = run(OpenModel(ModelRef(args.model, args.trust_model_code)), context)
     handler = {"inspect": _inspect, "predict": _predict, "activations": _activations,
-               "filters": _filters, "gradcam": _gradcam, "kernels": _kernels}[args.command]
+               "filters": _filters, "gradcam": _gradcam, "kernels": _kernels,
+               "compare": _compare}[args.command]
     return handler(model, args, context)
 
 
@@ -358,8 +373,6 @@ def _explain_options(sub: argparse.ArgumentParser) -> None:
                      help="Occlusion stride (0: half the patch)")
     sub.add_argument("--batch-size", type=int, default=defaults.batch_size,
                      help="images per batch for batched methods (0: from the input size)")
-    sub.add_argument("--metrics", action="store_true",
-                     help="add deletion/insertion AUC and Average Drop/Increase")
     sub.add_argument("--metric-steps", type=int, default=defaults.metric_steps,
                      help="points per deletion/insertion curve")
     sub.add_argument("--unnormalized", action="store_true",
@@ -373,6 +386,33 @@ def _method_options(args: argparse.Namespace) -> Any:
                          steps=args.steps, baseline=args.baseline, patch=args.patch,
                          stride=args.stride, batch_size=args.batch_size,
                          metric_steps=args.metric_steps)
+
+
+def _compare(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.ops.messages import Compare, FigureStyle
+    from convviz_gui.ops.operations import run
+
+    def items(text: str | None) -> tuple[str, ...]:
+        return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+    request = Compare(model.ref, _image(args), items(args.methods), items(args.classes),
+                      tuple(_layer_path(layer) for layer in items(args.layers)), args.preprocess,
+                      score=args.score, options=_method_options(args), metrics=not args.no_metrics)
+    result = run(request, context)
+    _end_progress(args)
+    payload = result.to_dict()
+    lines = [f"{len(result.rows)} methods x {len(result.columns)} {result.axis} in "
+             f"{result.seconds:.1f} s"]
+    for method, row in zip(result.rows, payload["cells"]):
+        for column, cell in zip(result.columns, row):
+            numbers = cell.get("metrics")
+            metrics = (f"  deletion {numbers['deletion_auc']:.3f} insertion "
+                       f"{numbers['insertion_auc']:.3f} drop {numbers['average_drop']:.1%}"
+                       if numbers else "")
+            lines.append(f"  {method:<22} {column:<24} peak {tuple(cell['peak_xy'])}{metrics}")
+    text = "\n".join(lines) + _save(result, args, context, FigureStyle(
+        cmap=args.cmap, alpha=args.alpha, normalize=not args.unnormalized))
+    return payload, text
 
 
 def _kernels(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:

@@ -183,3 +183,41 @@ def test_metrics_under_the_heatmap_with_their_meaning_on_hover(qtbot, demo_windo
     qtbot.waitUntil(lambda: tab.result is not None and tab.result.metrics is None,
                     timeout=WINDOW_TIMEOUT_MS)
     assert tab.metrics_row.isHidden()
+
+
+def test_compare_grid_from_the_tab_with_metrics_and_export(qtbot, demo_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    tab = _show(qtbot, demo_window)
+    qtbot.mouseClick(tab.compare_button, Qt.MouseButton.LeftButton)
+    dialog = tab.compare_dialog
+    assert dialog.isVisible() and dialog.classes.text() == "happy, neutral, fear"
+    methods = dialog.methods
+    row = next(r for r in range(methods.count()) if methods.item(r).text() == "Occlusion")
+    methods.setCurrentRow(row)
+    qtbot.keyClick(methods, Qt.Key.Key_Space)  # check one more method with the keyboard
+    dialog.classes.selectAll()
+    qtbot.keyClicks(dialog.classes, "happy, sad")
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert dialog.progress.isVisible() and dialog.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, demo_window)
+    result = dialog.result
+    assert result.rows == ("Grad-CAM", "Score-CAM", "Integrated Gradients", "Occlusion")
+    assert result.columns == ("happy", "sad") and result.axis == "classes"
+    axes = dialog.figure_view.figure.axes
+    cells = [ax for ax in axes if ax.get_xlabel().startswith("del ")]
+    assert len(cells) == 8  # every cell with its metrics
+    path = tmp_path / "grid.svg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(path), ""))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(path.exists, timeout=WINDOW_TIMEOUT_MS)
+    assert path.read_text().lstrip().startswith("<?xml")
+    _choose(qtbot, dialog.axis, "layers")
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None and dialog.result.axis == "layers",
+                    timeout=WINDOW_TIMEOUT_MS)
+    assert dialog.result.columns == ("batch_normalization_12", "add_4", "conv2d_7")  # the last 3
+    assert dialog.result.cells[0][2][0].label == "happy"  # layers are compared for the first class
+    dialog.close()
+    wait_idle(qtbot, demo_window)

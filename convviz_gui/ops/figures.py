@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.ops.messages import (
     ActivationsResult,
+    Comparison,
     Explanation,
     FigureStyle,
     FiltersResult,
@@ -20,7 +21,8 @@ from convviz_gui.ops.messages import (
     OverviewResult,
 )
 
-DEFAULT_CMAPS = {ActivationsResult: "viridis", OverviewResult: "viridis", Explanation: "jet"}
+DEFAULT_CMAPS = {ActivationsResult: "viridis", OverviewResult: "viridis", Explanation: "jet",
+                 Comparison: "jet"}
 
 
 def page_start(channel_count: int, style: FigureStyle) -> int:
@@ -47,6 +49,12 @@ def figure_for(result: Any, style: FigureStyle | None = None) -> Figure:
         return render.gradcam_figure(result.image_rgb, result.cam, style.alpha, cmap,
                                      list(result.predictions), result.mask, tall=style.tall,
                                      metrics=result.metrics, normalize=style.normalize)
+    if isinstance(result, Comparison):
+        what = "classes" if result.axis == "classes" else "layers"
+        title = (f"{result.image_name}: {len(result.rows)} methods x {len(result.columns)} {what}, "
+                 "one colour scale per method row")
+        return render.compare_figure(result.image_rgb, result.rows, result.columns, result.cells,
+                                     max(style.alpha, 0.5), cmap, style.normalize, title)
     if isinstance(result, KernelsResult):
         return render.kernels_figure(result.layer, result.class_name, result.kernels, result.bias,
                                      result.image_kernel, result.channel_order == "BGR")

@@ -161,6 +161,26 @@ class Explain(Request):
         return self.metrics or is_long(self.method)
 
 
+@dataclass(frozen=True)
+class Compare(Request):
+    """A grid of explanations of one image: ``methods`` x ``classes``, or ``methods`` x
+    ``layers`` (of the first class) when layers are given, each cell with its metrics.
+    ``classes`` empty: the top ``top`` classes. Long: progress per cell, cancellable."""
+
+    long: ClassVar[bool] = True
+    model: ModelRef
+    image: ImageRef
+    methods: tuple[str, ...] = ("Grad-CAM", "Score-CAM")
+    classes: tuple[int | str, ...] = ()
+    layers: tuple[LayerPath, ...] = ()
+    preset: str | None = None
+    top: int = 2
+    score: str = "logit"
+    target: str = "class"
+    options: MethodOptions = MethodOptions()
+    metrics: bool = True
+
+
 def is_long(method: str) -> bool:
     """True for a batched method; False for an unknown name (the operation says what is wrong)."""
     from convviz_gui.engine.cam import method_class
@@ -350,6 +370,28 @@ class Explanation:
         if self.metrics is not None:
             summary["metrics"] = self.metrics.to_dict()
         return summary
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The explanations of a ``Compare``: ``cells[row][column]`` is (map, metrics or None)."""
+
+    rows: tuple[str, ...]  # method names
+    columns: tuple[str, ...]  # class labels or layer paths
+    axis: str  # "classes" or "layers"
+    cells: tuple[tuple[tuple[CamResult, Any], ...], ...]
+    predictions: tuple[Prediction, ...]
+    image_rgb: np.ndarray
+    image_name: str
+    image_size: tuple[int, int]  # original (width, height)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready grid: each cell's summary (peak in original coordinates) and metrics."""
+        return {"rows": list(self.rows), "columns": list(self.columns), "axis": self.axis,
+                "cells": [[{**cam.to_dict(self.image_size),
+                            **({"metrics": metrics.to_dict()} if metrics is not None else {})}
+                           for cam, metrics in row] for row in self.cells]}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import (
     Activations,
     ActivationsResult,
+    Compare,
+    Comparison,
     Explain,
     Explanation,
     ExportAllActivations,
@@ -218,6 +220,53 @@ def explain(request: Explain, context: OpContext) -> Explanation:
                        time.perf_counter() - started, metrics)
 
 
+def compare(request: Compare, context: OpContext) -> Comparison:
+    """Every method for every class (or layer), with metrics; progress over the whole grid."""
+    from convviz_gui.engine.cam import Progress, make_cam, make_target, resolve_class
+    from convviz_gui.engine.cam import predict as top_k
+    from convviz_gui.engine.cam.metrics import faithfulness
+
+    started = time.perf_counter()
+    loaded, image, batch = _model_image_batch(request, context)
+    if not request.methods:
+        raise ConvVizError("Choose at least one method to compare.")
+    predictions = top_k(loaded, batch, loaded.class_count)
+    wanted = request.classes or [p.index for p in predictions[:max(1, request.top)]]
+    classes = [resolve_class(loaded, value, predictions) for value in wanted]
+    layers = [spatial_layer(loaded, layer).path for layer in request.layers]
+    columns = [(classes[0], layer) for layer in layers] if layers else \
+        [(index, None) for index in classes]
+    total = len(request.methods) * len(columns)
+    cancelled = lambda: context.cancelled  # noqa: E731
+    rows = []
+    for row, method in enumerate(request.methods):
+        cells = []
+        for column, (class_index, layer) in enumerate(columns):
+            done = row * len(columns) + column
+            explainer = make_cam(loaded, layer, method, request.score, request.options,
+                                 request.preset)
+            stage = f"{explainer.name} for {loaded.labels[class_index]}" + \
+                (f" at {layer[-1]}" if layer else "")
+
+            def report(update: Any, done: int = done, stage: str = stage) -> None:
+                part = getattr(update, "fraction", 0.0)
+                context.progress(Progress(round((done + part) * 100), total * 100, stage))
+
+            report(None)
+            target = make_target(request.target, class_index)
+            cam = explainer.explain(batch, target, report, cancelled)
+            metrics = faithfulness(loaded, batch, cam, target, request.score, request.options,
+                                   request.preset or loaded.preset, None, cancelled) \
+                if request.metrics else None
+            cells.append((cam, metrics))
+        rows.append(tuple(cells))
+    labels = tuple("/".join(layer) for layer in layers) if layers else \
+        tuple(loaded.labels[index] for index in classes)
+    return Comparison(tuple(cam.method for cam, _ in (row[0] for row in rows)), labels,
+                      "layers" if layers else "classes", tuple(rows), tuple(predictions),
+                      image.rgb, image.name, image.size, time.perf_counter() - started)
+
+
 def export_figure(request: ExportFigure, context: OpContext) -> Saved:
     """Draw the result at the figure's own size and save it atomically."""
     from convviz_gui.engine.render import save_figure
@@ -283,6 +332,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     OverviewRows: overview_rows,
     Filters: filters,
     Explain: explain,
+    Compare: compare,
     ExportFigure: export_figure,
     ExportAllActivations: export_all_activations,
     Kernels: kernels,

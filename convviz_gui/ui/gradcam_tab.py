@@ -106,12 +106,16 @@ class GradCamTab(ViewTab):
         self.metrics = QCheckBox("Metrics")
         self.metrics.setToolTip("Also measure how faithful the map is: deletion and insertion "
                                 "AUC, average drop and increase (a few batched passes).")
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip("Several methods for several classes (or layers) side by "
+                                       "side, at one colour scale per method, with their metrics.")
+        self.compare_dialog = None
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.progress,
                           self.cancel_button)
         self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
-                          self.absolute, self.metrics)
+                          self.absolute, self.metrics, self.compare_button)
         self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
         for key, label in self.metric_labels.items():
             label.setToolTip(Faithfulness.EXPLAINED[key])
@@ -127,6 +131,7 @@ class GradCamTab(ViewTab):
         self.options.changed.connect(self.invalidate)
         self.metrics.toggled.connect(lambda _: self.invalidate())
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.compare_button.clicked.connect(lambda _checked=False: self.open_compare())
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         self.absolute.toggled.connect(lambda _: self._restyle())
@@ -280,6 +285,20 @@ class GradCamTab(ViewTab):
                 image.add_patch(Rectangle((x0 * width, y0 * height), (x1 - x0) * width,
                                           (y1 - y0) * height, fill=False, edgecolor="white",
                                           linewidth=1.5, linestyle="--"))
+
+    def open_compare(self) -> None:
+        """Open the Compare dialog for the current model and image (a new one per model)."""
+        if not self.session.ready:
+            self.status.emit("Open a model and an image first.")
+            return
+        from convviz_gui.ui.compare_dialog import CompareDialog
+
+        if self.compare_dialog is None or self.compare_dialog.model is not self.session.model:
+            if self.compare_dialog is not None:
+                self.compare_dialog.deleteLater()
+            self.compare_dialog = CompareDialog(self)
+        self.compare_dialog.show()
+        self.compare_dialog.raise_()
 
     def _box_dragged(self, press, release) -> None:
         """A box dragged on the image (data = display-copy pixels) becomes the target region."""

@@ -1,0 +1,179 @@
+"""Compare: several methods for several classes (or layers) of the current image, one grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from convviz_gui.engine.cam import CAM_METHODS
+from convviz_gui.engine.layers import spatial_layers
+from convviz_gui.ops.figures import figure_for
+from convviz_gui.ops.messages import Compare, ExportFigure
+from convviz_gui.ui.figure_view import FigureView
+
+DEFAULT_METHODS = ("Grad-CAM", "Score-CAM", "Integrated Gradients")
+
+
+def _checklist(items: list[tuple[str, object]], checked: set, tip: str) -> QListWidget:
+    """A list of checkable items (Space or a click on the box toggles one)."""
+    widget = QListWidget()
+    widget.setToolTip(tip)
+    for text, data in items:
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, data)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if data in checked else Qt.CheckState.Unchecked)
+        widget.addItem(item)
+    return widget
+
+
+def checked_data(widget: QListWidget) -> list:
+    """The data of the checked items, in list order."""
+    return [widget.item(row).data(Qt.ItemDataRole.UserRole) for row in range(widget.count())
+            if widget.item(row).checkState() == Qt.CheckState.Checked]
+
+
+class CompareDialog(QDialog):
+    """Methods x classes, or methods x layers, at one colour scale per method row, each cell
+    with its faithfulness metrics; Run/Cancel with progress; Export as one figure."""
+
+    def __init__(self, tab) -> None:
+        super().__init__(tab)
+        self.setWindowTitle("Compare explanations")
+        self.tab = tab
+        self.session, self.runner = tab.session, tab.runner
+        self.result = None
+        self.model = model = self.session.model  # the dialog's lists belong to this model
+        self.methods = _checklist([(name, name) for name in CAM_METHODS], {*DEFAULT_METHODS,
+                                  tab.method.currentData()}, "The methods compared, one row each.")
+        self.axis = QComboBox()
+        self.axis.addItem("classes", "classes")
+        self.axis.addItem("layers", "layers")
+        self.axis.setToolTip("Columns: several classes at the Target layer, or several layers "
+                             "for the first class.")
+        top = [tab.predictions.item(row).data(Qt.ItemDataRole.UserRole)
+               for row in range(min(3, tab.predictions.count()))]
+        self.classes = QLineEdit(", ".join(model.labels[i] for i in top))
+        self.classes.setToolTip("Classes compared, one column each: labels or indices, comma-"
+                                "separated (default: the top 3).")
+        layers = [(node.display_path, node.path) for node in spatial_layers(list(model.layer_tree))]
+        self.layers = _checklist(layers, {path for _, path in layers[-3:]},
+                                 "Layers compared (with 'layers' columns), for the first class.")
+        self.metrics = QCheckBox("Metrics", checked=True)
+        self.metrics.setToolTip("Deletion/insertion AUC and average drop under every cell.")
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Compute every cell of the grid.")
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button.setToolTip("Stop after the current batch.")
+        self.export_button = QPushButton("Export…", enabled=False)
+        self.export_button.setToolTip("Save the grid as one figure (PNG, SVG or PDF).")
+        self.progress = QProgressBar(maximum=1000)
+        self.progress.setToolTip("Cells done.")
+        self.progress.hide()
+        self.figure_view = FigureView("Choose methods and classes (or layers), then press Run.")
+        self._layout()
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.export_button.clicked.connect(lambda _checked=False: self.export())
+        self.resize(1000, 720)
+
+    def _layout(self) -> None:
+        lists = QHBoxLayout()
+        for title, widget in (("Methods", self.methods), ("Layers", self.layers)):
+            column = QVBoxLayout()
+            label = QLabel(title)
+            label.setBuddy(widget)
+            column.addWidget(label)
+            column.addWidget(widget)
+            widget.setMaximumHeight(130)
+            lists.addLayout(column, 1)
+        controls = QHBoxLayout()
+        for text, widget in (("Columns", self.axis), ("Classes", self.classes)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            label.setToolTip(widget.toolTip())
+            controls.addWidget(label)
+            controls.addWidget(widget)
+        for widget in (self.metrics, self.run_button, self.cancel_button, self.progress,
+                       self.export_button):
+            controls.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(lists)
+        layout.addLayout(controls)
+        layout.addWidget(self.figure_view, 1)
+
+    def request(self) -> Compare:
+        """The grid the controls describe, with the tab's score and method options."""
+        layers = tuple(checked_data(self.layers)) if self.axis.currentData() == "layers" else ()
+        classes = tuple(part.strip() for part in self.classes.text().split(",") if part.strip())
+        return Compare(self.session.model_ref, self.session.image_ref,
+                       tuple(checked_data(self.methods)), classes, layers, self.session.preset,
+                       score=self.tab.score.currentData(), options=self.tab.options.options(),
+                       metrics=self.metrics.isChecked())
+
+    def run(self) -> None:
+        """Compute the grid (replacing a running one)."""
+        request = self.request()
+        self.result = None
+        self.export_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.setEnabled(True)
+        self.run_button.setEnabled(False)
+        self.figure_view.set_pending(f"Comparing {len(request.methods)} methods…")
+        self.runner.submit("compare", request, on_result=self._show, on_error=self._failed,
+                           on_progress=self._progress, on_finished=self._idle)
+
+    def cancel(self) -> None:
+        """Stop the running grid."""
+        job = self.runner.running("compare")
+        if job is not None:
+            job.cancel()
+            self.figure_view.set_hint("Cancelled.")
+
+    def _progress(self, update) -> None:
+        if hasattr(update, "fraction"):
+            self.progress.setValue(int(update.fraction * 1000))
+            self.progress.setToolTip(str(update))
+
+    def _show(self, result) -> None:
+        self.result = result
+        self.figure_view.set_figure(figure_for(result, self.tab.style()))
+        self.export_button.setEnabled(True)
+
+    def _failed(self, message: str, details: str) -> None:
+        self.figure_view.set_hint(message)
+
+    def _idle(self) -> None:
+        if self.runner.running("compare") is None:
+            self.progress.hide()
+            self.cancel_button.setEnabled(False)
+            self.run_button.setEnabled(True)
+
+    def export(self, path: str | None = None) -> None:
+        """Save the grid as drawn (the same figure as the CLI's ``compare --out``)."""
+        if self.result is None:
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export comparison", str(Path.home() / "comparison.png"),
+                "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
+            if not path:
+                return
+        self.runner.submit("export-compare", ExportFigure(self.result, path, self.tab.style()),
+                           on_error=self._failed)
