@@ -5,6 +5,11 @@ Xception block3_sepconv1, 30 steps, learning rate 10, 200 px, filters 0-15 (0-63
 >= 1.6x faster per filter than the reference and its first preview in < 2 s (compile
 included). Ends with one JSON line.
 
+The same run times ConvViz's clear style (Olah et al. 2017; ``--style clear``) at its
+default 256 Adam steps on the same filters, in a third fresh process, and reports its
+seconds per filter against the reference loop's, with the high-frequency share of both
+styles' patterns and the range of their optimized inputs.
+
 Each side runs in its own fresh process (``--side reference|convviz``), which times its
 own work after the model is built and prints JSON, so neither shares memory or compiled
 functions with the other. The reference is the loop of techniques.md run as a user runs it:
@@ -87,8 +92,10 @@ def reference_side(indices: list[int]) -> dict:
     return {"seconds": seconds, "pattern_shape": list(patterns[0].shape)}
 
 
-def run_convviz(loaded, indices: list[int], batch_size: int | None) -> tuple[float, float, object]:
-    """(seconds, seconds to the first preview, result) of the engine's batched ascent."""
+def run_convviz(loaded, indices: list[int], batch_size: int | None,
+                style: str = "reference") -> tuple[float, float, object]:
+    """(seconds, seconds to the first preview, result) of the engine's batched ascent in
+    ``style`` at its default steps."""
     from convviz_gui.engine.filters import FilterSettings, visualize_filters
 
     first_preview: list[float] = []
@@ -98,26 +105,30 @@ def run_convviz(loaded, indices: list[int], batch_size: int | None) -> tuple[flo
         if update.previews and not first_preview:
             first_preview.append(time.perf_counter() - started)
 
-    settings = FilterSettings(steps=30, size=IMG_SIZE, batch_size=batch_size)
+    settings = FilterSettings.for_style(style, size=IMG_SIZE, batch_size=batch_size)
     result = visualize_filters(loaded, (LAYER,), indices, settings, progress=progress)
     return time.perf_counter() - started, first_preview[0], result
 
 
-def convviz_side(indices: list[int], sweep: bool) -> dict:
+def convviz_side(indices: list[int], sweep: bool, style: str = "reference") -> dict:
     """Child process: the engine as the CLI calls it, timed after the model is opened."""
+    from convviz_gui.engine.featurevis.measures import high_frequency_share
     from convviz_gui.engine.models import open_model
 
     loaded = open_model("app:Xception:none")
     with benchlib.RssSampler() as memory:
-        seconds, first_preview, result = run_convviz(loaded, indices, None)
+        seconds, first_preview, result = run_convviz(loaded, indices, None, style)
     assert len(result.patterns) == len(indices)
     height, width = getattr(result, "size_used", (None, None))
-    figures = {"seconds": seconds, "first_preview_s": first_preview,
+    figures = {"seconds": seconds, "first_preview_s": first_preview, "steps": result.settings.steps,
                "batch": result.settings.batch_for(height or IMG_SIZE, width or IMG_SIZE),
                "size_used": [height, width], "size_note": getattr(result, "size_note", ""),
                "pattern_shape": list(next(iter(result.patterns.values())).shape),
-               "rss_growth_mib": memory.growth_mib}
-    if sweep:
+               "rss_growth_mib": memory.growth_mib, "input_range": result.input_range,
+               "model_range": result.model_range,
+               "high_frequency_share": float(np.mean([high_frequency_share(pattern)
+                                                      for pattern in result.patterns.values()]))}
+    if sweep and style == "reference":
         figures["sweep"] = {size: run_convviz(loaded, indices, size)[:2]
                             for size in (1, 2, 4, 8, 16, 32)}
     return figures
@@ -125,7 +136,7 @@ def convviz_side(indices: list[int], sweep: bool) -> dict:
 
 def run_side(side: str, args: argparse.Namespace) -> dict:
     """One side in a fresh process; exits if it fails."""
-    options = ["--side", side] + ["--full"] * args.full + ["--sweep"] * args.sweep
+    options = ["--side", side] + ["--full"] * args.full + ["--sweep"] * (args.sweep and side == "convviz")
     code, measured = benchlib.run_json(Path(__file__), options)
     if measured is None:
         raise SystemExit(f"The {side} side failed (exit {code}).")
@@ -136,18 +147,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="filters 0-63 instead of 0-15")
     parser.add_argument("--sweep", action="store_true", help="also time batch sizes 1..32")
-    parser.add_argument("--side", choices=("reference", "convviz"), help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=("reference", "convviz", "clear"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     indices = list(range(64 if args.full else 16))
     if args.side:
         if args.side == "reference":
             measured = reference_side(indices)
         else:
-            measured = convviz_side(indices, args.sweep)
+            style = "clear" if args.side == "clear" else "reference"
+            measured = convviz_side(indices, args.sweep, style)
         measured.update(onednn=benchlib.onednn_enabled(), peak_rss_mib=benchlib.peak_rss_mib())
         print(json.dumps(measured))
         return
-    reference, ours = run_side("reference", args), run_side("convviz", args)
+    reference, ours, clear = (run_side(side, args) for side in ("reference", "convviz", "clear"))
     count = len(indices)
     speedup = reference["seconds"] / ours["seconds"]
     height, width = ours["size_used"]
@@ -161,6 +173,17 @@ def main() -> None:
          f">= 1.6   {benchlib.verdict(speedup >= 1.6)}"),
         ("first_preview_s (compile included)", f"{ours['first_preview_s']:.2f}",
          f"< 2     {benchlib.verdict(ours['first_preview_s'] < 2)}"),
+        (f"ConvViz clear style, {clear['steps']} Adam steps, batches of {clear['batch']} (s/filter)",
+         f"{clear['seconds'] / count:.3f}",
+         f"{clear['seconds'] / reference['seconds']:.1f}x the reference loop's time"),
+        ("clear style: first preview (s, compile included)", f"{clear['first_preview_s']:.2f}", ""),
+        ("high-frequency share of the patterns: reference / clear",
+         f"{ours['high_frequency_share']:.3f} / {clear['high_frequency_share']:.3f}",
+         f"ratio {clear['high_frequency_share'] / ours['high_frequency_share']:.2f} (<= 0.6)"),
+        ("optimized inputs: reference / clear (model range "
+         f"[{clear['model_range'][0]:.3g}, {clear['model_range'][1]:.3g}])",
+         "[{:.3g}, {:.3g}] / [{:.3g}, {:.3g}]".format(*ours["input_range"], *clear["input_range"]),
+         ""),
         ("reference process: peak RSS (MiB)", f"{reference['peak_rss_mib']:.0f}", ""),
         ("ConvViz process: peak RSS (MiB)", f"{ours['peak_rss_mib']:.0f}", ""),
         ("ConvViz run: peak RSS growth (MiB)", f"{ours['rss_growth_mib']:.0f}", ""),
@@ -175,6 +198,14 @@ def main() -> None:
                          "first_preview_s": ours["first_preview_s"],
                          "reference_s_per_filter": reference["seconds"] / count,
                          "convviz_s_per_filter": ours["seconds"] / count,
+                         "clear_s_per_filter": clear["seconds"] / count,
+                         "clear_steps": clear["steps"],
+                         "clear_vs_reference_time": clear["seconds"] / reference["seconds"],
+                         "high_frequency_share": {"reference": ours["high_frequency_share"],
+                                                  "clear": clear["high_frequency_share"]},
+                         "input_range": {"reference": ours["input_range"],
+                                         "clear": clear["input_range"],
+                                         "model": clear["model_range"]},
                          "convviz_size": ours["size_used"], "onednn": ours["onednn"],
                          "reference_peak_rss_mib": reference["peak_rss_mib"],
                          "convviz_peak_rss_mib": ours["peak_rss_mib"]})
