@@ -31,7 +31,7 @@ COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": 
 def _weight_box(tooltip: str) -> QDoubleSpinBox:
     """A regularizer weight: 0 (off) to 100."""
     box = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
-    box.setToolTip(tooltip)
+    box.setToolTip(f"{tooltip}\n0 is off; 0.5-4 are gentle to strong, relative to the objective.")
     return box
 
 
