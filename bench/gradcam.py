@@ -1,7 +1,11 @@
 """Grad-CAM benchmark: compiled forward pass vs reference Grad-CAM vs ConvViz.
 
 Run by hand: ``python bench/gradcam.py``. Targets: ConvViz/forward <= 1.25 and
-reference/ConvViz >= 3. Ends with one JSON line.
+reference/ConvViz >= 3. Then every method of issue 11 on Xception 299 as a multiple of one
+compiled forward pass: Score-CAM's default (32 highest-variance maps) <= 40 on
+block14_sepconv2_act, the faithfulness metrics well under the number of images they
+evaluate, the demo's metrics < 2 s (``--methods-only`` runs just this table; ``--all-maps``
+adds Score-CAM on all 2048 maps). Ends with one JSON line.
 
 oneDNN (on by default): the reference, the notebooks' code, runs eagerly, and eagerly a
 tape's backward pass goes through every layer it recorded, down to the input, computing
@@ -118,9 +122,75 @@ def bench_case(name: str, runs: int) -> dict:
             "reference_onednn": reference["onednn"], "crashed_exit": reference["crashed_exit"]}
 
 
+SLOW_RUNS = 1  # batched methods take seconds: one timed run after the compiling one
+
+
+def bench_methods(runs: int, all_maps: bool) -> dict:
+    """Every method on Xception 299 (random weights) at block14_sepconv2_act, as a multiple of
+    one compiled forward pass; Score-CAM's default (32 maps) and, on request, all 2048 maps;
+    the faithfulness metrics' cost; the demo's metrics time."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.cam import CAM_METHODS, ClassScore, MethodOptions
+    from convviz_gui.engine.cam.metrics import faithfulness
+
+    loaded, batch, layer = load_case("xception")
+    forward = compiled_forward(loaded.keras_model)
+    tensor = tf.constant(batch)
+    forward_s = benchlib.median_seconds(lambda: forward(tensor).numpy(), runs)
+    class_index = int(np.argmax(forward(tensor).numpy()[0]))
+    target = ClassScore(class_index)
+    rows, ratios = [("(a) compiled forward pass, batch 1 (s)", f"{forward_s:.4f}", "")], {}
+    variants = [(name, name, MethodOptions()) for name in CAM_METHODS]
+    if all_maps:
+        variants.append(("Score-CAM (all maps)", "Score-CAM", MethodOptions(top_n=0)))
+    for title, method, options in variants:
+        explainer = make_cam(loaded, (layer,), method, options=options)
+        slow = explainer.long
+        seconds = benchlib.median_seconds(lambda e=explainer: e.explain(batch, target),
+                                          SLOW_RUNS if slow else runs)
+        ratios[title] = seconds / forward_s
+        goal = ""
+        if method == "Score-CAM" and title == method:
+            goal = f"<= 40  {benchlib.verdict(ratios[title] <= 40)}"
+        elif method == "Grad-CAM":
+            goal = f"<= 1.25  {benchlib.verdict(ratios[title] <= 1.25)}"
+        rows.append((f"{title} / forward ({seconds:.2f} s)", f"{ratios[title]:.1f}", goal))
+    cam = make_cam(loaded, (layer,), "Grad-CAM").explain(batch, target)
+    measured = faithfulness(loaded, batch, cam, target, "logit")
+    metrics_s = benchlib.median_seconds(lambda: faithfulness(loaded, batch, cam, target, "logit"),
+                                        SLOW_RUNS)
+    metrics_ratio = metrics_s / forward_s
+    rows.append((f"metrics / forward ({measured.images} images, {metrics_s:.2f} s)",
+                 f"{metrics_ratio:.1f}",
+                 f"< {measured.images}  {benchlib.verdict(metrics_ratio < measured.images)}"))
+    demo, demo_batch, demo_layer = load_case("demo")
+    demo_cam = make_cam(demo, (demo_layer,), "Grad-CAM").explain(demo_batch, ClassScore(3))
+    demo_s = benchlib.median_seconds(
+        lambda: faithfulness(demo, demo_batch, demo_cam, ClassScore(3), "logit"), runs)
+    demo_forward = compiled_forward(demo.keras_model)
+    demo_tensor = tf.constant(demo_batch)
+    demo_ratio = demo_s / benchlib.median_seconds(lambda: demo_forward(demo_tensor).numpy(), runs)
+    rows.append(("demo metrics, Grad-CAM map (s)", f"{demo_s:.3f}",
+                 f"< 2 s  {benchlib.verdict(demo_s < 2)}"))
+    rows.append(("demo metrics / demo forward", f"{demo_ratio:.1f}", f"< {measured.images}  "
+                 f"{benchlib.verdict(demo_ratio < measured.images)}"))
+    benchlib.print_table(f"Every method, Xception 299 random weights, {layer} (slow methods: "
+                         f"{SLOW_RUNS} run after compiling; others median of {runs})", rows)
+    figures = {f"method_over_forward[{name}]": ratio for name, ratio in ratios.items()}
+    figures.update({"scorecam_over_forward": ratios["Score-CAM"],
+                    "metrics_over_forward": metrics_ratio, "metrics_images": measured.images,
+                    "demo_metrics_s": demo_s, "demo_metrics_over_forward": demo_ratio})
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--methods-only", action="store_true",
+                        help="only the every-method table (no reference comparison)")
+    parser.add_argument("--all-maps", action="store_true",
+                        help="also time Score-CAM on all 2048 maps (minutes)")
     parser.add_argument("--reference", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--class-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,7 +199,7 @@ def main() -> None:
         return
     onednn = benchlib.onednn_enabled()
     figures: dict = {"onednn": onednn}
-    for name, title in CASES.items():
+    for name, title in ({} if args.methods_only else CASES).items():
         measured = bench_case(name, args.runs)
         c_over_a = measured["convviz_s"] / measured["forward_s"]
         b_over_c = measured["reference_s"] / measured["convviz_s"]
@@ -154,6 +224,7 @@ def main() -> None:
         figures.update({f"{prefix}gradcam_over_forward": c_over_a,
                         f"{prefix}reference_over_gradcam": b_over_c,
                         f"{prefix}reference_died": bool(measured["crashed_exit"])})
+    figures.update(bench_methods(args.runs, args.all_maps))
     benchlib.print_json(figures)
 
 

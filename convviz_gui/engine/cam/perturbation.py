@@ -134,6 +134,13 @@ class AblationCAM(Explainer):
 
         return cached(self.loaded, ("ablation", self.layer, self.score, channels, tile), build)
 
+    def _channels_per_batch(self, features: np.ndarray) -> int:
+        """Ablated copies per call: the option, else as many as fit ~256 MiB of the layer's
+        maps (every call runs the layers before the target once, so bigger is faster)."""
+        if self.options.batch_size > 0:
+            return self.options.batch_size
+        return int(np.clip(2**28 // max(features.nbytes, 1), 8, 512))
+
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         import tensorflow as tf
 
@@ -143,7 +150,7 @@ class AblationCAM(Explainer):
         image, read = tf.constant(batch), tf.constant(weights)
         tile = bool(self.loaded.cache.get(("ablation_tiles", self.layer), False))
         scores = []
-        for part in steps.batches(channels, 4 * batch_size_for(self.loaded, self.options),
+        for part in steps.batches(channels, self._channels_per_batch(features),
                                   f"{self.name}: ablated channels"):
             try:
                 scores.append(self._ablated_scores(channels, tile)(image, tf.constant(keep[part]),
