@@ -182,6 +182,25 @@ def test_every_control_explains_itself(qtbot, window):
     assert missing == [], "\n".join(missing)
 
 
+def test_default_filter_range_fits_the_layer_and_runs(qtbot, window):
+    window.open_image(str(demo_image_path()))
+    _open(qtbot, window, "demo")
+    tab = window.filters_tab
+    window.tabs.setCurrentWidget(tab)
+    assert window.session.layer.name == "conv2d_1" and tab.range_edit.text() == "0-7"  # 8 filters
+    tab.steps.setValue(2)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.last_result is not None, timeout=WINDOW_TIMEOUT_MS)
+    assert sorted(tab.last_result.patterns) == list(range(8)) and tab.range_note.text() == ""
+    window.tree.select_path(("separable_conv2d_5",))  # 64 filters: the range stays as typed
+    assert tab.range_edit.text() == "0-7"
+    window.tabs.setCurrentWidget(window.activations_tab)
+    qtbot.waitUntil(lambda: window.activations_tab.figure is not None, timeout=WINDOW_TIMEOUT_MS)
+    window.tabs.setCurrentWidget(tab)  # each tab shows its own last word in the status bar
+    assert "filters" in window.statusBar().currentMessage().lower()
+    tab.steps.setValue(30)
+
+
 def test_filter_progress_bar_only_while_running(qtbot, window):
     window.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")

@@ -140,8 +140,13 @@ def user_guide_dialog(parent: QWidget) -> QDialog:
     browser = QTextBrowser()
     browser.setOpenExternalLinks(True)
     browser.setMarkdown(resource("user_guide.md").read_text(encoding="utf-8"))
-    QVBoxLayout(dialog).addWidget(browser)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(browser)
+    layout.addWidget(buttons)
     dialog.resize(720, 600)
+    browser.setFocus()  # Escape and the arrow keys work at once
     return dialog
 
 

@@ -3,6 +3,8 @@ reference style or the clear style (Olah et al., "Feature Visualization", Distil
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -191,6 +193,17 @@ class FiltersTab(ViewTab):
     def _session_changed(self, what: str) -> None:
         if what == "preset" and self._style() == "clear":  # clear images go through the preset
             self.invalidate()
+        if what in ("model", "layer"):
+            self._fit_range_to_layer()
+
+    def _fit_range_to_layer(self) -> None:
+        """A plain ``0-N`` range is cut to the layer's filters (``0-15`` on an 8-filter layer
+        becomes ``0-7``); any other range the user typed is left as it is."""
+        layer = self.session.layer
+        found = re.fullmatch(r"\s*0\s*-\s*(\d+)\s*", self.range_edit.text())
+        channels = layer.channels if layer is not None and layer.spatial else None
+        if found and channels and int(found.group(1)) >= channels:
+            self.range_edit.setText(f"0-{channels - 1}")
 
     # ----- requests -----------------------------------------------------------------------------
     @property

@@ -105,6 +105,8 @@ class ImagePanel(QWidget):
         self.preset_combo.clear()
         for key, text in model.presets().items():
             self.preset_combo.addItem(text, key)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, text,
+                                          Qt.ItemDataRole.ToolTipRole)  # the whole name
         self.preset_combo.setEnabled(True)
         self.set_preset(preset)
         self.preset_hint.setText("ConvViz guessed this preprocessing; set it in Model > Model "

@@ -97,9 +97,11 @@ class MainWindow(QMainWindow):
         for tab, title in ((self.activations_tab, "Activations"), (self.filters_tab, "Filters"),
                            (self.gradcam_tab, "Grad-CAM"), (self.weights_tab, "Weights")):
             self.tabs.addTab(tab, title)
-            tab.status.connect(self.show_status)
+            tab.status.connect(partial(self._tab_status, tab))
             tab.error.connect(self.report_error)
         self.setCentralWidget(self.tabs)
+        self._tab_news: dict = {}
+        self.tabs.currentChanged.connect(self._tab_shown)
 
     def _build_docks(self) -> None:
         self.tree = ModelTreePanel()
@@ -433,6 +435,16 @@ class MainWindow(QMainWindow):
         if self.session.model is not None:
             self.settings.setValue(f"fit/{self.session.model.ref.spec}", fit)
         self.session.set_fit(fit)
+
+    def _tab_status(self, tab, text: str) -> None:
+        """A tab's news reaches the status bar when that tab is shown; each tab's last word is
+        shown again when the user switches to it."""
+        self._tab_news[tab] = text
+        if tab is self.tabs.currentWidget():
+            self.show_status(text)
+
+    def _tab_shown(self, _index: int) -> None:
+        self.show_status(self._tab_news.get(self.tabs.currentWidget(), ""))
 
     def show_status(self, text: str) -> None:
         """Status-bar message."""
