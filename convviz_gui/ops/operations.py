@@ -66,11 +66,12 @@ def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
 
 def open_model(request: OpenModel, context: OpContext) -> ModelSummary:
     """Load the model (TensorFlow on first use) and describe it."""
+    from convviz_gui.engine.models import friendly_model_name
     from convviz_gui.engine.runtime import load_keras
 
     context.progress("Loading TensorFlow…")
     load_keras()
-    context.progress(f"Opening {Path(request.model.spec).name}…")
+    context.progress(f"Opening {friendly_model_name(request.model.spec)}…")
     return summarize(context.workspace.model(request.model), request)
 
 
