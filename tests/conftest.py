@@ -146,3 +146,19 @@ def wait_idle(qtbot, window) -> None:
 
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=WINDOW_TIMEOUT_MS)
     QApplication.processEvents()
+
+
+def executed_ops(run) -> list[str]:
+    """The TensorFlow ops that ran inside compiled functions while ``run()`` ran (for checking
+    that no kernel-gradient op runs: oneDNN issue 6035)."""
+    from tensorflow.python.eager import context
+
+    context.context().enable_run_metadata()
+    try:
+        context.context().export_run_metadata()  # drop what earlier tests' functions left there
+        run()
+        metadata = context.context().export_run_metadata()
+    finally:
+        context.context().disable_run_metadata()
+    return [node.op for graph in metadata.function_graphs
+            for partition in graph.partition_graphs for node in partition.node]

@@ -242,22 +242,15 @@ def test_clear_step_never_computes_weight_gradients(demo_model):
     """oneDNN safety: the demo's conv2d_3 is a 1x1 strided conv on 8 channels (the oneDNN
     6035 case); the compiled clear step runs no kernel-gradient (BackpropFilter) op."""
     import tensorflow as tf
-    from tensorflow.python.eager import context
 
     from convviz_gui.engine.featurevis.ascent import ClearStep
     from convviz_gui.engine.featurevis.objectives import resolve_target
 
+    from .conftest import executed_ops
+
     target = resolve_target(demo_model, ("conv2d_3",), ClearSettings(), [0])
     step = ClearStep(demo_model, target, FilterSettings.for_style("clear"), 64, 64, 1)
-    context.context().enable_run_metadata()
-    try:
-        context.context().export_run_metadata()  # drop what other tests' functions left there
-        step.step(tf.constant([0], tf.int32), tf.constant([0, 1], tf.int32))
-        metadata = context.context().export_run_metadata()
-    finally:
-        context.context().disable_run_metadata()
-    executed = [node.op for graph in metadata.function_graphs
-                for partition in graph.partition_graphs for node in partition.node]
+    executed = executed_ops(lambda: step.step(tf.constant([0], tf.int32), tf.constant([0, 1], tf.int32)))
     assert any("BackpropInput" in op for op in executed)
     assert not any("BackpropFilter" in op for op in executed)
 
