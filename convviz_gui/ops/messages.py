@@ -181,6 +181,25 @@ class Compare(Request):
     metrics: bool = True
 
 
+@dataclass(frozen=True)
+class ExplainImages(Request):
+    """The same explanation (method, layer, class) of several images, batched: one
+    forward/backward pass for many images where the method allows. ``class_`` None: each
+    image's own top class. Images that cannot be read are skipped with the reason. Long."""
+
+    long: ClassVar[bool] = True
+    model: ModelRef
+    images: tuple[ImageRef, ...]
+    layer: LayerPath | None = None
+    method: str = "Grad-CAM"
+    class_: int | str | None = None
+    preset: str | None = None
+    top: int = 5
+    score: str = "logit"
+    options: MethodOptions = MethodOptions()
+    metrics: bool = False
+
+
 def is_long(method: str) -> bool:
     """True for a batched method; False for an unknown name (the operation says what is wrong)."""
     from convviz_gui.engine.cam import method_class
@@ -392,6 +411,47 @@ class Comparison:
                 "cells": [[{**cam.to_dict(self.image_size),
                             **({"metrics": metrics.to_dict()} if metrics is not None else {})}
                            for cam, metrics in row] for row in self.cells]}
+
+
+@dataclass(frozen=True)
+class ExplainedImage:
+    """One image's explanation in an ``ImageExplanations`` (display copy at most
+    ``EXPLAINED_IMAGE_SIDE`` pixels; ``peak_xy`` in original pixels)."""
+
+    path: str
+    name: str
+    size: tuple[int, int]  # original (width, height)
+    rgb: np.ndarray
+    predictions: tuple[Prediction, ...]
+    cam: CamResult
+    metrics: Any = None  # engine.cam.metrics.Faithfulness when asked for
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready entry: image, predictions, the explained class, its score and peak."""
+        summary = {"image": self.path, "predictions": [p.to_dict() for p in self.predictions],
+                   "class_index": self.cam.class_index, "label": self.cam.label,
+                   "score": round(self.cam.score, 6), "peak_xy": list(self.cam.peak_xy(*self.size))}
+        if self.metrics is not None:
+            summary["metrics"] = self.metrics.to_dict()
+        return summary
+
+
+@dataclass(frozen=True)
+class ImageExplanations:
+    """The explanations of an ``ExplainImages``, in the order asked, and what was skipped."""
+
+    model_name: str
+    method: str
+    layer: str  # slash path, or "input" for pixel methods
+    items: tuple[ExplainedImage, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"images": [...], "skipped": [{"image", "reason"}], "seconds"}``."""
+        return {"images": [item.to_dict() for item in self.items],
+                "skipped": [{"image": path, "reason": reason} for path, reason in self.skipped],
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)

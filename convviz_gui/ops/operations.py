@@ -7,7 +7,7 @@ and nothing else, so each sequence of engine calls exists once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,14 @@ from convviz_gui.ops.messages import (
     Compare,
     Comparison,
     Explain,
+    ExplainedImage,
+    ExplainImages,
     Explanation,
     ExportAllActivations,
     ExportFigure,
     Filters,
     FiltersResult,
+    ImageExplanations,
     ImageSummary,
     Kernels,
     KernelsResult,
@@ -48,6 +51,7 @@ from convviz_gui.ops.messages import (
 )
 
 THUMBNAIL_SIDE = 400
+EXPLAINED_IMAGE_SIDE = 1024  # display copies in an ``ImageExplanations``
 
 
 def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
@@ -221,6 +225,84 @@ def explain(request: Explain, context: OpContext) -> Explanation:
                        time.perf_counter() - started, metrics)
 
 
+def explained_images(request: ExplainImages, context: OpContext,
+                     display_side: int = EXPLAINED_IMAGE_SIDE
+                     ) -> Iterator[ExplainedImage | tuple[str, str]]:
+    """Explain ``request.images`` a batch at a time (one forward pass for the predictions
+    and, for the gradient CAMs, one forward/backward pass for the maps of each batch).
+
+    Yields:
+        Each readable image's ``ExplainedImage`` in order, or ``(path, reason)`` for an
+        image that cannot be read. Raises ``ExplanationCancelled`` when cancelled.
+    """
+    from PIL import Image
+
+    from convviz_gui.engine.cam import (
+        ExplanationCancelled,
+        Progress,
+        make_cam,
+        make_target,
+        ranked,
+        resolve_class,
+    )
+    from convviz_gui.engine.cam.base import batch_size_for
+    from convviz_gui.engine.cam.metrics import faithfulness
+    from convviz_gui.engine.cam.scoring import explained_outputs
+
+    loaded = context.workspace.model(request.model)
+    layer = spatial_layer(loaded, request.layer).path if request.layer else None
+    explainer = make_cam(loaded, layer, request.method, request.score, request.options,
+                         request.preset)
+    chosen = None if request.class_ in (None, "", "top") else \
+        make_target("class", resolve_class(loaded, request.class_, []))
+    refs, size = request.images, batch_size_for(loaded, request.options)
+    cancelled = lambda: context.cancelled  # noqa: E731
+    for start in range(0, len(refs), size):
+        if context.cancelled:
+            raise ExplanationCancelled("Cancelled.")
+        context.progress(Progress(start, len(refs), f"Explaining images {start + 1}-"
+                                                    f"{min(len(refs), start + size)}"))
+        readable, batches = [], []
+        for ref in refs[start:start + size]:
+            try:
+                image = context.workspace.image(ref)
+                batches.append(loaded.prepare(image, request.preset, ref.fit))
+            except ConvVizError as error:
+                yield ref.path, str(error)
+                continue
+            readable.append((ref, image))
+        if not readable:
+            continue
+        batch = np.concatenate(batches).astype(np.float32)
+        clean = explained_outputs(loaded, batch, request.score)
+        cams = explainer.explain_many(batch, [chosen] * len(batch), clean, None, cancelled)
+        for index, ((ref, image), cam) in enumerate(zip(readable, cams)):
+            metrics = faithfulness(loaded, batch[index:index + 1], cam,
+                                   make_target("class", cam.class_index), request.score,
+                                   request.options, request.preset or loaded.preset, None,
+                                   cancelled) if request.metrics else None
+            display = Image.fromarray(image.rgb)
+            display.thumbnail((display_side, display_side), Image.Resampling.LANCZOS)
+            yield ExplainedImage(ref.path, image.name, image.size, np.asarray(display),
+                                 tuple(ranked(loaded, clean[1][index], request.top)), cam, metrics)
+    context.progress(Progress(len(refs), len(refs), "Explained images"))
+
+
+def explain_images(request: ExplainImages, context: OpContext) -> ImageExplanations:
+    """The same explanation of several images (the Grad-CAM tab's image comparison)."""
+    started = time.perf_counter()
+    if not request.images:
+        raise ConvVizError("Choose at least one image.")
+    items, skipped = [], []
+    for found in explained_images(request, context):
+        (skipped if isinstance(found, tuple) else items).append(found)
+    if not items:
+        raise ConvVizError(f"None of the images could be read ({skipped[0][1]})")
+    cam = items[0].cam
+    return ImageExplanations(context.workspace.model(request.model).name, cam.method, cam.where,
+                             tuple(items), tuple(skipped), time.perf_counter() - started)
+
+
 def compare(request: Compare, context: OpContext) -> Comparison:
     """Every method for every class (or layer), with metrics; progress over the whole grid."""
     from convviz_gui.engine.cam import Progress, make_cam, make_target, resolve_class
@@ -334,6 +416,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     Filters: filters,
     Explain: explain,
     Compare: compare,
+    ExplainImages: explain_images,
     ExportFigure: export_figure,
     ExportAllActivations: export_all_activations,
     Kernels: kernels,

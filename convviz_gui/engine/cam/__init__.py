@@ -15,6 +15,7 @@ from convviz_gui.engine.cam.base import (
     Progress,
     predict,
     predicted_mask,
+    ranked,
     resolve_class,
 )
 from convviz_gui.engine.cam.eigen import EigenCAM
@@ -56,5 +57,5 @@ __all__ = [
     "IntegratedGradients", "LayerCAM", "MethodOptions", "Occlusion", "Prediction", "Progress",
     "RegressionOutput", "SCORES", "Saliency", "ScoreCAM", "SegmentationRegion", "SigmoidUnit",
     "SmoothGrad", "TARGETS", "Target", "XGradCAM", "make_cam", "make_target", "method_class",
-    "output_head", "predict", "predicted_mask", "resolve_class",
+    "output_head", "predict", "predicted_mask", "ranked", "resolve_class",
 ]

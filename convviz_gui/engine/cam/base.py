@@ -7,7 +7,7 @@ reports progress and cancel for batched methods, and normalizes the map.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -229,6 +229,15 @@ class Explainer:
         """The raw map (h, w) for the target read-out ``weights``; override me."""
         raise NotImplementedError
 
+    def attribute_many(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> list[Any]:
+        """Raw maps of every image of ``batch`` for its row of ``weights`` (one image at a
+        time here; methods that can attribute a whole batch in one pass override this)."""
+        raws = []
+        for index in range(len(batch)):
+            steps.check()
+            raws.append(self.attribute(batch[index:index + 1], weights[index], steps).raw)
+        return raws
+
     def explain(self, batch: np.ndarray, target: Target | None = None,
                 progress: Callable[[Any], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> CamResult:
@@ -245,10 +254,41 @@ class Explainer:
         weights = target.weights(self.loaded, None if clean is None else clean[1][0])
         found = self.attribute(batch, weights, Steps(progress, cancelled))
         clean = found.clean or clean or explained_outputs(self.loaded, batch, self.score)
-        explained, probabilities = (np.asarray(values) for values in clean)
+        return self._result(found.raw, target, weights, *clean)
+
+    def explain_many(self, batch: np.ndarray, targets: Sequence[Target | None],
+                     clean: tuple[np.ndarray, np.ndarray] | None = None,
+                     progress: Callable[[Any], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> list[CamResult]:
+        """One heatmap per image of ``batch``, for the target of the same index (``None``:
+        that image's top class). The gradient CAMs attribute the whole batch in one
+        forward/backward pass; the other methods go image by image.
+
+        Args:
+            clean: the batch's ``explained_outputs`` when the caller has them already.
+        """
+        from convviz_gui.engine.cam.scoring import explained_outputs
+
+        batch = np.asarray(batch, np.float32)
+        explained, probabilities = clean or explained_outputs(self.loaded, batch, self.score)
+        chosen = [target or ClassScore(int(np.argmax(probabilities[index].reshape(-1))))
+                  for index, target in enumerate(targets)]
+        for target in chosen:
+            target.check(self.loaded)
+        weights = np.stack([target.weights(self.loaded, probabilities[index])
+                            for index, target in enumerate(chosen)])
+        raws = self.attribute_many(batch, weights, Steps(progress, cancelled))
+        return [self._result(raw, target, weights[index], explained[index:index + 1],
+                             probabilities[index:index + 1])
+                for index, (raw, target) in enumerate(zip(raws, chosen))]
+
+    def _result(self, raw: Any, target: Target, weights: np.ndarray, explained: Any,
+                probabilities: Any) -> CamResult:
+        """The ``CamResult`` of one image from its raw map and clean (1, ...) outputs."""
+        explained, probabilities = np.asarray(explained), np.asarray(probabilities)
         if not (np.all(np.isfinite(explained)) and np.all(np.isfinite(probabilities))):
             raise ConvVizError("The model produced NaN or infinite outputs for this image.")
-        raw = np.nan_to_num(np.asarray(found.raw, np.float32))
+        raw = np.nan_to_num(np.asarray(raw, np.float32))
         return CamResult(
             heatmap=unit_range(np.maximum(raw, 0.0)), class_index=target.class_index,
             label=self.loaded.labels[target.class_index],
@@ -275,7 +315,11 @@ def predict(loaded: Any, batch: np.ndarray, top: int = 5) -> list[Prediction]:
     from convviz_gui.engine.taps import compiled_taps
 
     outputs = compiled_taps(loaded, [], with_outputs=True)(np.asarray(batch, np.float32))[0]
-    values = outputs.numpy()[0]
+    return ranked(loaded, outputs.numpy()[0], top)
+
+
+def ranked(loaded: Any, values: np.ndarray, top: int = 5) -> list[Prediction]:
+    """Top-k classes of one image's output ``values`` (probabilities, or per-pixel ones)."""
     if not np.all(np.isfinite(values)):
         raise ConvVizError("The model produced NaN or infinite outputs for this image.")
     if loaded.output_kind == "segmentation":

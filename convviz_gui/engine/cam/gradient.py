@@ -27,7 +27,8 @@ class GradientCAM(Explainer):
 
             graph, finish = score_graph(self.loaded, (self.layer,), self.score)
 
-            @tf.function(input_signature=[input_spec(self.loaded), weights_spec(self.loaded)])
+            @tf.function(input_signature=[input_spec(self.loaded),
+                                          weights_spec(self.loaded, per_image=True)])
             def function(batch, weights):
                 # No weight gradients (oneDNN, see engine/__init__.py): the features come out of
                 # the same call as the outputs, so the input is watched to put them on the tape.
@@ -46,8 +47,22 @@ class GradientCAM(Explainer):
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         import tensorflow as tf
 
-        raw, explained, probabilities = self._compiled()(tf.constant(batch), tf.constant(weights))
+        raw, explained, probabilities = self._compiled()(tf.constant(batch),
+                                                         tf.constant(weights[None]))
         return Attribution(raw.numpy()[0], (explained.numpy(), probabilities.numpy()))
+
+    def attribute_many(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> list[Any]:
+        """One forward/backward pass per batch of images, each with its own read-out."""
+        import tensorflow as tf
+
+        from convviz_gui.engine.cam.base import batch_size_for
+
+        raws: list[Any] = []
+        for part in steps.batches(len(batch), batch_size_for(self.loaded, self.options),
+                                  self.name):
+            raw = self._compiled()(tf.constant(batch[part]), tf.constant(weights[part]))[0]
+            raws.extend(raw.numpy())
+        return raws
 
 
 class GradCAM(GradientCAM):

@@ -137,11 +137,12 @@ def input_spec(loaded: Any) -> Any:
     return tf.TensorSpec((None, *tuple(loaded.keras_model.inputs[0].shape)[1:]), tf.float32)
 
 
-def weights_spec(loaded: Any) -> Any:
-    """``TensorSpec`` of a target's read-out weights (one image's output)."""
+def weights_spec(loaded: Any, per_image: bool = False) -> Any:
+    """``TensorSpec`` of a target's read-out weights: one image's output shape, shared by
+    the batch, or with a leading batch axis when each image has its own (``per_image``)."""
     import tensorflow as tf
 
-    return tf.TensorSpec(tuple(loaded.output_shape[1:]), tf.float32)
+    return tf.TensorSpec((None,) * per_image + tuple(loaded.output_shape[1:]), tf.float32)
 
 
 def read_out(outputs: Any, weights: Any) -> Any:
