@@ -342,6 +342,42 @@ def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None
 COMPARE_IMAGE_SIDE = 320  # the image is reduced to this long side in every grid cell
 
 
+def _thumbnail(image_rgb: np.ndarray, side: int = COMPARE_IMAGE_SIDE) -> np.ndarray:
+    thumbnail = Image.fromarray(image_rgb)
+    thumbnail.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return np.asarray(thumbnail)
+
+
+def _positive_map(cam: CamResult) -> np.ndarray:
+    """The map in the explained score's units (its positive part), or the 0-1 heatmap."""
+    return np.maximum(np.nan_to_num(cam.raw if cam.raw is not None else cam.heatmap), 0.0)
+
+
+def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, alpha: float,
+                  cmap: str, metrics: Faithfulness | None, peak: CamResult | None = None) -> None:
+    """One overlay of a grid, on the colour scale 0-``top``, its metrics under it and, when
+    ``peak`` is given, its peak marked."""
+    height, width = image.shape[:2]
+    up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
+    ax.imshow(overlay(image, up, alpha, cmap))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if peak is not None and np.any(up > 0):
+        x, y = peak.peak_xy(width, height)
+        ax.plot([x], [y], linestyle="none", marker="+", color="white", markersize=11, mew=2,
+                path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")])
+    if metrics is not None:
+        ax.set_xlabel(f"del {metrics.deletion_auc:.2f} ↓  ins {metrics.insertion_auc:.2f} ↑  "
+                      f"drop {metrics.average_drop:.0%}", fontsize=7)
+
+
+def _scale_bar(figure: Figure, ax: Axes, cmap: str, top: float, label: str) -> None:
+    bar = figure.colorbar(ScalarMappable(Normalize(0.0, top), cmap),
+                          cax=ax.inset_axes((1.03, 0.0, 0.05, 1.0)))
+    bar.set_label(label, fontsize=7)
+    bar.ax.tick_params(labelsize=6)
+
+
 def compare_figure(
     image_rgb: np.ndarray, rows: Sequence[str], columns: Sequence[str],
     cells: Sequence[Sequence[tuple[CamResult, Faithfulness | None]]], alpha: float = 0.5,
@@ -350,35 +386,55 @@ def compare_figure(
     """A grid of overlays, one row per method and one column per class or layer; every row on
     one colour scale (its largest value: the cells of a row compare honestly), each cell's
     metrics under it. ``normalize`` labels the scale 0-1, else in the explained score's units."""
-    thumbnail = Image.fromarray(image_rgb)
-    thumbnail.thumbnail((COMPARE_IMAGE_SIDE, COMPARE_IMAGE_SIDE), Image.Resampling.LANCZOS)
-    small = np.asarray(thumbnail)
-    height, width = small.shape[:2]
+    small = _thumbnail(image_rgb)
     figure = Figure(figsize=(1.2 + 2.7 * len(columns), 0.9 + 2.9 * len(rows)), layout="constrained")
     axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (method, row_cells) in enumerate(zip(rows, cells)):
-        values = [np.maximum(np.nan_to_num(cam.raw if cam.raw is not None else cam.heatmap), 0.0)
-                  for cam, _ in row_cells]
+        values = [_positive_map(cam) for cam, _ in row_cells]
         top = max(float(v.max()) for v in values) or 1.0
         for column, ((_, metrics), value) in enumerate(zip(row_cells, values)):
             ax = axes[row][column]
-            up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
-            ax.imshow(overlay(small, up, alpha, cmap))
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _overlay_cell(ax, small, value, top, alpha, cmap, metrics)
             if row == 0:
                 ax.set_title(shorten(columns[column], 28), fontsize=9)
             if column == 0:
                 ax.set_ylabel(method, fontsize=10)
-            if metrics is not None:
-                ax.set_xlabel(f"del {metrics.deletion_auc:.2f} ↓  ins {metrics.insertion_auc:.2f} ↑  "
-                              f"drop {metrics.average_drop:.0%}", fontsize=7)
-        bar = figure.colorbar(ScalarMappable(Normalize(0.0, 1.0 if normalize else top), cmap),
-                              cax=axes[row][-1].inset_axes((1.03, 0.0, 0.05, 1.0)))
         score_kind = row_cells[0][0].score_kind
-        bar.set_label("row scale 0-1" if normalize else f"{score_kind} units", fontsize=7)
-        bar.ax.tick_params(labelsize=6)
+        _scale_bar(figure, axes[row][-1], cmap, 1.0 if normalize else top,
+                   "row scale 0-1" if normalize else f"{score_kind} units")
     figure.suptitle(title or "one colour scale per method row", fontsize=10, wrap=True)
+    return figure
+
+
+def images_figure(
+    images: Sequence[np.ndarray], names: Sequence[str], cams: Sequence[CamResult],
+    metrics: Sequence[Faithfulness | None], alpha: float = 0.5, cmap: str = "jet",
+    normalize: bool = True, tall: bool = False, title: str = "",
+) -> Figure:
+    """Several images side by side, each with its overlay (peak marked) at its own aspect,
+    all on ONE colour scale (the largest value of any image: the columns compare honestly);
+    columns wrap at 4 (2 for a tall, narrow canvas)."""
+    columns = min(len(images), 2 if tall else 4)
+    rows = -(-len(images) // columns)
+    small = [_thumbnail(image) for image in images]
+    aspect = max(image.shape[0] / image.shape[1] for image in small)
+    figure = Figure(figsize=(0.8 + 3.2 * columns, 1.0 + (3.2 * min(aspect, 1.6) + 0.7) * rows),
+                    layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    values = [_positive_map(cam) for cam in cams]
+    top = max(float(v.max()) for v in values) or 1.0
+    for index, ax in enumerate(axes.flat):
+        if index >= len(images):
+            ax.remove()
+            continue
+        cam = cams[index]
+        _overlay_cell(ax, small[index], values[index], top, alpha, cmap, metrics[index], cam)
+        ax.set_title(f"{shorten(names[index], 30)}\n{shorten(cam.label, LABEL_LIMIT)} "
+                     f"{cam.score:.3f}", fontsize=9)
+    _scale_bar(figure, axes[0][-1] if len(images) >= columns else axes[0][len(images) - 1],
+               cmap, 1.0 if normalize else top,
+               "one scale for all images, 0-1" if normalize else f"{cams[0].score_kind} units")
+    figure.suptitle(title, fontsize=10, wrap=True)
     return figure
 
 

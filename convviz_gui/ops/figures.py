@@ -17,12 +17,13 @@ from convviz_gui.ops.messages import (
     Explanation,
     FigureStyle,
     FiltersResult,
+    ImageExplanations,
     KernelsResult,
     OverviewResult,
 )
 
 DEFAULT_CMAPS = {ActivationsResult: "viridis", OverviewResult: "viridis", Explanation: "jet",
-                 Comparison: "jet"}
+                 Comparison: "jet", ImageExplanations: "jet"}
 
 
 def page_start(channel_count: int, style: FigureStyle) -> int:
@@ -55,6 +56,15 @@ def figure_for(result: Any, style: FigureStyle | None = None) -> Figure:
                  "one colour scale per method row")
         return render.compare_figure(result.image_rgb, result.rows, result.columns, result.cells,
                                      max(style.alpha, 0.5), cmap, style.normalize, title)
+    if isinstance(result, ImageExplanations):
+        items = result.items
+        title = (f"{items[0].cam.method} for '{items[0].cam.label}' at "
+                 f"{items[0].cam.where.split('/')[-1]}: {len(items)} images, one colour scale"
+                 if len({item.cam.class_index for item in items}) == 1 else
+                 f"{items[0].cam.method}: {len(items)} images, each its top class, one colour scale")
+        return render.images_figure([item.rgb for item in items], [item.name for item in items],
+                                    [item.cam for item in items], [item.metrics for item in items],
+                                    max(style.alpha, 0.5), cmap, style.normalize, style.tall, title)
     if isinstance(result, KernelsResult):
         return render.kernels_figure(result.layer, result.class_name, result.kernels, result.bias,
                                      result.image_kernel, result.channel_order == "BGR")

@@ -185,7 +185,8 @@ class Compare(Request):
 class ExplainImages(Request):
     """The same explanation (method, layer, class) of several images, batched: one
     forward/backward pass for many images where the method allows. ``class_`` None: each
-    image's own top class. Images that cannot be read are skipped with the reason. Long."""
+    image's own top class (or, with ``same_class``, the first image's). Images that cannot
+    be read are skipped with the reason. Long."""
 
     long: ClassVar[bool] = True
     model: ModelRef
@@ -198,6 +199,7 @@ class ExplainImages(Request):
     score: str = "logit"
     options: MethodOptions = MethodOptions()
     metrics: bool = False
+    same_class: bool = False  # with ``class_`` None: the first image's top class for all
 
 
 def is_long(method: str) -> bool:
@@ -254,6 +256,28 @@ class Kernels(Request):
 
     model: ModelRef
     layer: LayerPath
+
+
+@dataclass(frozen=True)
+class ExplainFrame(Request):
+    """One video frame of the Live tab: the top-k predictions and a fast method's map.
+
+    Short (never batched methods), so it runs promptly even between a long job's steps.
+    ``frame_id`` comes back in the ``FrameExplanation``; ``class_`` None: the top class.
+    """
+
+    model: ModelRef
+    frame: np.ndarray  # (h, w, 3) uint8 RGB, as shown in the window
+    frame_id: int = 0
+    layer: LayerPath | None = None  # None: the model's default CAM layer
+    method: str = "Grad-CAM"
+    class_: int | str | None = None
+    preset: str | None = None
+    top: int = 5
+    score: str = "logit"
+    fit: str = "stretch"
+    options: MethodOptions = MethodOptions()
+
 
 # ----- results ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -496,3 +520,15 @@ class KernelsResult:
                 "shape": list(self.kernels[0][1].shape), "input_channels": self.input_channels,
                 "first_convolution": self.first_convolution,
                 "weights": [{"name": name, **weight_stats(values)} for name, values in arrays]}
+
+
+@dataclass(frozen=True)
+class FrameExplanation:
+    """An ``ExplainFrame``'s answer: the map and predictions, without the frame (the window
+    keeps it); ``peak_xy`` is in the frame's pixels."""
+
+    frame_id: int
+    cam: CamResult
+    predictions: tuple[Prediction, ...]
+    peak_xy: tuple[int, int]
+    seconds: float = 0.0

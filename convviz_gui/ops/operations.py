@@ -24,12 +24,14 @@ from convviz_gui.ops.messages import (
     Comparison,
     Explain,
     ExplainedImage,
+    ExplainFrame,
     ExplainImages,
     Explanation,
     ExportAllActivations,
     ExportFigure,
     Filters,
     FiltersResult,
+    FrameExplanation,
     ImageExplanations,
     ImageSummary,
     Kernels,
@@ -198,21 +200,33 @@ def filters(request: Filters, context: OpContext) -> FiltersResult:
     return FiltersResult(result)
 
 
+def _explain_batch(loaded: Any, batch: np.ndarray, request: Explain | ExplainFrame,
+                   context: OpContext, target: str = "class",
+                   region: tuple[float, float, float, float] | None = None
+                   ) -> tuple[Any, list, Any]:
+    """The predictions, the target and the method's map for one prepared image: the part
+    ``explain`` and ``explain_frame`` share."""
+    from convviz_gui.engine.cam import make_cam, make_target, resolve_class
+    from convviz_gui.engine.cam import predict as top_k
+
+    layer = spatial_layer(loaded, request.layer).path if request.layer else None
+    predictions = top_k(loaded, batch, request.top or loaded.class_count)
+    chosen = make_target(target, resolve_class(loaded, request.class_, predictions), region)
+    explainer = make_cam(loaded, layer, request.method, request.score, request.options,
+                         request.preset)
+    cam = explainer.explain(batch, chosen, context.progress, lambda: context.cancelled)
+    return cam, predictions, chosen
+
+
 def explain(request: Explain, context: OpContext) -> Explanation:
     """Predictions, the target to explain, and the method's heatmap (plus its faithfulness
     metrics when asked); batched methods report progress and stop on cancel."""
-    from convviz_gui.engine.cam import make_cam, make_target, predicted_mask, resolve_class
-    from convviz_gui.engine.cam import predict as top_k
+    from convviz_gui.engine.cam import predicted_mask
 
     started = time.perf_counter()
     loaded, image, batch = _model_image_batch(request, context)
-    layer = spatial_layer(loaded, request.layer).path if request.layer else None
-    predictions = top_k(loaded, batch, request.top or loaded.class_count)
-    target = make_target(request.target, resolve_class(loaded, request.class_, predictions),
-                         request.region)
-    explainer = make_cam(loaded, layer, request.method, request.score, request.options,
-                         request.preset)
-    cam = explainer.explain(batch, target, context.progress, lambda: context.cancelled)
+    cam, predictions, target = _explain_batch(loaded, batch, request, context, request.target,
+                                              request.region)
     metrics = None
     if request.metrics:
         from convviz_gui.engine.cam.metrics import faithfulness
@@ -275,6 +289,8 @@ def explained_images(request: ExplainImages, context: OpContext,
             continue
         batch = np.concatenate(batches).astype(np.float32)
         clean = explained_outputs(loaded, batch, request.score)
+        if chosen is None and request.same_class:
+            chosen = make_target("class", ranked(loaded, clean[1][0], 1)[0].index)
         cams = explainer.explain_many(batch, [chosen] * len(batch), clean, None, cancelled)
         for index, ((ref, image), cam) in enumerate(zip(readable, cams)):
             metrics = faithfulness(loaded, batch[index:index + 1], cam,
@@ -284,7 +300,8 @@ def explained_images(request: ExplainImages, context: OpContext,
             display = Image.fromarray(image.rgb)
             display.thumbnail((display_side, display_side), Image.Resampling.LANCZOS)
             yield ExplainedImage(ref.path, image.name, image.size, np.asarray(display),
-                                 tuple(ranked(loaded, clean[1][index], request.top)), cam, metrics)
+                                 tuple(ranked(loaded, clean[1][index], request.top or loaded.class_count)),
+                                 cam, metrics)
     context.progress(Progress(len(refs), len(refs), "Explained images"))
 
 
@@ -301,6 +318,29 @@ def explain_images(request: ExplainImages, context: OpContext) -> ImageExplanati
     cam = items[0].cam
     return ImageExplanations(context.workspace.model(request.model).name, cam.method, cam.where,
                              tuple(items), tuple(skipped), time.perf_counter() - started)
+
+
+def explain_frame(request: ExplainFrame, context: OpContext) -> FrameExplanation:
+    """One video frame (the Live tab): predictions and the map of a fast (not batched)
+    method, at the frame's own size; the frame is not sent back."""
+    from convviz_gui.engine.images import LoadedImage
+    from convviz_gui.ops.messages import is_long
+
+    started = time.perf_counter()
+    if is_long(request.method):
+        raise ConvVizError(f"{request.method} runs many passes per image, too slow for the live "
+                           "view; use it in the Grad-CAM tab.")
+    frame = np.asarray(request.frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or 0 in frame.shape:
+        raise ConvVizError(f"A video frame must be (height, width, 3) uint8 RGB, not "
+                           f"{frame.shape} {frame.dtype}.")
+    loaded = context.workspace.model(request.model)
+    image = LoadedImage(frame, f"frame {request.frame_id}")
+    batch = loaded.prepare(image, request.preset, request.fit)
+    cam, predictions, _ = _explain_batch(loaded, batch, request, context)
+    peak = cam.peak_xy(frame.shape[1], frame.shape[0])
+    return FrameExplanation(request.frame_id, cam, tuple(predictions), peak,
+                            time.perf_counter() - started)
 
 
 def compare(request: Compare, context: OpContext) -> Comparison:
@@ -417,6 +457,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     Explain: explain,
     Compare: compare,
     ExplainImages: explain_images,
+    ExplainFrame: explain_frame,
     ExportFigure: export_figure,
     ExportAllActivations: export_all_activations,
     Kernels: kernels,

@@ -2,14 +2,18 @@
 
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
-a segmentation), alpha, colormap, absolute scale, faithfulness metrics, and Compare. Batched
-methods show progress and can be cancelled; the metrics sit under the heatmap.
+a segmentation), alpha, colormap, absolute scale, faithfulness metrics, Compare methods,
+and Compare images (several images side by side: same class, layer, method and colour
+scale). Batched methods show progress and can be cancelled; the metrics sit under the heatmap.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,7 +33,13 @@ from convviz_gui.engine.cam import CAM_METHODS, SCORES
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import find_layer, spatial_layers
-from convviz_gui.ops.messages import Explain, FigureStyle
+from convviz_gui.ops.messages import (
+    Explain,
+    ExplainImages,
+    Explanation,
+    FigureStyle,
+    ImageExplanations,
+)
 from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
@@ -47,6 +57,7 @@ class GradCamTab(ViewTab):
     """Heatmap overlays at the original resolution for the chosen class."""
 
     view_name = "gradcam"
+    pick_images = Signal()  # "Compare images…": the window asks which files
 
     def __init__(self, session, runner) -> None:
         super().__init__(session, runner, "Open a model and an image to see Grad-CAM.")
@@ -106,16 +117,25 @@ class GradCamTab(ViewTab):
         self.metrics = QCheckBox("Metrics")
         self.metrics.setToolTip("Also measure how faithful the map is: deletion and insertion "
                                 "AUC, average drop and increase (a few batched passes).")
-        self.compare_button = QPushButton("Compare…")
+        self.compare_button = QPushButton("Compare methods…")
         self.compare_button.setToolTip("Several methods for several classes (or layers) side by "
                                        "side, at one colour scale per method, with their metrics.")
         self.compare_dialog = None
+        self.images_button = QPushButton("Compare images…")
+        self.images_button.setToolTip("Explain several images side by side: the same class, "
+                                      "layer, method and colour scale in every column (or drop "
+                                      "several images on the window).")
+        self.single_button = QPushButton("One image")
+        self.single_button.setToolTip("Stop comparing images: explain the current image alone.")
+        self.single_button.hide()
+        self.compare_paths: tuple[str, ...] = ()  # several images side by side, else ()
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.progress,
                           self.cancel_button)
         self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
-                          self.absolute, self.metrics, self.compare_button)
+                          self.absolute, self.metrics)
+        self.add_controls(self.compare_button, self.images_button, self.single_button)
         self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
         for key, label in self.metric_labels.items():
             label.setToolTip(Faithfulness.EXPLAINED[key])
@@ -132,6 +152,8 @@ class GradCamTab(ViewTab):
         self.metrics.toggled.connect(lambda _: self.invalidate())
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
         self.compare_button.clicked.connect(lambda _checked=False: self.open_compare())
+        self.images_button.clicked.connect(lambda _checked=False: self.pick_images.emit())
+        self.single_button.clicked.connect(lambda _checked=False: self.set_compare_images(()))
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         self.absolute.toggled.connect(lambda _: self._restyle())
@@ -176,6 +198,8 @@ class GradCamTab(ViewTab):
         elif what == "image":
             self.class_index = None
             self.region = None
+            if self.session.image.ref.path not in self.compare_paths:
+                self.set_compare_images(())
         elif what == "layer":
             layer = self.session.layer
             index = self.layer_combo.findData(layer.path) if layer is not None else -1
@@ -254,10 +278,34 @@ class GradCamTab(ViewTab):
             stem = stem.replace(f"_{self.session.layer.name}_", f"_{layer[-1]}_")
         return stem
 
-    def current_request(self) -> Explain:
+    def set_compare_images(self, paths) -> None:
+        """Explain these images side by side (two or more), or the current image alone (``()``)."""
+        paths = tuple(str(path) for path in paths)
+        if paths == self.compare_paths:
+            return
+        self.compare_paths = paths if len(paths) > 1 else ()
+        comparing = bool(self.compare_paths)
+        self.single_button.setVisible(comparing)
+        self.images_button.setText(f"Comparing {len(paths)} images…" if comparing
+                                   else "Compare images…")
+        self.target.setEnabled(not comparing)
+        self.target.setToolTip("Comparing images explains the class in every image; the other "
+                               "targets are for one image." if comparing else
+                               "What is explained: the class, what speaks against it, or (on a "
+                               "segmentation) the class over its predicted pixels.")
+        self.class_index = None
+        self.invalidate()
+
+    def current_request(self) -> Explain | ExplainImages:
         """The request the controls describe (every class ranked in the answer)."""
         session = self.session
         layer = tuple(self.layer_combo.currentData() or ()) or None
+        if self.compare_paths:
+            images = tuple(replace(session.image_ref, path=path) for path in self.compare_paths)
+            return ExplainImages(session.model_ref, images, layer, self.method.currentData(),
+                                 self.class_index, session.preset, top=0,
+                                 score=self.score.currentData(), options=self.options.options(),
+                                 metrics=self.metrics.isChecked(), same_class=True)
         target, region = self.target.currentData() or "class", None
         if target == "box":  # the whole image until a box is dragged
             target, region = "region", self.region or (0.0, 0.0, 1.0, 1.0)
@@ -271,7 +319,7 @@ class GradCamTab(ViewTab):
         image panel (matplotlib's RectangleSelector)."""
         super().show_figure(figure)
         self._selector = None
-        if self.target.currentData() == "box" and self.result is not None:
+        if self.target.currentData() == "box" and isinstance(self.result, Explanation):
             from matplotlib.widgets import RectangleSelector
 
             image = figure.axes[0]
@@ -315,6 +363,8 @@ class GradCamTab(ViewTab):
         where = ("/".join(request.layer) if request.layer else "the last convolution") \
             if uses_layer else "the input pixels"
         text = f"Computing {request.method} at {where}…"
+        if isinstance(request, ExplainImages):
+            text = f"Computing {request.method} of {len(request.images)} images at {where}…"
         self.result = None
         self.metrics_row.hide()
         self.figure_view.set_pending(text)
@@ -348,21 +398,37 @@ class GradCamTab(ViewTab):
             self.status.emit("Cancelled.")
 
     def show_result(self, result) -> None:
-        """Fill the class list from the predictions, then draw; the metrics go under it."""
+        """Fill the class list from the predictions, then draw; the metrics go under it
+        (in each column for compared images)."""
+        if isinstance(result, ImageExplanations):
+            self._fill_classes(result.items[0].predictions, result.items[0].cam.class_index)
+            self._show_metrics(None)
+            ViewTab.show_result(self, result)
+            cam = result.items[0].cam
+            skipped = "; skipped " + ", ".join(f"{Path(path).name} ({reason})"
+                                                for path, reason in result.skipped) \
+                if result.skipped else ""
+            self.status.emit(f"{cam.method} for '{cam.label}' in {len(result.items)} images at "
+                             f"{cam.where} ({result.seconds:.1f} s){skipped}.")
+            return
         cam = result.cam
-        self.predictions.clear()
-        for prediction in result.predictions:
-            item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
-            item.setData(Qt.ItemDataRole.UserRole, prediction.index)
-            item.setToolTip(f"class {prediction.index}: {prediction.label}, score {prediction.score:.6f}")
-            self.predictions.addItem(item)
-            if prediction.index == cam.class_index:
-                self.predictions.setCurrentItem(item)
-        self._filter_classes(self.class_filter.text())
+        self._fill_classes(result.predictions, cam.class_index)
         self._show_metrics(result.metrics)
         super().show_result(result)
         self.status.emit(f"{cam.method} for {cam.target or cam.label} at {cam.where} "
                          f"({result.seconds:.1f} s).")
+
+    def _fill_classes(self, predictions, class_index: int) -> None:
+        """The ranked classes, the explained one selected (the find box's filter kept)."""
+        self.predictions.clear()
+        for prediction in predictions:
+            item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
+            item.setData(Qt.ItemDataRole.UserRole, prediction.index)
+            item.setToolTip(f"class {prediction.index}: {prediction.label}, score {prediction.score:.6f}")
+            self.predictions.addItem(item)
+            if prediction.index == class_index:
+                self.predictions.setCurrentItem(item)
+        self._filter_classes(self.class_filter.text())
 
     def _show_metrics(self, metrics: Faithfulness | None) -> None:
         self.metrics_row.setVisible(metrics is not None)

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.activations_tab = ActivationsTab(self.session, self.runner)
         self.filters_tab = FiltersTab(self.session, self.runner)
         self.gradcam_tab = GradCamTab(self.session, self.runner)
+        self.gradcam_tab.pick_images.connect(self.choose_images)
         self.weights_tab = WeightsTab(self.session, self.runner)  # refreshes itself on changes
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &Model…", self.choose_model, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open Keras &Application…", self.choose_application)
         self._action(file_menu, "Open &Image…", self.choose_image, "Ctrl+I")
+        self._action(file_menu, "&Compare Images…", self.choose_images, "Ctrl+Shift+I")
         self._action(file_menu, "Open &Demo", lambda: self.open_model("demo"))
         self.recent_models_menu = file_menu.addMenu("Recent Models")
         self.recent_images_menu = file_menu.addMenu("Recent Images")
@@ -282,6 +284,23 @@ class MainWindow(QMainWindow):
         if path:
             self.open_image(path)
 
+    def choose_images(self) -> None:
+        """File > Compare Images: several images side by side in the Grad-CAM tab."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Compare images (choose two or more)",
+                                                self._last_dir(), IMAGE_FILTER)
+        if len(paths) == 1:
+            self.open_image(paths[0])
+        elif paths:
+            self.compare_images(paths)
+
+    def compare_images(self, paths: list[str]) -> None:
+        """Open the first image and explain all of them side by side in the Grad-CAM tab."""
+        self.open_image(paths[0])
+        self.gradcam_tab.set_compare_images(paths)
+        self.tabs.setCurrentWidget(self.gradcam_tab)
+        self.show_status(f"Comparing {len(paths)} images in the Grad-CAM tab: the same class, "
+                         "layer, method and colour scale in every column.")
+
     def _last_dir(self) -> str:
         return str(self.settings.value("recent/dir", str(Path.home())))
 
@@ -381,12 +400,18 @@ class MainWindow(QMainWindow):
         self.open_image(str(path), remember=False)
 
     def open_files(self, paths: list[str]) -> None:
-        """Open dropped/pasted files: model files as models, anything else as an image."""
+        """Open dropped/pasted files: model files as models, anything else as an image; two
+        or more images are compared side by side in the Grad-CAM tab."""
+        images = []
         for path in paths:
             if Path(path).suffix.lower() in MODEL_SUFFIXES or Path(path).is_dir():
                 self.open_model(path)
             else:
-                self.open_image(path)
+                images.append(path)
+        if len(images) > 1:
+            self.compare_images(images)
+        elif images:
+            self.open_image(images[0])
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():

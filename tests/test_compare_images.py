@@ -1,0 +1,128 @@
+"""Compare images: several images side by side in the Grad-CAM tab (one class, layer, method
+and colour scale), batched in the engine, through the user's path (drop, menu, buttons)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from convviz_gui.ops.messages import Explanation, ImageExplanations
+
+from .conftest import WINDOW_TIMEOUT_MS, shared, wait_idle
+from .test_gui import drop
+
+
+def _menu_action(window, text: str):
+    for menu in window.menuBar().findChildren(type(window.menuBar().actions()[0].menu())):
+        for action in menu.actions():
+            if action.text().replace("&", "") == text:
+                return action
+    raise AssertionError(f"no menu item {text}")
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    """Two shared photos and a broken file, in a folder of the test."""
+    paths = []
+    for name in ("chelsea.png", "coffee.png"):
+        paths.append(tmp_path / name)
+        shutil.copy(shared("images", name), paths[-1])
+    broken = tmp_path / "zz_broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    return [*paths, broken]
+
+
+def _wait_images(qtbot, window, count: int) -> ImageExplanations:
+    tab = window.gradcam_tab
+    qtbot.waitUntil(lambda: isinstance(tab.result, ImageExplanations)
+                    and len(tab.result.items) == count and tab.figure is not None,
+                    timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    return tab.result
+
+
+def test_dropping_several_images_compares_them_on_one_scale(qtbot, demo_window, photos):
+    window, tab = demo_window, demo_window.gradcam_tab
+    wait_idle(qtbot, window)
+    drop(window, *photos)
+    assert window.tabs.currentWidget() is tab and tab.single_button.isVisible()
+    result = _wait_images(qtbot, window, 2)
+    assert [item.name for item in result.items] == ["chelsea.png", "coffee.png"]
+    assert [p.endswith("zz_broken.jpg") for p, _ in result.skipped] == [True]
+    assert "skipped zz_broken.jpg" in window.statusBar().currentMessage()
+    # One class (the first image's top class), one layer, one method in every column.
+    first_top = result.items[0].predictions[0].index
+    assert {item.cam.class_index for item in result.items} == {first_top}
+    assert {item.cam.layer for item in result.items} == {("conv2d_7",)}
+    assert {item.cam.method for item in result.items} == {"Grad-CAM"}
+    # The figure: one overlay per image plus ONE colour bar for all of them.
+    images = [ax for ax in tab.figure.axes if ax.get_images()]
+    bars = [child for ax in images for child in ax.child_axes]
+    assert len(images) == 2 and len(bars) == 1 and "one scale" in bars[0].get_ylabel()
+    assert "chelsea.png" in images[0].get_title() and "coffee.png" in images[1].get_title()
+    # The class list is the first image's; clicking another class explains it in every image.
+    assert tab.predictions.count() == 7
+    item = tab.predictions.item(3)
+    wanted = item.data(Qt.ItemDataRole.UserRole)
+    tab.predictions.scrollToItem(item)
+    rect = tab.predictions.visualItemRect(item)
+    qtbot.mouseClick(tab.predictions.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: isinstance(tab.result, ImageExplanations)
+                    and {i.cam.class_index for i in tab.result.items} == {wanted},
+                    timeout=WINDOW_TIMEOUT_MS)
+    # "One image" goes back to the current image alone.
+    qtbot.mouseClick(tab.single_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(tab.result, Explanation), timeout=WINDOW_TIMEOUT_MS)
+    assert not tab.single_button.isVisible() and tab.target.isEnabled()
+    wait_idle(qtbot, window)
+
+
+def test_compare_images_menu_and_export(qtbot, demo_window, photos, monkeypatch, tmp_path):
+    window, tab = demo_window, demo_window.gradcam_tab
+    wait_idle(qtbot, window)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames",
+                        lambda *args, **kwargs: ([str(p) for p in photos[:2]], ""))
+    _menu_action(window, "Compare Images…").trigger()
+    result = _wait_images(qtbot, window, 2)
+    assert not result.skipped and window.session.image.ref.path == str(photos[0])
+    out = tmp_path / "compared.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(out), ""))
+    _menu_action(window, "Export Figure…").trigger()
+    qtbot.waitUntil(out.exists, timeout=WINDOW_TIMEOUT_MS)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Opening one other image leaves the comparison.
+    window.open_image(str(shared("images", "astronaut.png")))
+    qtbot.waitUntil(lambda: isinstance(tab.result, Explanation), timeout=WINDOW_TIMEOUT_MS)
+    assert tab.compare_paths == () and tab.images_button.text() == "Compare images…"
+    wait_idle(qtbot, window)
+
+
+def test_batched_explanations_equal_one_image_at_a_time(monkeypatch):
+    """``ExplainImages`` (one forward/backward pass per batch for the gradient CAMs) gives
+    the maps, scores and peaks of one ``Explain`` per image."""
+    from convviz_gui.engine.cam.gradient import GradientCAM
+    from convviz_gui.ops.context import OpContext, Workspace
+    from convviz_gui.ops.messages import Explain, ExplainImages, ImageRef, ModelRef
+    from convviz_gui.ops.operations import run
+
+    context = OpContext(Workspace())
+    paths = [str(shared("images", name)) for name in ("astronaut.png", "chelsea.png",
+                                                              "coffee.png")]
+    singles = [run(Explain(ModelRef("demo"), ImageRef(path), class_=2), context) for path in paths]
+
+    def one_at_a_time(*args, **kwargs):
+        raise AssertionError("a gradient CAM explains a batch in one pass, not image by image")
+
+    monkeypatch.setattr(GradientCAM, "attribute", one_at_a_time)
+    batched = run(ExplainImages(ModelRef("demo"), tuple(ImageRef(p) for p in paths), class_=2),
+                  context)
+    for single, item in zip(singles, batched.items):
+        assert item.cam.class_index == single.cam.class_index == 2
+        np.testing.assert_allclose(item.cam.heatmap, single.cam.heatmap, atol=1e-5)
+        assert item.cam.score == pytest.approx(single.cam.score, abs=1e-6)
+        assert item.to_dict()["peak_xy"] == single.to_dict()["peak_xy"]
+        assert [p.index for p in item.predictions] == [p.index for p in single.predictions]
