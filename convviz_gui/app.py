@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Arguments of the window launcher."""
     parser = argparse.ArgumentParser(prog="convviz-gui", description="ConvViz desktop window")
     parser.add_argument("model", nargs="?", help="model file, 'demo' or app:NAME[:weights]")
-    parser.add_argument("image", nargs="?", help="image file")
+    parser.add_argument("images", nargs="*", metavar="image",
+                        help="image file; several are compared side by side in the Grad-CAM tab")
     parser.add_argument("--screenshot", metavar="OUT_DIR", type=Path,
                         help="render every tab, save PNGs into OUT_DIR and exit")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -73,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     from convviz_gui.engine.models import demo_image_path
 
     window.open_model(args.model or "demo")
-    window.open_image(args.image or str(demo_image_path()))
+    if len(args.images) > 1:
+        window.compare_images(args.images)
+    else:
+        window.open_image(args.images[0] if args.images else str(demo_image_path()))
     if args.screenshot:
         from convviz_gui.ui.screenshots import ScreenshotDirector
 
