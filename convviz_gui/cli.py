@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--alpha", type=float, default=0.5)
     compare.add_argument("--cmap", default="jet")
     _output_options(compare)
+    _report_parser(commands)
     kernels = command("kernels", "kernels and weight histograms of a convolution", image=False)
     kernels.add_argument("--layer", required=True)
     _output_options(kernels)
@@ -125,6 +126,36 @@ def _filters_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--patterns-dir", type=Path, help="write one PNG per filter, named by its index")
 
 
+def _report_parser(commands: Any) -> None:
+    """``convviz report MODEL FOLDER_OR_FILES... --out report.html|pdf``."""
+    sub = commands.add_parser("report", help="explain every image of folders or files in one "
+                                             "HTML or PDF report")
+    sub.add_argument("model", help="model file, 'demo', or app:NAME[:imagenet|none]")
+    sub.add_argument("inputs", nargs="+", metavar="FOLDER_OR_FILE",
+                     help="image files and folders (a folder gives its files, sorted by name)")
+    sub.add_argument("--out", type=Path, required=True,
+                     help="report.html (one self-contained file) or report.pdf")
+    sub.add_argument("--recursive", action="store_true", help="include the folders' subfolders")
+    sub.add_argument("--class", dest="class_", default="top",
+                     help="class index or label explained in every image, or 'top' (default): "
+                          "each image's own top class")
+    sub.add_argument("--method", default="gradcam",
+                     help=f"one of {', '.join(METHOD_KEYS)} (any case; display names too)")
+    sub.add_argument("--layer", help="target layer (default: last spatial layer)")
+    sub.add_argument("--metrics", action="store_true",
+                     help="add deletion/insertion AUC and Average Drop/Increase per image")
+    sub.add_argument("--top", type=int, default=5, help="predictions listed per image")
+    sub.add_argument("--preprocess", choices=list(PRESETS), help="override preprocessing")
+    sub.add_argument("--fit", choices=list(FIT_MODES), default="stretch",
+                     help="how each image meets the model's input size (default: stretch)")
+    _explain_options(sub, unnormalized=False)
+    sub.add_argument("--alpha", type=float, default=0.4)
+    sub.add_argument("--cmap", default="jet")
+    sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sub.add_argument("--trust-model-code", action="store_true",
+                     help="allow Lambda layers (runs code from the model file)")
+
+
 def _output_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--out", type=Path, help="save the figure (.png, .svg or .pdf)")
     sub.add_argument("--dpi", type=int, default=150)
@@ -155,6 +186,8 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from convviz_gui.ops.operations import run
 
     context = OpContext(Workspace(), _progress_printer(args))
+    if args.command == "report":  # its output suffix is checked before the model loads
+        return _report(args, context)
     model = run(OpenModel(ModelRef(args.model, args.trust_model_code)), context)
     handler = {"inspect": _inspect, "predict": _predict, "activations": _activations,
                "filters": _filters, "gradcam": _gradcam, "kernels": _kernels,
@@ -165,7 +198,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def _progress_printer(args: argparse.Namespace):
     """Progress on stderr (a percentage line) when it is a terminal and no JSON is asked."""
     show = not args.json and sys.stderr.isatty() and args.command in ("filters", "gradcam",
-                                                                        "compare")
+                                                                        "compare", "report")
 
     def report(progress: Any) -> None:
         if show and hasattr(progress, "fraction"):
@@ -351,8 +384,8 @@ def _region(text: str | None) -> tuple[float, float, float, float] | None:
     return values
 
 
-def _explain_options(sub: argparse.ArgumentParser) -> None:
-    """Options shared by ``gradcam`` and ``compare``: score, method options, metrics."""
+def _explain_options(sub: argparse.ArgumentParser, unnormalized: bool = True) -> None:
+    """Options shared by ``gradcam``, ``compare`` and ``report``: score, method options."""
     from convviz_gui.engine.cam.base import MethodOptions
 
     defaults = MethodOptions()
@@ -375,6 +408,8 @@ def _explain_options(sub: argparse.ArgumentParser) -> None:
                      help="images per batch for batched methods (0: from the input size)")
     sub.add_argument("--metric-steps", type=int, default=defaults.metric_steps,
                      help="points per deletion/insertion curve")
+    if not unnormalized:
+        return
     sub.add_argument("--unnormalized", action="store_true",
                      help="maps in units of the explained score instead of scaled to [0, 1]")
 
@@ -413,6 +448,23 @@ def _compare(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     text = "\n".join(lines) + _save(result, args, context, FigureStyle(
         cmap=args.cmap, alpha=args.alpha, normalize=not args.unnormalized))
     return payload, text
+
+
+def _report(args: argparse.Namespace, context: Any) -> tuple[dict, str]:
+    from convviz_gui.ops.messages import BatchReport, ModelRef
+    from convviz_gui.ops.operations import run
+
+    request = BatchReport(ModelRef(args.model, args.trust_model_code), tuple(args.inputs),
+                          str(args.out), args.recursive, args.class_, args.method,
+                          _layer_path(args.layer) if args.layer else None, args.preprocess,
+                          args.fit, args.top, args.score, _method_options(args), args.metrics,
+                          args.cmap, args.alpha)
+    result = run(request, context)
+    _end_progress(args)
+    lines = [f"wrote {result.path}: {len(result.images)} images, {len(result.skipped)} skipped, "
+             f"{result.method} at {result.layer}, {result.seconds:.1f} s"]
+    lines += [f"  skipped {path}: {reason}" for path, reason in result.skipped]
+    return result.to_dict(), "\n".join(lines)
 
 
 def _kernels(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,3 +241,47 @@ def to_model_pixels(image: LoadedImage, height: int, width: int, channels: int,
     else:
         raise ConvVizError(f"Models with {channels} input channels are not images ConvViz can feed.")
     return array[None, ...]
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts ``img2`` before ``img10`` (digit runs compare as numbers, case-blind)."""
+    import re
+
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def collect_image_files(inputs: Sequence[str], recursive: bool = False
+                        ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files a batch reads: files as given, folders expanded to their non-hidden files
+    (natural sort of the path inside the folder; subfolders only when ``recursive``).
+
+    Nothing is filtered by extension: a file that is not an image is skipped later by the
+    reader, with its reason. Returns (files, skipped) where skipped holds (path, reason) for
+    inputs that do not exist; the same file named twice is read once.
+    """
+    import os
+
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(path: Path) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(str(path))
+
+    for given in inputs:
+        root = Path(given)
+        if root.is_file():
+            add(root)
+        elif root.is_dir():
+            found = []
+            for folder, subfolders, names in os.walk(root):
+                subfolders[:] = [name for name in subfolders if recursive and not name.startswith(".")]
+                found += [Path(folder, name) for name in names if not name.startswith(".")]
+            for path in sorted(found, key=lambda path: natural_key(path.relative_to(root).as_posix())):
+                add(path)
+        else:
+            skipped.append((str(given), f"{root.name or given} does not exist."))
+    return files, skipped

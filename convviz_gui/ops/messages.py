@@ -279,6 +279,40 @@ class ExplainFrame(Request):
     options: MethodOptions = MethodOptions()
 
 
+@dataclass(frozen=True)
+class BatchReport(Request):
+    """An explanation of every image in some files and folders, written as one report:
+    ``out`` ends in .html/.htm (self-contained) or .pdf. Folders give their non-hidden files
+    (natural sort by name; subfolders with ``recursive``); unreadable files are listed as
+    skipped. ``class_`` None or "top": each image's own top class. Long: progress, cancel.
+    The suffix is checked at once (``ConvVizError``), before anything is computed."""
+
+    long: ClassVar[bool] = True
+    model: ModelRef
+    inputs: tuple[str, ...]
+    out: str
+    recursive: bool = False
+    class_: int | str | None = None
+    method: str = "Grad-CAM"
+    layer: LayerPath | None = None  # None: the model's default CAM layer
+    preset: str | None = None
+    fit: str = "stretch"
+    top: int = 5
+    score: str = "logit"
+    options: MethodOptions = MethodOptions()
+    metrics: bool = False
+    cmap: str = "jet"
+    alpha: float = 0.4
+
+    def __post_init__(self) -> None:
+        from convviz_gui.engine.errors import ConvVizError
+        from convviz_gui.engine.report import report_format
+
+        report_format(self.out)
+        if not self.inputs:
+            raise ConvVizError("Choose a folder or some image files for the report.")
+
+
 # ----- results ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelSummary:
@@ -532,3 +566,25 @@ class FrameExplanation:
     predictions: tuple[Prediction, ...]
     peak_xy: tuple[int, int]
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A written ``BatchReport``: the file and each image's JSON entry (no pixels, so it
+    stays small on the pipe), the skipped files with their reasons."""
+
+    path: str
+    format: str  # "html" or "pdf"
+    model_name: str
+    method: str
+    layer: str
+    images: tuple[dict[str, Any], ...]  # ``ExplainedImage.to_dict()`` of each image
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"report", "images": [...], "skipped": [{"image", "reason"}], "seconds"}``."""
+        return {"report": self.path, "format": self.format, "model": self.model_name,
+                "method": self.method, "layer": self.layer, "images": list(self.images),
+                "skipped": [{"image": path, "reason": reason} for path, reason in self.skipped],
+                "seconds": round(self.seconds, 3)}

@@ -6,6 +6,7 @@ and nothing else, so each sequence of engine calls exists once.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import (
     Activations,
     ActivationsResult,
+    BatchReport,
     Compare,
     Comparison,
     Explain,
@@ -33,6 +35,7 @@ from convviz_gui.ops.messages import (
     FiltersResult,
     FrameExplanation,
     ImageExplanations,
+    ImageRef,
     ImageSummary,
     Kernels,
     KernelsResult,
@@ -47,6 +50,7 @@ from convviz_gui.ops.messages import (
     OverviewRowsResult,
     Predict,
     Predictions,
+    ReportResult,
     Request,
     Saved,
     SaveModelSettings,
@@ -54,6 +58,7 @@ from convviz_gui.ops.messages import (
 
 THUMBNAIL_SIDE = 400
 EXPLAINED_IMAGE_SIDE = 1024  # display copies in an ``ImageExplanations``
+REPORT_IMAGE_SIDE = 512  # display copies drawn into a batch report
 
 
 def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
@@ -320,6 +325,50 @@ def explain_images(request: ExplainImages, context: OpContext) -> ImageExplanati
                              tuple(items), tuple(skipped), time.perf_counter() - started)
 
 
+def batch_report(request: BatchReport, context: OpContext) -> ReportResult:
+    """Explain every image of the files and folders (a batch at a time, as
+    ``explained_images``) and write the report as they come: memory stays bounded, and the
+    file appears only when it is complete (nothing is left after an error or a cancel)."""
+    from convviz_gui.engine.cam import ExplanationCancelled, Progress
+    from convviz_gui.engine.images import collect_image_files
+    from convviz_gui.engine.report import ReportHeader, open_report
+
+    started = time.perf_counter()
+    files, skipped = collect_image_files(request.inputs, request.recursive)
+    if not files:
+        raise ConvVizError(skipped[0][1] if len(skipped) == 1 else
+                           f"No files to explain in {', '.join(request.inputs)}.")
+    explain = ExplainImages(request.model, tuple(ImageRef(path, request.fit) for path in files),
+                            request.layer, request.method, request.class_, request.preset,
+                            request.top, request.score, request.options, request.metrics)
+    entries, last, missing = [], None, len(skipped)
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(path)) for path in files])
+    with open_report(request.out, request.alpha, request.cmap, root) as writer:
+        for path, reason in skipped:
+            writer.skip(path, reason)
+        for found in explained_images(explain, context, REPORT_IMAGE_SIDE):
+            if isinstance(found, tuple):
+                skipped.append(found)
+                writer.skip(*found)
+            else:
+                writer.add(found)
+                entries.append(found.to_dict())
+                last = found.cam
+            if context.cancelled:
+                raise ExplanationCancelled("Cancelled.")
+            done = len(entries) + len(skipped) - missing
+            context.progress(Progress(done, len(files), f"Report: {len(entries)} images written"))
+        if last is None:
+            raise ConvVizError(f"None of the files could be read as an image ({skipped[-1][1]})")
+        model_name = context.workspace.model(request.model).name
+        rule = "each image's top class" if request.class_ in (None, "", "top") else \
+            f"class '{last.label}' ({last.class_index})"
+        seconds = time.perf_counter() - started
+        path = writer.finish(ReportHeader(model_name, last.method, last.where, rule, seconds))
+    return ReportResult(str(path), writer.format, model_name, last.method, last.where,
+                        tuple(entries), tuple(skipped), seconds)
+
+
 def explain_frame(request: ExplainFrame, context: OpContext) -> FrameExplanation:
     """One video frame (the Live tab): predictions and the map of a fast (not batched)
     method, at the frame's own size; the frame is not sent back."""
@@ -457,6 +506,7 @@ OPERATIONS: dict[type[Request], Callable[[Any, OpContext], Any]] = {
     Explain: explain,
     Compare: compare,
     ExplainImages: explain_images,
+    BatchReport: batch_report,
     ExplainFrame: explain_frame,
     ExportFigure: export_figure,
     ExportAllActivations: export_all_activations,

@@ -46,6 +46,7 @@ from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.report_dialog import ReportDialog
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.weights_tab import WeightsTab
 from convviz_gui.ui.workers import JobRunner
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Export Figure…", self.export_figure, "Ctrl+E")
         self._action(file_menu, "Export All &Activations…", self.export_all_activations)
+        self._action(file_menu, "&Batch Report…", self.batch_report)
         dpi_menu = file_menu.addMenu("Export DPI")
         self.dpi_group = QActionGroup(self)
         for dpi in DPI_CHOICES:
@@ -525,6 +527,20 @@ class MainWindow(QMainWindow):
                            on_result=lambda saved: self.show_status(
                                f"Exported {len(saved.paths)} activation grids to {folder}"),
                            on_error=self.report_error)
+
+    def batch_report(self) -> None:
+        """File > Batch Report: a folder of images explained into one HTML or PDF file."""
+        if self.session.model is None:
+            self.report_error("Open a model first: the report explains images with it.", "")
+            return
+        dialog = getattr(self, "report_dialog", None)
+        running = self.runner.running("report") is not None  # keep the dialog it reports to
+        if dialog is None or (dialog.model is not self.session.model and not running):
+            if dialog is not None:
+                dialog.deleteLater()
+            self.report_dialog = ReportDialog(self)
+        self.report_dialog.show()
+        self.report_dialog.raise_()
 
     def copy_figure(self) -> None:
         """Edit > Copy Figure as a bitmap (the figure at its own size, as exported)."""

@@ -1,0 +1,203 @@
+"""File > Batch Report: every image of a folder explained into one HTML or PDF file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+)
+
+from convviz_gui.engine.cam import CAM_METHODS
+from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.layers import spatial_layers
+from convviz_gui.ops.messages import BatchReport, ReportResult
+from convviz_gui.ui.dialogs import show_error
+
+REPORT_FILTER = "HTML report (*.html *.htm);;PDF report (*.pdf)"
+
+
+def _with_button(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class ReportDialog(QDialog):
+    """Folder, class, method, layer, metrics and output file; Run with progress and Cancel;
+    "Open report" once written. The model and the preprocessing are the window's."""
+
+    def __init__(self, main) -> None:
+        super().__init__(main)
+        self.main, self.session, self.runner = main, main.session, main.runner
+        self.model = model = self.session.model
+        self.setWindowTitle(f"Batch Report — {model.name}")
+        self.result: ReportResult | None = None
+        tab = main.gradcam_tab
+        start = Path(main._last_dir())
+        self.folder = QLineEdit(placeholderText="a folder of images")
+        self.folder.setToolTip("Every file in it is explained, sorted by name; files that are not "
+                               "images are listed as skipped.")
+        self.recursive = QCheckBox("Include subfolders")
+        self.class_ = QComboBox()
+        self.class_.addItem("Each image's top class", "top")
+        for index, label in enumerate(model.labels):
+            self.class_.addItem(f"{label} ({index})", index)
+        self.class_.setToolTip("Explain each image's own top prediction, or the same class in all.")
+        self.method = QComboBox()
+        for name, cls in CAM_METHODS.items():
+            self.method.addItem(name, name)
+            self.method.setItemData(self.method.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+        self.method.setCurrentIndex(max(0, self.method.findData(tab.method.currentData())))
+        self.layer = QComboBox()
+        for node in spatial_layers(list(model.layer_tree)):
+            self.layer.addItem(node.display_path, node.path)
+        self.layer.setCurrentIndex(max(0, self.layer.findData(model.default_cam_path)))
+        self.layer.setToolTip("The layer the CAM methods weigh (default: the model's last "
+                              "spatial layer).")
+        self.metrics = QCheckBox("Faithfulness metrics (slower)")
+        self.metrics.setToolTip("Deletion/insertion AUC and Average Drop/Increase for every image.")
+        self.out = QLineEdit(str(start / "report.html"))
+        self.out.setToolTip("report.html (one self-contained file) or report.pdf (a page per "
+                            "image, then the summary).")
+        self.progress = QProgressBar(maximum=1000)
+        self.progress.hide()
+        self.status = QLabel("Choose a folder, then press Run.")
+        self.status.setWordWrap(True)
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button.setToolTip("Stop; no report file is written.")
+        self.open_button = QPushButton("Open report", enabled=False)
+        self._layout()
+        self.method.currentIndexChanged.connect(lambda _index: self._method_changed())
+        self._method_changed()
+
+    def _layout(self) -> None:
+        self.browse_folder, self.browse_out = QPushButton("Browse…"), QPushButton("Browse…")
+        self.browse_folder.clicked.connect(lambda _checked=False: self.choose_folder())
+        self.browse_out.clicked.connect(lambda _checked=False: self.choose_output())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        for button in (self.run_button, self.cancel_button, self.open_button):
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.open_button.clicked.connect(lambda _checked=False: self.open_report())
+        form = QFormLayout(self)
+        form.addRow("Model", QLabel(self.model.name))
+        form.addRow("Folder", _with_button(self.folder, self.browse_folder))
+        form.addRow("", self.recursive)
+        form.addRow("Class", self.class_)
+        form.addRow("Method", self.method)
+        form.addRow("Layer", self.layer)
+        form.addRow("", self.metrics)
+        form.addRow("Report file", _with_button(self.out, self.browse_out))
+        form.addRow(self.progress)
+        form.addRow(self.status)
+        form.addRow(buttons)
+        self.setMinimumWidth(560)
+
+    def _method_changed(self) -> None:
+        uses_layer = CAM_METHODS[self.method.currentData()].uses_layer
+        self.layer.setEnabled(uses_layer)
+
+    def choose_folder(self) -> None:
+        """The folder chooser, opened where the user last opened or saved a file."""
+        folder = QFileDialog.getExistingDirectory(self, "Folder of images",
+                                                  self.folder.text() or self.main._last_dir())
+        if folder:
+            self.folder.setText(folder)
+            self.main._remember_dir(folder)
+
+    def choose_output(self) -> None:
+        """The report file: .html or .pdf (the filter's suffix is added when none is typed)."""
+        path, chosen = QFileDialog.getSaveFileName(self, "Save report as", self.out.text(),
+                                                   REPORT_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".pdf" if "pdf" in chosen.lower() else ".html"
+            self.out.setText(path)
+            self.main._remember_dir(path)
+
+    def request(self) -> BatchReport:
+        """The report the controls describe (raises ``ConvVizError`` for a wrong suffix)."""
+        tab = self.main.gradcam_tab
+        style = tab.style()
+        layer = self.layer.currentData() if self.layer.isEnabled() else None
+        return BatchReport(self.session.model_ref, (self.folder.text().strip(),),
+                           self.out.text().strip(), self.recursive.isChecked(),
+                           self.class_.currentData(), self.method.currentData(),
+                           tuple(layer) if layer else None, self.session.preset,
+                           self.session.fit, score=tab.score.currentData(),
+                           options=tab.options.options(), metrics=self.metrics.isChecked(),
+                           cmap=style.cmap or "jet", alpha=style.alpha)
+
+    def run(self) -> None:
+        """Write the report in the engine process (replacing a running one)."""
+        if not self.folder.text().strip():
+            self.status.setText("Choose a folder of images first.")
+            return
+        try:
+            request = self.request()
+        except ConvVizError as error:
+            self.status.setText(str(error))
+            return
+        self.result = None
+        self.open_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText(f"Explaining the images in {request.inputs[0]}…")
+        self.runner.submit("report", request, on_result=self._written, on_error=self._failed,
+                           on_progress=self._progress, on_finished=self._idle)
+
+    def cancel(self) -> None:
+        """Stop the report; its temporary file is deleted, the target is left untouched."""
+        job = self.runner.running("report")
+        if job is not None:
+            job.cancel()
+            self.status.setText("Cancelled; no report was written.")
+
+    def _progress(self, update) -> None:
+        if hasattr(update, "fraction"):
+            self.progress.setValue(int(update.fraction * 1000))
+            self.status.setText(str(update))
+
+    def _written(self, result: ReportResult) -> None:
+        self.result = result
+        skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+        reasons = "".join(f"\n{Path(path).name}: {reason}" for path, reason in result.skipped[:5])
+        self.status.setText(f"Wrote {result.path}: {len(result.images)} images{skipped} in "
+                            f"{result.seconds:.1f} s.{reasons}")
+        self.open_button.setEnabled(True)
+        self.main.show_status(f"Batch report written to {result.path}")
+
+    def _failed(self, message: str, details: str) -> None:
+        self.status.setText(message)
+        if details:  # an unexpected error: the window's dialog keeps the details and the log
+            show_error(self, message, details)
+
+    def _idle(self) -> None:
+        if self.runner.running("report") is None:
+            self.progress.hide()
+            self.cancel_button.setEnabled(False)
+            self.run_button.setEnabled(True)
+
+    def open_report(self) -> None:
+        """Open the written report with the desktop's viewer (browser, PDF reader)."""
+        if self.result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.result.path))
