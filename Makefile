@@ -29,7 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check convviz_gui tests bench main.py
 
-BENCHES := bench/gradcam.py bench/filters.py bench/activations.py bench/gui.py bench/report.py
+BENCHES := bench/gradcam.py bench/filters.py bench/activations.py bench/gui.py bench/report.py bench/live.py
 
 bench: $(STAMP)
 	@for script in $(BENCHES); do echo "== $$script"; QT_QPA_PLATFORM=offscreen $(BIN)/python $$script || exit 1; done

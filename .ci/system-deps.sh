@@ -9,6 +9,7 @@ declare -A needed=(
   [libxcb-shape.so.0]=libxcb-shape0 [libxcb-randr.so.0]=libxcb-randr0
   [libxcb-render-util.so.0]=libxcb-render-util0 [libxcb-image.so.0]=libxcb-image0
   [libxcb-xkb.so.1]=libxcb-xkb1 [libfreetype.so.6]=libfreetype6
+  [libpulse.so.0]=libpulse0   # QtMultimedia (the Live tab) links it even for video files
 )
 command -v ldconfig >/dev/null || exit 0   # not Linux/glibc: nothing to do
 missing=()

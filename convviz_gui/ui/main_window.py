@@ -42,9 +42,11 @@ from convviz_gui.ui.dialogs import (
     show_error,
     user_guide_dialog,
 )
+from convviz_gui.ui.figure_view import DRAW_LOCK
 from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.image_panel import ImagePanel
+from convviz_gui.ui.live_tab import LiveTab
 from convviz_gui.ui.model_tree import ModelTreePanel
 from convviz_gui.ui.report_dialog import ReportDialog
 from convviz_gui.ui.session import Session
@@ -94,10 +96,12 @@ class MainWindow(QMainWindow):
         self.gradcam_tab = GradCamTab(self.session, self.runner)
         self.gradcam_tab.pick_images.connect(self.choose_images)
         self.weights_tab = WeightsTab(self.session, self.runner)  # refreshes itself on changes
+        self.live_tab = LiveTab(self.session, self.runner)  # camera or video, frame after frame
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for tab, title in ((self.activations_tab, "Activations"), (self.filters_tab, "Filters"),
-                           (self.gradcam_tab, "Grad-CAM"), (self.weights_tab, "Weights")):
+                           (self.gradcam_tab, "Grad-CAM"), (self.weights_tab, "Weights"),
+                           (self.live_tab, "Live")):
             self.tabs.addTab(tab, title)
             tab.status.connect(partial(self._tab_status, tab))
             tab.error.connect(self.report_error)
@@ -175,7 +179,8 @@ class MainWindow(QMainWindow):
             toggle.setText(f"{dock.windowTitle()} Panel")
             view_menu.addAction(toggle)
         view_menu.addSeparator()
-        for number, title in enumerate(("Activations", "Filters", "Grad-CAM", "Weights"), 1):
+        for number, title in enumerate(("Activations", "Filters", "Grad-CAM", "Weights", "Live"),
+                                       1):
             self._action(view_menu, title, partial(self.tabs.setCurrentIndex, number - 1),
                          f"Ctrl+{number}")
         view_menu.addSeparator()
@@ -541,6 +546,8 @@ class MainWindow(QMainWindow):
             self.report_dialog = ReportDialog(self)
         self.report_dialog.show()
         self.report_dialog.raise_()
+        self.report_dialog.activateWindow()
+        self.report_dialog.folder.setFocus()
 
     def copy_figure(self) -> None:
         """Edit > Copy Figure as a bitmap (the figure at its own size, as exported)."""
@@ -549,7 +556,8 @@ class MainWindow(QMainWindow):
             self.report_error("There is no figure to copy yet.", "")
             return
         buffer = io.BytesIO()
-        figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
+        with DRAW_LOCK:  # fonts are shared with the figures drawn in the background
+            figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
         QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
         self.show_status("Figure copied to the clipboard.")
 
@@ -595,6 +603,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._save_settings()
         self.show_status("Stopping background jobs…")
+        self.live_tab.shutdown()  # the camera is released
         self.runner.shutdown()
         if self._paste_dir is not None:
             import shutil
