@@ -42,7 +42,6 @@ from convviz_gui.ui.dialogs import (
     show_error,
     user_guide_dialog,
 )
-from convviz_gui.ui.figure_view import DRAW_LOCK
 from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.image_panel import ImagePanel
@@ -546,8 +545,6 @@ class MainWindow(QMainWindow):
             self.report_dialog = ReportDialog(self)
         self.report_dialog.show()
         self.report_dialog.raise_()
-        self.report_dialog.activateWindow()
-        self.report_dialog.folder.setFocus()
 
     def copy_figure(self) -> None:
         """Edit > Copy Figure as a bitmap (the figure at its own size, as exported)."""
@@ -556,8 +553,7 @@ class MainWindow(QMainWindow):
             self.report_error("There is no figure to copy yet.", "")
             return
         buffer = io.BytesIO()
-        with DRAW_LOCK:  # fonts are shared with the figures drawn in the background
-            figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
+        figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
         QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
         self.show_status("Figure copied to the clipboard.")
 
