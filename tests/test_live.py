@@ -199,6 +199,7 @@ def test_pause_and_step(qtbot, window, videos, monkeypatch):
     qtbot.waitUntil(lambda: tab.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
     qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
     assert tab.paused and tab.pause_button.text() == "&Play"
+    assert tab.readout.text().startswith("Paused · ")
     qtbot.waitUntil(lambda: tab.runner.running("live") is None, timeout=WINDOW_TIMEOUT_MS)
     _settle(0.5)
     explained = tab.explained
@@ -220,8 +221,8 @@ def test_pause_and_step(qtbot, window, videos, monkeypatch):
     qtbot.waitUntil(lambda: tab.explained >= explained + 8, timeout=WINDOW_TIMEOUT_MS)
 
 
-def test_hiding_the_tab_pauses_and_showing_resumes_export_works(qtbot, window, videos,
-                                                               monkeypatch, tmp_path):
+def test_hiding_pauses_showing_resumes_a_new_model_pauses_export_works(qtbot, window, videos,
+                                                                      monkeypatch, tmp_path):
     tab = window.live_tab
     _open_video(qtbot, window, videos["slow"], monkeypatch)
     qtbot.waitUntil(lambda: tab.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
@@ -239,3 +240,7 @@ def test_hiding_the_tab_pauses_and_showing_resumes_export_works(qtbot, window, v
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.explained > explained + 3, timeout=WINDOW_TIMEOUT_MS)
     assert tab.source.running
+    window.open_model("demo")  # another model: the video pauses until Play
+    qtbot.waitUntil(lambda: window.session.model.source == "demo", timeout=WINDOW_TIMEOUT_MS)
+    assert tab.paused and not tab.source.running and "model changed" in tab.view.text()
+    assert tab.class_combo.itemText(0) == "top class" and tab.class_combo.count() == 8

@@ -49,6 +49,10 @@ CMAP = "jet"
 FPS_WINDOW_S = 2.0  # frames per second over the last two seconds
 HISTORY = 1000  # shown frames remembered for the readout and the tests
 TOP_CLASS = "top class"
+NO_MODEL_HINT = ("Open a model, then start a camera or open a video file: every frame is "
+                 "explained as fast as the engine allows.")
+READY_HINT = ("Start a camera or open a video file: every frame is explained as fast as the "
+              "engine allows, always the newest one.")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class LiveTab(QWidget):
         self.last_peak: tuple[int, int] | None = None
         self._camera_device = None  # the camera released when the tab was hidden
         self._closed = False  # the window closes: nothing more is sent to the engine
+        self._engine_seconds = 0.0  # the last frame's time in the engine
         self._build()
         session.changed.connect(self._session_changed)
         self._fill_cameras()
@@ -206,8 +211,7 @@ class LiveTab(QWidget):
         self.class_combo.setMinimumContentsLength(12)
         self.class_combo.setToolTip("The class explained in every frame: each frame's top class, "
                                     "or one class throughout.")
-        self.view = FrameLabel("Open a model, then start a camera or open a video file: every "
-                               "frame is explained as fast as the engine allows.")
+        self.view = FrameLabel(NO_MODEL_HINT)
         self.predictions = QLabel()
         self.predictions.setTextFormat(Qt.TextFormat.RichText)
         self.predictions.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -333,7 +337,10 @@ class LiveTab(QWidget):
         else:
             self.source.play()
         self._update_buttons()
-        self.status.emit("Paused: Step explains the next frame." if paused else "Live.")
+        if self.explained:
+            self._show_readout()
+        self.status.emit("Paused: Step explains the next frame, Play goes on." if paused
+                         else "Live.")
 
     def step(self) -> None:
         """Explain the next frame once (pausing first); a video moves on by one frame."""
@@ -404,7 +411,8 @@ class LiveTab(QWidget):
         self.explained += 1
         self.shown.append(ShownFrame(result.frame_id, newest, now - arrived))
         self._shown_at.append(now)
-        self._show_readout(result.seconds)
+        self._engine_seconds = result.seconds
+        self._show_readout()
         self.result = Explanation(cam, result.predictions, rgb, f"frame {result.frame_id}",
                                   (width, height), seconds=result.seconds)
         self.frame_shown.emit(result)
@@ -439,10 +447,10 @@ class LiveTab(QWidget):
             return 0.0
         return (len(recent) - 1) / (recent[-1] - recent[0])
 
-    def _show_readout(self, engine_seconds: float) -> None:
-        self.readout.setText(f"{self.frames_per_second():.1f} frames/s explained · "
-                             f"{self.received} received · {self.dropped} dropped · "
-                             f"{engine_seconds * 1000:.0f} ms in the engine per frame")
+    def _show_readout(self) -> None:
+        rate = "Paused" if self.paused else f"{self.frames_per_second():.1f} frames/s explained"
+        self.readout.setText(f"{rate} · {self.received} received · {self.dropped} dropped · "
+                             f"{self._engine_seconds * 1000:.0f} ms in the engine per frame")
 
     def _failed(self, message: str, details: str) -> None:
         """A frame the engine could not explain: say why and pause (no error per frame)."""
@@ -465,6 +473,8 @@ class LiveTab(QWidget):
         elif self.source.kind == "file":
             self.set_paused(True)
             self.view.set_hint("The model changed: press Play to go on.")
+        else:
+            self.view.set_hint(READY_HINT)
         self.runner.cancel(LIVE_KIND)
         self._waiting = None
         model = self.session.model
