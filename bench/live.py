@@ -8,7 +8,7 @@ and Grad-CAM at its default layer:
   is the fastest a GIF plays), played by Qt's FFmpeg backend for ``--seconds``: frames
   explained per second, frames received and dropped, the time from a frame's arrival to
   its overlay on screen, and the longest stall of the GUI thread (a 20 ms heartbeat).
-- ``saturated``: frames pushed into the tab's video sink every 5 ms (200 per second),
+- ``saturated``: frames handed to the tab as its video source does, every 5 ms (200 per second),
   at 320x240 and 640x480, so that a frame always waits: the most the pipeline (conversion,
   the engine, the overlay) can explain per second.
 
@@ -140,7 +140,9 @@ def main() -> None:
         counter = iter(range(10**9))
 
         def push(images=images, counter=counter) -> None:
-            tab.source.sink.setVideoFrame(QVideoFrame(images[next(counter) % len(images)]))
+            # What the video sink announces for a frame (no source is open here).
+            tab.source.frame_arrived.emit(QVideoFrame(images[next(counter) % len(images)]),
+                                          time.monotonic())
 
         feeder = QTimer()
         feeder.setInterval(5)  # 200 frames per second: one always waits, without spinning
