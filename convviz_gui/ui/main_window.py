@@ -545,6 +545,8 @@ class MainWindow(QMainWindow):
             self.report_dialog = ReportDialog(self)
         self.report_dialog.show()
         self.report_dialog.raise_()
+        self.report_dialog.activateWindow()
+        self.report_dialog.folder.setFocus()
 
     def copy_figure(self) -> None:
         """Edit > Copy Figure as a bitmap (the figure at its own size, as exported)."""

@@ -71,6 +71,8 @@ class ReportDialog(QDialog):
         self.metrics = QCheckBox("Faithfulness metrics (slower)")
         self.metrics.setToolTip("Deletion/insertion AUC and Average Drop/Increase for every image.")
         self.out = QLineEdit(str(start / "report.html"))
+        self._out_chosen = False  # until the user chooses, the report goes beside the folder
+        self.out.textEdited.connect(lambda _text: setattr(self, "_out_chosen", True))
         self.out.setToolTip("report.html (one self-contained file) or report.pdf (a page per "
                             "image, then the summary).")
         self.progress = QProgressBar(maximum=1000)
@@ -88,6 +90,8 @@ class ReportDialog(QDialog):
     def _layout(self) -> None:
         self.browse_folder, self.browse_out = QPushButton("Browse…"), QPushButton("Browse…")
         self.browse_folder.clicked.connect(lambda _checked=False: self.choose_folder())
+        for button in (self.browse_folder, self.browse_out):
+            button.setAutoDefault(False)  # Enter in a field runs the report, not a chooser
         self.browse_out.clicked.connect(lambda _checked=False: self.choose_output())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         for button in (self.run_button, self.cancel_button, self.open_button):
@@ -108,6 +112,7 @@ class ReportDialog(QDialog):
         form.addRow(self.progress)
         form.addRow(self.status)
         form.addRow(buttons)
+        self.run_button.setDefault(True)  # once it is in the dialog: Enter runs
         self.setMinimumWidth(560)
 
     def _method_changed(self) -> None:
@@ -121,6 +126,15 @@ class ReportDialog(QDialog):
         if folder:
             self.folder.setText(folder)
             self.main._remember_dir(folder)
+            self._default_output()
+
+    def _default_output(self) -> None:
+        """``<folder> report.html`` beside the folder (not in it: a second run would list it
+        as skipped), unless the user chose the report file."""
+        folder = Path(self.folder.text().strip())
+        if not self._out_chosen and folder.is_dir() and folder.parent != folder:
+            suffix = Path(self.out.text()).suffix or ".html"
+            self.out.setText(str(folder.parent / f"{folder.name} report{suffix}"))
 
     def choose_output(self) -> None:
         """The report file: .html or .pdf (the filter's suffix is added when none is typed)."""
@@ -130,6 +144,7 @@ class ReportDialog(QDialog):
             if not Path(path).suffix:
                 path += ".pdf" if "pdf" in chosen.lower() else ".html"
             self.out.setText(path)
+            self._out_chosen = True
             self.main._remember_dir(path)
 
     def request(self) -> BatchReport:
@@ -150,6 +165,7 @@ class ReportDialog(QDialog):
         if not self.folder.text().strip():
             self.status.setText("Choose a folder of images first.")
             return
+        self._default_output()
         try:
             request = self.request()
         except ConvVizError as error:
@@ -180,7 +196,9 @@ class ReportDialog(QDialog):
     def _written(self, result: ReportResult) -> None:
         self.result = result
         skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-        reasons = "".join(f"\n{Path(path).name}: {reason}" for path, reason in result.skipped[:5])
+        reasons = "".join(f"\n{reason}" for _, reason in result.skipped[:5])
+        if len(result.skipped) > 5:
+            reasons += f"\n… and {len(result.skipped) - 5} more, listed in the report."
         self.status.setText(f"Wrote {result.path}: {len(result.images)} images{skipped} in "
                             f"{result.seconds:.1f} s.{reasons}")
         self.open_button.setEnabled(True)
