@@ -144,7 +144,10 @@ def wait_idle(qtbot, window) -> None:
     """Wait until no background job is queued or running, then let the GUI catch up."""
     from PySide6.QtWidgets import QApplication
 
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WINDOW_TIMEOUT_MS)
+    from convviz_gui.ui.figure_view import draws_in_flight
+
+    qtbot.waitUntil(lambda: not window.runner.busy and not draws_in_flight(),
+                    timeout=WINDOW_TIMEOUT_MS)
     QApplication.processEvents()
 
 

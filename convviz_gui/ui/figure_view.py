@@ -1,8 +1,18 @@
-"""A matplotlib figure with its zoom/pan toolbar, swappable in place."""
+"""A matplotlib figure with its zoom/pan toolbar, swappable in place, drawn off the GUI thread.
+
+A big figure takes 100-400 ms to draw; ``BackgroundCanvas`` draws it in a worker thread
+into a fresh Agg renderer (the GUI thread gets the interpreter back every few ms) and
+swaps the finished drawing in, so the window keeps answering while figures are drawn.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
+
 import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from PySide6.QtCore import QMargins, Qt, Signal
@@ -12,16 +22,100 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QW
 HINT_PADDING = 24
 TALL_RATIO = 1.1  # height over width beyond which multi-panel figures stack 2x2
 
+MIN_DRAW_SIDE = 8  # a canvas smaller than this is not laid out yet
+# One matplotlib draw at a time, in any thread: figures share the font cache.
+DRAW_LOCK = threading.RLock()
+_canvases: weakref.WeakSet = weakref.WeakSet()
+
+
+def draws_in_flight() -> int:
+    """How many canvases on screen are drawing or about to (tests wait for none)."""
+    return sum(canvas.busy for canvas in list(_canvases))
+
+
+class BackgroundCanvas(FigureCanvasQTAgg):
+    """A Qt Agg canvas whose idle draws (new figure, resize, pan/zoom) run in a worker thread.
+
+    The widget keeps painting the last complete drawing until the new one is swapped in
+    (``drawn``); ``draw()`` itself stays synchronous for code that needs the layout now.
+    """
+
+    drawn = Signal()
+    _finished = Signal()
+
+    def __init__(self, figure: Figure) -> None:
+        super().__init__(figure)
+        self._rendering = False
+        self._again = False
+        self._result: tuple[Figure, RendererAgg | None] | None = None
+        self._finished.connect(self._swap, Qt.ConnectionType.QueuedConnection)
+        _canvases.add(self)
+
+    @property
+    def busy(self) -> bool:
+        """True while drawing, or with a draw queued while on screen."""
+        return self._rendering or (getattr(self, "_draw_pending", False) and self.isVisible())
+
+    def draw(self) -> None:
+        """Draw now, on this thread (waits for a background draw to finish)."""
+        with DRAW_LOCK:
+            super().draw()
+        self.drawn.emit()
+
+    def _draw_idle(self) -> None:
+        """Start the pending draw (``draw_idle`` queues it: requests of one event-loop
+        pass are drawn once) in the background; the finished drawing replaces the shown one."""
+        if not getattr(self, "_draw_pending", False):
+            return
+        if self._rendering:
+            self._draw_pending, self._again = False, True
+            return
+        if min(self.width(), self.height(), *self.figure.bbox.size) < MIN_DRAW_SIDE:
+            return  # not laid out yet: drawn at the first paint
+        self._draw_pending = False
+        self._rendering = True
+        threading.Thread(target=self._render, args=(self.figure,), daemon=True,
+                         name="convviz-draw").start()
+
+    def _render(self, figure: Figure) -> None:
+        renderer = None
+        try:
+            with DRAW_LOCK:
+                width, height = (int(size) for size in figure.bbox.max)
+                renderer = RendererAgg(max(1, width), max(1, height), figure.dpi)
+                figure.draw(renderer)
+        except Exception:  # a broken figure must not kill the thread silently
+            logging.getLogger(__name__).exception("drawing a figure failed")
+            renderer = None
+        self._result = (figure, renderer)
+        try:
+            self._finished.emit()
+        except RuntimeError:  # the canvas was deleted meanwhile
+            self._rendering = False
+
+    def _swap(self) -> None:
+        figure, renderer = self._result or (None, None)
+        self._rendering = False
+        if renderer is not None and figure is self.figure:
+            self.renderer = renderer
+            self._lastKey = (renderer.width, renderer.height, figure.dpi)
+            self.update()
+            self.drawn.emit()
+        if self._again or figure is not self.figure:
+            self._again = False
+            self.draw_idle()
+
 
 class FigureView(QWidget):
     """Shows one ``Figure``, a hint text when there is none yet, or a quick preview image."""
 
     shape_changed = Signal()  # the canvas turned from wide to tall or back
+    drawn = Signal()  # the current figure is on screen
 
     def __init__(self, hint: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.figure: Figure | None = None
-        self.canvas: FigureCanvasQTAgg | None = None
+        self.canvas: BackgroundCanvas | None = None
         self._toolbar: NavigationToolbar2QT | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -113,11 +207,12 @@ class FigureView(QWidget):
     def set_figure(self, figure: Figure) -> FigureCanvasQTAgg:
         """Replace the shown figure; returns its canvas (for click handlers).
 
-        The existing canvas is reused (re-creating canvas and toolbar on every live
-        preview stalls the event loop).
+        The figure is drawn in the background. A canvas on screen (the same result
+        restyled) keeps its old drawing until the new one is ready; a hidden canvas (a
+        new result: the pending text is shown) appears once the new figure is drawn, so
+        the view never shows a figure of another result. The existing canvas is reused.
         """
         if self.canvas is not None:
-            self._end_preview()
             self.figure = figure
             figure.set_canvas(self.canvas)
             self.canvas.figure = figure
@@ -131,17 +226,25 @@ class FigureView(QWidget):
         self._clear()
         self._end_preview()
         self.figure = figure
-        self.canvas = FigureCanvasQTAgg(figure)
+        self.canvas = BackgroundCanvas(figure)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.canvas.drawn.connect(self._drawn)
         self._toolbar = NavigationToolbar2QT(self.canvas, self)
         self._layout.addWidget(self._toolbar)
         self._layout.addWidget(self.canvas, 1)
         self._draw_when_visible()
         return self.canvas
 
+    def _drawn(self) -> None:
+        """The canvas finished drawing: show it if it holds the current figure."""
+        if self.figure is not None and self.canvas is not None and self.canvas.figure is self.figure:
+            if not self.canvas.isVisible() or self._hint.isVisible():
+                self._end_preview()
+            self.drawn.emit()
+
     def _draw_when_visible(self) -> None:
         """Draw now if on screen; a hidden tab's figure is drawn when the tab is shown (a
-        big grid takes 100+ ms of the GUI thread, for nobody to see)."""
+        big grid takes 100+ ms, for nobody to see)."""
         self._draw_on_show = not self.isVisible()
         if not self._draw_on_show:
             self.canvas.draw_idle()
@@ -149,7 +252,7 @@ class FigureView(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if self._draw_on_show and self.canvas is not None:
             self._draw_on_show = False
-            self.canvas.draw_idle()  # before the first paint, which would show the old buffer
+            self.canvas.draw_idle()
         super().showEvent(event)
 
     def _end_preview(self) -> None:

@@ -42,6 +42,7 @@ from convviz_gui.ui.dialogs import (
     show_error,
     user_guide_dialog,
 )
+from convviz_gui.ui.figure_view import DRAW_LOCK
 from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.image_panel import ImagePanel
@@ -555,7 +556,8 @@ class MainWindow(QMainWindow):
             self.report_error("There is no figure to copy yet.", "")
             return
         buffer = io.BytesIO()
-        figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
+        with DRAW_LOCK:  # fonts are shared with the figures drawn in the background
+            figure_for(tab.result, tab.style()).savefig(buffer, format="png", dpi=self.export_dpi())
         QApplication.clipboard().setImage(QImage.fromData(buffer.getvalue(), "PNG"))
         self.show_status("Figure copied to the clipboard.")
 

@@ -21,7 +21,7 @@ class ViewTab(QWidget):
     view_name = "view"
     status = Signal(str)
     error = Signal(str, str)
-    rendered = Signal()
+    rendered = Signal()  # the figure is drawn on screen
 
     def __init__(self, session: Session, runner: JobRunner, hint: str) -> None:
         super().__init__()
@@ -31,6 +31,7 @@ class ViewTab(QWidget):
         self.result: Any = None  # the result on screen (drawn again for restyles and exports)
         self.figure_view = FigureView(hint)
         self.figure_view.shape_changed.connect(self.redraw)  # wide <-> tall canvas
+        self.figure_view.drawn.connect(self.rendered)
         self.controls = QHBoxLayout()  # the last row of controls
         self._rows = QVBoxLayout()
         layout = QVBoxLayout(self)
@@ -111,9 +112,8 @@ class ViewTab(QWidget):
         self.refresh()
 
     def show_figure(self, figure) -> None:
-        """Put a figure on screen."""
+        """Put a figure on screen (``rendered`` is emitted once it is drawn)."""
         self.figure_view.set_figure(figure)
-        self.rendered.emit()
 
     def show_preview(self, pixels) -> None:
         """Put a quick uint8 preview image on screen while a job is still running."""
