@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,11 @@ class LayerActivations:
 
     def stats(self) -> list[ChannelStats]:
         """Per-channel mean/std/min/max, and whether the channel is blank (``blank_reason``)."""
+        return list(self._stats)
+
+    @cached_property
+    def _stats(self) -> tuple[ChannelStats, ...]:
+        """Computed once per activation (every redraw of a grid asks for the blank channels)."""
         flat = self.values.reshape(-1, self.channel_count).astype(np.float64)
         means, stds = flat.mean(axis=0), flat.std(axis=0)
         lows, highs = flat.min(axis=0), flat.max(axis=0)
@@ -84,7 +90,7 @@ class LayerActivations:
             reason = blank_reason(float(lows[i]), float(highs[i]), layer_peak)
             stats.append(ChannelStats(i, float(means[i]), float(stds[i]), float(lows[i]),
                                       float(highs[i]), bool(reason), reason))
-        return stats
+        return tuple(stats)
 
     def blank_channels(self) -> list[int]:
         """Indices of blank channels (all zero, near zero at the layer's scale, or constant)."""
