@@ -80,8 +80,10 @@ def test_a_batched_method_shows_progress_and_cancels(qtbot, demo_window):
     assert tab.progress.isVisible() and tab.cancel_button.isVisible()
     qtbot.waitUntil(lambda: len(updates) >= 2, timeout=WINDOW_TIMEOUT_MS)
     assert 0 < tab.progress.value() < 1000
+    qtbot.waitUntil(demo_window.busy_bar.isVisible, timeout=WINDOW_TIMEOUT_MS)  # a long job
     qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, demo_window)
+    assert not demo_window.busy_bar.isVisible()
     assert tab.result is None and "Cancelled" in tab.figure_view._hint.text()
     assert tab.progress.isHidden() and tab.cancel_button.isHidden()
     assert demo_window.errors_shown == []

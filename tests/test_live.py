@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from convviz_gui.ops.context import OpContext, Workspace
@@ -155,7 +155,13 @@ def test_the_overlay_peak_follows_the_moving_square(qtbot, window, videos, monke
     tab = window.live_tab
     seen = _collect(tab)
     _open_video(qtbot, window, videos["slow"], monkeypatch)
+    busy_shown = []  # the status bar's busy bar must not flicker with every frame
+    poll = QTimer(interval=5)
+    poll.timeout.connect(lambda: busy_shown.append(window.busy_bar.isVisible()))
+    poll.start()
     qtbot.waitUntil(lambda: len(seen) >= 40, timeout=WINDOW_TIMEOUT_MS)
+    poll.stop()
+    assert len(busy_shown) > 100 and not any(busy_shown)
     followed, xs = 0, []
     for rgb, result in seen:
         box = red_box(rgb)

@@ -390,7 +390,7 @@ class LiveTab(QWidget):
                                fit=self.session.fit)
         self._in_flight = (frame_id, rgb, arrived, self.received)
         self.runner.submit(LIVE_KIND, request, on_result=self._show, on_error=self._failed,
-                           on_finished=self._engine_done)
+                           on_finished=self._engine_done, quiet=True)
 
     def _engine_done(self) -> None:
         self._in_flight = None

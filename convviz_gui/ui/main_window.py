@@ -7,7 +7,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,6 +53,7 @@ from convviz_gui.ui.session import Session
 from convviz_gui.ui.weights_tab import WeightsTab
 from convviz_gui.ui.workers import JobRunner
 
+BUSY_BAR_DELAY_MS = 400
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
 RECENT_LIMIT = 8
@@ -134,6 +135,8 @@ class MainWindow(QMainWindow):
         self.busy_bar.setMaximumWidth(140)
         self.busy_bar.hide()
         self.statusBar().addPermanentWidget(self.busy_bar)
+        self._busy_delay = QTimer(self, singleShot=True, interval=BUSY_BAR_DELAY_MS)
+        self._busy_delay.timeout.connect(lambda: self.busy_bar.setVisible(self.runner.busy))
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -483,7 +486,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(str(text))
 
     def _busy(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
+        """The status bar's busy bar, shown once the engine has been busy for a moment (the
+        Live tab's frames, each a few ms, would make it flicker)."""
+        if busy:
+            self._busy_delay.start()
+        else:
+            self._busy_delay.stop()
+            self.busy_bar.hide()
 
     def report_error(self, message: str, details: str = "") -> None:
         """One-sentence dialog; the current model, image and results are kept."""

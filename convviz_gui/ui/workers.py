@@ -46,6 +46,7 @@ class Job:
         self.keep_result = False
         self.attempts = 0
         self.error_type = ""
+        self.quiet = False  # does not make the runner busy (see ``JobRunner.submit``)
         self._send = send
 
     def cancel(self, keep_result: bool = False) -> None:
@@ -186,12 +187,18 @@ class JobRunner(QObject):
         on_error: Callable[[str, str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
         on_finished: Callable[[], None] | None = None,
+        quiet: bool = False,
     ) -> Job:
-        """Send ``request`` to the engine, cancelling any stale job of the same kind."""
+        """Send ``request`` to the engine, cancelling any stale job of the same kind.
+
+        ``quiet`` jobs (the Live tab's frames, one after another) do not make the runner
+        ``busy``: the window's busy bar is for work the user waits for.
+        """
         if self._closing:
             raise RuntimeError("the job runner has been shut down")
         self.cancel(kind)
         job = Job(next(self._ids), kind, request, self._send)
+        job.quiet = quiet
         for signal, slot in ((job.signals.result, on_result), (job.signals.error, on_error),
                              (job.signals.progress, on_progress),
                              (job.signals.finished, on_finished)):
@@ -200,7 +207,7 @@ class JobRunner(QObject):
         self._jobs[kind] = job
         was_busy = self.busy
         self._alive[job.id] = job
-        if not was_busy:
+        if self.busy and not was_busy:
             self.busy_changed.emit(True)
         if self.engine is None:
             self._fail(job, "The computation engine is not running; restart ConvViz.")
@@ -229,16 +236,17 @@ class JobRunner(QObject):
 
     @property
     def busy(self) -> bool:
-        """True while any job is queued or running."""
-        return bool(self._alive)
+        """True while any job (but a quiet one) is queued or running."""
+        return any(not job.quiet for job in self._alive.values())
 
     def _done(self, job: Job) -> None:
+        was_busy = self.busy
         if self._alive.pop(job.id, None) is None:
             return
         if self._jobs.get(job.kind) is job:
             del self._jobs[job.kind]
         job.signals.finished.emit()
-        if not self._alive:
+        if was_busy and not self.busy:
             self.busy_changed.emit(False)
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
