@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import traceback
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.install_desktop_entry:
         print(f"installed {install_desktop_entry()}")
         return 0
+    # QtMultimedia (the Live tab) lists every optional video library it does not find.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.symbolsresolver=false;"
+                                              "qt.multimedia.ffmpeg.info=false")
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 

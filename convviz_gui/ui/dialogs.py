@@ -64,6 +64,16 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     return box
 
 
+def compact_combo(characters: int, tip: str) -> QComboBox:
+    """A combo box as wide as ``characters`` (not its longest item: layer names are long),
+    with a tooltip."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    combo.setToolTip(tip)
+    return combo
+
+
 def dialog_buttons(dialog: QDialog, action: QDialogButtonBox.StandardButton) -> QDialogButtonBox:
     """``action`` (Open, Save...) and Cancel, wired to accept and reject the dialog."""
     buttons = QDialogButtonBox(action | QDialogButtonBox.StandardButton.Cancel)

@@ -40,6 +40,7 @@ from convviz_gui.ops.messages import (
     FigureStyle,
     ImageExplanations,
 )
+from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
@@ -69,12 +70,8 @@ class GradCamTab(ViewTab):
         self.class_filter.setToolTip("Type part of a class name; Enter explains the first match.")
         self.class_filter.textChanged.connect(self._filter_classes)
         self.class_filter.returnPressed.connect(self._explain_first_match)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.layer_combo.setMinimumContentsLength(18)
-        self.layer_combo.setToolTip("The layer whose feature maps are weighted: the last "
-                                    "convolution gives the most class-specific map.")
+        self.layer_combo = compact_combo(18, "The layer whose feature maps are weighted: the last "
+                                             "convolution gives the most class-specific map.")
         self.method = QComboBox()
         for name, cls in CAM_METHODS.items():
             self.method.addItem(name, name)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidg
 
 from convviz_gui.engine.images import FIT_MODES
 from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummary
+from convviz_gui.ui.dialogs import compact_combo
 
 THUMBNAIL_MIN = 120
 MODEL_VIEW_SIDE = 128
@@ -39,12 +40,8 @@ class ImagePanel(QWidget):
                                   "or use File > Open Image or Edit > Paste Image.")
         self.image_info = QLabel("")
         self.image_info.setWordWrap(True)
-        self.preset_combo = QComboBox()
-        self.preset_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset_combo.setMinimumContentsLength(12)
-        self.preset_combo.setToolTip("How pixels are scaled before they reach the model. It must "
-                                     "match how the model was trained.")
+        self.preset_combo = compact_combo(12, "How pixels are scaled before they reach the model. "
+                                              "It must match how the model was trained.")
         self.preset_combo.setPlaceholderText("(no model yet)")
         self.preset_combo.setEnabled(False)
         self.preset_combo.activated.connect(

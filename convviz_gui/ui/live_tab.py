@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.ops.messages import ExplainFrame, Explanation, FigureStyle, FrameExplanation
+from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.video_source import (
     VIDEO_FILTER,
@@ -199,18 +200,10 @@ class LiveTab(QWidget):
         self.method.setToolTip("The explanation drawn over each frame: the methods that need one "
                                "pass (batched ones such as Score-CAM are in the Grad-CAM tab).")
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
-        self.layer_combo = QComboBox()
-        self.layer_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.layer_combo.setMinimumContentsLength(14)
-        self.layer_combo.setToolTip("The layer whose feature maps are weighted (the last "
-                                    "convolution by default).")
-        self.class_combo = QComboBox()
-        self.class_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.class_combo.setMinimumContentsLength(12)
-        self.class_combo.setToolTip("The class explained in every frame: each frame's top class, "
-                                    "or one class throughout.")
+        self.layer_combo = compact_combo(14, "The layer whose feature maps are weighted (the last "
+                                             "convolution by default).")
+        self.class_combo = compact_combo(12, "The class explained in every frame: each frame's "
+                                             "top class, or one class throughout.")
         self.view = FrameLabel(NO_MODEL_HINT)
         self.predictions = QLabel()
         self.predictions.setTextFormat(Qt.TextFormat.RichText)
