@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.engine.models import demo_image_path
@@ -16,7 +16,15 @@ from convviz_gui.ops.context import OpContext, Workspace
 from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import ImageRef, ModelRef, Overview, OverviewRows
 from convviz_gui.ops.operations import run
-from convviz_gui.ui.overview_view import CHUNK_ROWS, JOB_KIND, PENDING_TEXT, SHAPE_ROLE, TILES_ROLE
+from convviz_gui.ui.overview_view import (
+    BLANK_ROLE,
+    CHUNK_ROWS,
+    JOB_KIND,
+    MIN_TILE,
+    PENDING_TEXT,
+    SHAPE_ROLE,
+    TILES_ROLE,
+)
 
 from .conftest import WINDOW_TIMEOUT_MS, wait_idle
 
@@ -107,7 +115,17 @@ def test_overview_requests_only_the_rows_on_screen(qtbot, window, requested):
     assert shape.startswith("62x62x8") and "Conv2D" in shape  # the demo's first convolution
     tiles = index.data(TILES_ROLE)
     assert len(tiles) == 8 and tiles[0].width() == 62
+    # The demo's first convolution has two blank channels for this image: outlined tiles.
+    assert index.data(BLANK_ROLE) == [True, False, False, False, False, True, False, False]
     view.grab().save("/tmp/overview.png")
+    # All eight tiles fit beside the name at every width (a 1366 px laptop screen included).
+    for width in (1366, 1000, 1920):
+        window.resize(width, 700)
+        QApplication.processEvents()
+        row = view.delegate.sizeHint(None, index)
+        assert row.width() <= view.viewport().width() or view.delegate.tile == MIN_TILE, width
+        assert MIN_TILE <= view.delegate.tile <= 64
+    assert view.delegate.tile == 64 and view.delegate.name_width == 250  # wide: full size
 
 
 def test_scrolling_to_the_bottom_requests_the_rest_once(qtbot, window, requested):

@@ -3,7 +3,8 @@
 Rows are asked of the engine in fixed chunks of ``CHUNK_ROWS`` layers, one ``OverviewRows``
 request at a time and only for chunks on screen; received rows are kept until the model,
 image or preset changes. A delegate paints each row: the layer's name and output shape,
-then its first channels as ``TILE``-px tiles (nearest-neighbour for small maps), or
+then its first channels as tiles of up to ``TILE`` px, as large as all of them fit
+(nearest-neighbour for small maps; blank channels flat and outlined in red), or
 "computing…" while the row is pending.
 """
 
@@ -15,7 +16,7 @@ from functools import partial
 import numpy as np
 from matplotlib import colormaps
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from convviz_gui.engine.layers import LayerInfo, LayerPath
@@ -24,15 +25,19 @@ from convviz_gui.ops.messages import ImageRef, ModelRef, OverviewRows, OverviewR
 JOB_KIND = "overview-rows"
 CHANNELS = 8  # tiles per row
 CHUNK_ROWS = 8  # layers per request; fixed chunks reuse the engine's compiled functions
-TILE = 64  # px, the longer side of every tile
+TILE = 64  # px, the longer side of every tile in a wide view
+MIN_TILE = 32  # a narrow view shrinks the tiles down to this, so that all CHANNELS fit
 TILE_GAP = 4
 NAME_WIDTH = 250
+NARROW_NAME_WIDTH = 170  # the name column of a view too narrow for NAME_WIDTH and full tiles
 MARGIN = 6
 SCROLL_SETTLE_MS = 60  # rows are requested once scrolling pauses this long
 PENDING_TEXT = "computing…"
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
 SHAPE_ROLE = Qt.ItemDataRole.UserRole + 2
 TILES_ROLE = Qt.ItemDataRole.UserRole + 3  # list of QImage, None while pending
+BLANK_ROLE = Qt.ItemDataRole.UserRole + 4  # list of bool: the tile is blank (flat), outlined
+BLANK_COLOR = QColor("#e8463a")  # as the activation grid's outline of blank channels
 
 
 def split_tiles(grid: np.ndarray) -> list[np.ndarray]:
@@ -115,6 +120,10 @@ class OverviewRowsModel(QAbstractListModel):
             return shape_text(layer)
         if role == TILES_ROLE:
             return self._tile_images(layer.path)
+        if role == BLANK_ROLE:
+            grid = self.grids.get(layer.path)
+            # The engine draws a blank channel (zero, or constant) flat: one value per tile.
+            return None if grid is None else [bool(np.ptp(tile) == 0) for tile in split_tiles(grid)]
         return None
 
     def _tile_images(self, path: LayerPath) -> list[QImage] | None:
@@ -126,11 +135,33 @@ class OverviewRowsModel(QAbstractListModel):
         return self._images[path]
 
 
+def row_layout(width: int) -> tuple[int, int]:
+    """(name column, tile side) for a view ``width`` px wide: all CHANNELS tiles beside the
+    name, as large as fit between ``MIN_TILE`` and ``TILE`` (a narrower name column first)."""
+    def fit(name: int) -> int:
+        return (width - name - MARGIN) // CHANNELS - TILE_GAP
+
+    name = NAME_WIDTH if fit(NAME_WIDTH) >= TILE else NARROW_NAME_WIDTH
+    return name, int(np.clip(fit(name), MIN_TILE, TILE))
+
+
 class OverviewRowDelegate(QStyledItemDelegate):
     """Paints a row: name and shape on the left, then the tiles (or the placeholder)."""
 
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.name_width, self.tile = NAME_WIDTH, TILE
+
+    def fit_width(self, width: int) -> bool:
+        """Size the rows for a view ``width`` px wide; True when that changed them."""
+        layout = row_layout(width)
+        changed = layout != (self.name_width, self.tile)
+        self.name_width, self.tile = layout
+        return changed
+
     def sizeHint(self, option, index) -> QSize:  # noqa: N802 (Qt override)
-        return QSize(NAME_WIDTH + CHANNELS * (TILE + TILE_GAP) + MARGIN, TILE + 2 * MARGIN)
+        return QSize(self.name_width + CHANNELS * (self.tile + TILE_GAP) + MARGIN,
+                     self.tile + 2 * MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         item = QStyleOptionViewItem(option)
@@ -140,29 +171,35 @@ class OverviewRowDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, option.widget)
         painter.save()
         left, top = option.rect.left() + MARGIN, option.rect.top() + MARGIN
-        text_width = NAME_WIDTH - 2 * MARGIN
+        tile = self.tile
+        text_width = self.name_width - 2 * MARGIN
         bold = QFont(option.font)
         bold.setBold(True)
         painter.setFont(bold)
         name = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideMiddle, text_width)
-        painter.drawText(QRect(left, top, text_width, TILE // 2), Qt.AlignmentFlag.AlignBottom, name)
+        painter.drawText(QRect(left, top, text_width, tile // 2), Qt.AlignmentFlag.AlignBottom, name)
         painter.setFont(option.font)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(QRect(left, top + TILE // 2 + 2, text_width, TILE // 2),
+        painter.drawText(QRect(left, top + tile // 2 + 2, text_width, tile // 2),
                          Qt.AlignmentFlag.AlignTop, index.data(SHAPE_ROLE))
         images = index.data(TILES_ROLE)
-        left = option.rect.left() + NAME_WIDTH
+        left = option.rect.left() + self.name_width
         if images is None:
             placeholder = index.model().placeholder
-            painter.drawText(QRect(left, top, option.rect.right() - left, TILE),
+            painter.drawText(QRect(left, top, option.rect.right() - left, tile),
                              Qt.AlignmentFlag.AlignVCenter, placeholder)
-        for image in images or ():
-            size = image.size().scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio)
+        blank = index.data(BLANK_ROLE) or []
+        painter.setPen(BLANK_COLOR)
+        for number, image in enumerate(images or ()):
+            size = image.size().scaled(tile, tile, Qt.AspectRatioMode.KeepAspectRatio)
             # Small maps are enlarged pixel by pixel; large ones are shrunk smoothly.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
                                   size.width() < image.width())
-            painter.drawImage(QRect(QPoint(left, top + (TILE - size.height()) // 2), size), image)
-            left += TILE + TILE_GAP
+            where = QRect(QPoint(left, top + (tile - size.height()) // 2), size)
+            painter.drawImage(where, image)
+            if number < len(blank) and blank[number]:
+                painter.drawRect(where.adjusted(0, 0, -1, -1))
+            left += tile + TILE_GAP
         painter.restore()
 
 
@@ -178,7 +215,8 @@ class OverviewView(QListView):
         self.runner = runner
         self.rows = OverviewRowsModel(self)
         self.setModel(self.rows)
-        self.setItemDelegate(OverviewRowDelegate(self))
+        self.delegate = OverviewRowDelegate(self)
+        self.setItemDelegate(self.delegate)
         self.setUniformItemSizes(True)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(TILE // 2)
@@ -265,6 +303,8 @@ class OverviewView(QListView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        if self.delegate.fit_width(self.viewport().width()):
+            self.scheduleDelayedItemsLayout()  # new row height
         self._settle.start()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
