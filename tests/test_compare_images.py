@@ -74,10 +74,22 @@ def test_dropping_several_images_compares_them_on_one_scale(qtbot, demo_window, 
     qtbot.waitUntil(lambda: isinstance(tab.result, ImageExplanations)
                     and {i.cam.class_index for i in tab.result.items} == {wanted},
                     timeout=WINDOW_TIMEOUT_MS)
-    # "One image" goes back to the current image alone.
+    assert "ranked for chelsea.png" in tab.class_filter.placeholderText()
+    # The keyboard too: Down in the list explains the next class in every image.
+    wait_idle(qtbot, window)
+    following = tab.predictions.item(tab.predictions.currentRow() + 1)
+    wanted = following.data(Qt.ItemDataRole.UserRole)
+    tab.predictions.setFocus()
+    qtbot.keyClick(tab.predictions, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: isinstance(tab.result, ImageExplanations)
+                    and {i.cam.class_index for i in tab.result.items} == {wanted},
+                    timeout=WINDOW_TIMEOUT_MS)
+    # "One image" goes back to the current image alone, still explaining the chosen class.
     qtbot.mouseClick(tab.single_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: isinstance(tab.result, Explanation), timeout=WINDOW_TIMEOUT_MS)
     assert not tab.single_button.isVisible() and tab.target.isEnabled()
+    assert tab.result.cam.class_index == wanted
+    assert tab.class_filter.placeholderText() == "Find a class…"
     wait_idle(qtbot, window)
 
 

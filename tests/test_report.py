@@ -103,7 +103,7 @@ def test_files_as_given_with_another_method(capsys, folder, tmp_path):
                   str(tmp_path / "r.htm"))
     assert [item["image"] for item in data["images"]] == [files[0], files[2]]  # the order given
     assert data["method"] == "Score-CAM" and data["layer"] == "conv2d_7"
-    assert data["skipped"] == [{"image": files[1], "reason": "missing.png does not exist."}]
+    assert data["skipped"] == [{"image": files[1], "reason": f"{files[1]} does not exist."}]
 
 
 def test_batched_report_equals_single_image_cli(capsys, folder, tmp_path):
@@ -164,6 +164,9 @@ def test_batch_report_menu_writes_and_opens(qtbot, window, folder, tmp_path, mon
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
     assert opened == [QUrl.fromLocalFile(str(written))]
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)  # no viewer installed
+    qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert str(written) in dialog.status.text() and "No program" in dialog.status.text()
     dialog.out.setText(str(tmp_path / "report.txt"))  # a wrong suffix is said at once
     qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     assert ".html, .htm or .pdf" in dialog.status.text() and not window.runner.busy

@@ -283,5 +283,5 @@ def collect_image_files(inputs: Sequence[str], recursive: bool = False
             for path in sorted(found, key=lambda path: natural_key(path.relative_to(root).as_posix())):
                 add(path)
         else:
-            skipped.append((str(given), f"{root.name or given} does not exist."))
+            skipped.append((str(given), f"{given} does not exist."))
     return files, skipped

@@ -37,8 +37,8 @@ REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 THUMBNAIL_SIDE = 96  # summary-table thumbnails (long side, pixels)
 JPEG_QUALITY = 90
 PAGE_INCHES = (11.69, 8.27)  # A4 landscape
-METRIC_COLUMNS = (("deletion_auc", "deletion AUC"), ("insertion_auc", "insertion AUC"),
-                  ("average_drop", "avg drop"))
+METRIC_COLUMNS = (("deletion_auc", "deletion AUC ↓"), ("insertion_auc", "insertion AUC ↑"),
+                  ("average_drop", "avg drop ↓"))
 
 
 def report_format(path: str | Path) -> str:
@@ -310,6 +310,8 @@ class HtmlReport(ReportWriter):
     def _meta(self, header: ReportHeader) -> str:
         lines = [("Method", header.method), ("Layer", header.layer),
                  ("Explained", header.class_rule),
+                 ("Colours", "each map scaled to its own maximum (red: most important); "
+                             "+ marks the peak"),
                  ("Images", f"{len(self.rows)} explained, {len(self.skipped)} skipped, "
                             f"{header.seconds:.1f} s"),
                  ("Written", datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))]

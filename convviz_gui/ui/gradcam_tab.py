@@ -140,7 +140,9 @@ class GradCamTab(ViewTab):
         self.class_index: int | None = None
         self.region: tuple[float, float, float, float] | None = None  # the dragged box
         self._selector = None
-        self.predictions.itemClicked.connect(self._class_clicked)
+        # Mouse and keyboard alike: the explained class follows the list's current item.
+        self.predictions.currentItemChanged.connect(
+            lambda item, _previous: item is not None and self._class_clicked(item))
         self.layer_combo.activated.connect(self._layer_chosen)
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
         for control in (self.score, self.target):
@@ -255,8 +257,9 @@ class GradCamTab(ViewTab):
             self._class_clicked(visible[0])
 
     def _class_clicked(self, item: QListWidgetItem) -> None:
-        self.class_index = item.data(Qt.ItemDataRole.UserRole)
-        self.invalidate()
+        if item.data(Qt.ItemDataRole.UserRole) != self.class_index:
+            self.class_index = item.data(Qt.ItemDataRole.UserRole)
+            self.invalidate()
 
     def _restyle(self, *_args) -> None:
         self.alpha_label.setText(f"{self.alpha.value() / 100:.2f}")
@@ -282,6 +285,10 @@ class GradCamTab(ViewTab):
             return
         self.compare_paths = paths if len(paths) > 1 else ()
         comparing = bool(self.compare_paths)
+        ranked_by = f" (ranked for {Path(paths[0]).name}, the first image)" if comparing else ""
+        self.class_filter.setPlaceholderText(f"Find a class…{ranked_by}")
+        self.predictions.setToolTip(f"Every class with its score{ranked_by}, highest first: "
+                                    "click one to explain it.")
         self.single_button.setVisible(comparing)
         self.images_button.setText(f"Comparing {len(paths)} images…" if comparing
                                    else "Compare images…")
@@ -290,8 +297,7 @@ class GradCamTab(ViewTab):
                                "targets are for one image." if comparing else
                                "What is explained: the class, what speaks against it, or (on a "
                                "segmentation) the class over its predicted pixels.")
-        self.class_index = None
-        self.invalidate()
+        self.invalidate()  # the class chosen stays the explained one
 
     def current_request(self) -> Explain | ExplainImages:
         """The request the controls describe (every class ranked in the answer)."""
@@ -417,6 +423,8 @@ class GradCamTab(ViewTab):
 
     def _fill_classes(self, predictions, class_index: int) -> None:
         """The ranked classes, the explained one selected (the find box's filter kept)."""
+        self.class_index = class_index
+        self.predictions.blockSignals(True)  # filling the list is not the user choosing
         self.predictions.clear()
         for prediction in predictions:
             item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
@@ -425,6 +433,7 @@ class GradCamTab(ViewTab):
             self.predictions.addItem(item)
             if prediction.index == class_index:
                 self.predictions.setCurrentItem(item)
+        self.predictions.blockSignals(False)
         self._filter_classes(self.class_filter.text())
 
     def _show_metrics(self, metrics: Faithfulness | None) -> None:

@@ -214,6 +214,8 @@ class LiveTab(QWidget):
         self.predictions.setToolTip(f"The model's top {TOP_K} classes for the frame on screen; "
                                     "the explained one in bold.")
         self.readout = QLabel("0.0 frames/s")
+        # Its text changes with every frame: it must never set the window's minimum width.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readout.setToolTip("Frames explained per second (over the last two seconds); frames "
                                 "that arrived while the engine was busy were dropped, never "
                                 "queued, so the view stays on the newest frame.")

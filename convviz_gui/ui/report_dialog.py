@@ -217,5 +217,6 @@ class ReportDialog(QDialog):
 
     def open_report(self) -> None:
         """Open the written report with the desktop's viewer (browser, PDF reader)."""
-        if self.result is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.result.path))
+        if self.result is not None and not QDesktopServices.openUrl(
+                QUrl.fromLocalFile(self.result.path)):
+            self.status.setText(f"No program here opens it; the report is {self.result.path}")
