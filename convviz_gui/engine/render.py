@@ -280,9 +280,7 @@ def gradcam_figure(
     axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
     if np.any(up > 0):
         x, y = cam.peak_xy(width, height)
-        outline = [patheffects.withStroke(linewidth=4, foreground="black")]
-        axes[2].plot([x], [y], linestyle="none", marker="+", color="white", markersize=14, mew=2,
-                     path_effects=outline)
+        mark_peak(axes[2], x, y)
         # A short caption: a wide legend would squeeze the panels in a narrow window.
         axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
                      ha="center", va="top", fontsize=7)
@@ -299,6 +297,14 @@ def gradcam_figure(
                                      for p in predictions[:3])
     figure.suptitle(f"{cam_title(cam)}{top}", fontsize=10, wrap=True)
     return figure
+
+
+def mark_peak(ax: Axes, x: float, y: float, size: float = 14) -> None:
+    """A white "+" outlined in black at the heatmap's peak; not clipped, so that a peak on
+    the image's edge is still seen whole."""
+    ax.plot([x], [y], linestyle="none", marker="+", color="white", markersize=size, mew=2,
+            path_effects=[patheffects.withStroke(linewidth=size / 3.5, foreground="black")],
+            clip_on=False)
 
 
 def cam_title(cam: CamResult) -> str:
@@ -364,8 +370,7 @@ def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, al
     ax.set_yticks([])
     if peak is not None and np.any(up > 0):
         x, y = peak.peak_xy(width, height)
-        ax.plot([x], [y], linestyle="none", marker="+", color="white", markersize=11, mew=2,
-                path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")])
+        mark_peak(ax, x, y, size=11)
     if metrics is not None:
         ax.set_xlabel(f"del {metrics.deletion_auc:.2f} ↓  ins {metrics.insertion_auc:.2f} ↑  "
                       f"drop {metrics.average_drop:.0%}", fontsize=7)

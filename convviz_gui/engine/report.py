@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from matplotlib import patheffects
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from PIL import Image
@@ -31,7 +30,14 @@ from PIL import Image
 from convviz_gui.engine.cam import CamResult, Prediction
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.render import LABEL_LIMIT, cam_title, metrics_axes, overlay, shorten
+from convviz_gui.engine.render import (
+    LABEL_LIMIT,
+    cam_title,
+    mark_peak,
+    metrics_axes,
+    overlay,
+    shorten,
+)
 
 REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 THUMBNAIL_SIDE = 96  # summary-table thumbnails (long side, pixels)
@@ -366,9 +372,7 @@ class PdfReport(ReportWriter):
         axes["image"].set_title("image", fontsize=10)
         axes["overlay"].imshow(overlay_image(item, self.alpha, self.cmap))
         shown = item.cam.peak_xy(item.rgb.shape[1], item.rgb.shape[0])
-        axes["overlay"].plot([shown[0]], [shown[1]], linestyle="none", marker="+", color="white",
-                             markersize=14, mew=2,
-                             path_effects=[patheffects.withStroke(linewidth=4, foreground="black")])
+        mark_peak(axes["overlay"], *shown)
         axes["overlay"].set_title(f"overlay (alpha {self.alpha:g}); + peak at x={row.peak[0]}, "
                                   f"y={row.peak[1]}", fontsize=10)
         for name in ("image", "overlay"):
