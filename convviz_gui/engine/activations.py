@@ -101,9 +101,22 @@ class LayerActivations:
         channel is flat zero, never its rounding noise stretched to full contrast."""
         if not 0 <= index < self.channel_count:
             raise ConvVizError(f"{self.name} has {self.channel_count} channels; no channel {index}.")
-        if index in self.blank_channels():
-            return np.zeros(self.values.shape[:2], np.uint8)
-        return display_uint8(self.values[..., index])
+        return self.display[..., index]
+
+    @cached_property
+    def display(self) -> np.ndarray:
+        """Every channel normalized for display as uint8, blank ones flat zero; computed once
+        (by the engine, before the result crosses to the window, see ``prepared``)."""
+        normalized = display_uint8(self.values, axis=(0, 1))
+        for index in self.blank_channels():
+            normalized[..., index] = 0  # flat: one colour, not stretched noise
+        return normalized
+
+    def prepared(self) -> LayerActivations:
+        """This activation with its statistics and display copy computed, so that whoever
+        draws it (the window) does not compute them again; returns self."""
+        _ = self.display
+        return self
 
     def grid(
         self, columns: int = GRID_COLUMNS, start: int = 0, count: int | None = None
@@ -120,10 +133,7 @@ class LayerActivations:
         columns = max(1, min(columns, len(indices)))
         rows = -(-len(indices) // columns)
         mosaic = np.full(((height + 1) * rows - 1, (width + 1) * columns - 1), np.nan, np.float32)
-        normalized = display_uint8(self.values[..., start:stop], axis=(0, 1))
-        for index in self.blank_channels():
-            if start <= index < stop:
-                normalized[..., index - start] = 0  # flat: one colour, not stretched noise
+        normalized = self.display[..., start:stop]
         for slot, _ in enumerate(indices):
             row, col = divmod(slot, columns)
             top, left = row * (height + 1), col * (width + 1)

@@ -156,7 +156,7 @@ def activations(request: Activations, context: OpContext) -> ActivationsResult:
     started = time.perf_counter()
     loaded, image, batch = _model_image_batch(request, context)
     path = spatial_layer(loaded, request.layer).path
-    acts = compute_activations(loaded, batch, [path])[path]
+    acts = compute_activations(loaded, batch, [path])[path].prepared()
     return ActivationsResult(acts, image.name, time.perf_counter() - started)
 
 

@@ -141,8 +141,7 @@ class GradCamTab(ViewTab):
         self.region: tuple[float, float, float, float] | None = None  # the dragged box
         self._selector = None
         # Mouse and keyboard alike: the explained class follows the list's current item.
-        self.predictions.currentItemChanged.connect(
-            lambda item, _previous: item is not None and self._class_clicked(item))
+        self.predictions.currentItemChanged.connect(self._class_selected)
         self.layer_combo.activated.connect(self._layer_chosen)
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
         for control in (self.score, self.target):
@@ -255,6 +254,10 @@ class GradCamTab(ViewTab):
         if visible:
             self.predictions.setCurrentItem(visible[0])
             self._class_clicked(visible[0])
+
+    def _class_selected(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if item is not None:
+            self._class_clicked(item)
 
     def _class_clicked(self, item: QListWidgetItem) -> None:
         if item.data(Qt.ItemDataRole.UserRole) != self.class_index:
