@@ -138,6 +138,7 @@ class GradCamTab(ViewTab):
             label.setToolTip(Faithfulness.EXPLAINED[key])
         self._build_body()
         self.class_index: int | None = None
+        self._ranking: tuple = ()  # the predictions listed (kept while they do not change)
         self.region: tuple[float, float, float, float] | None = None  # the dragged box
         self._selector = None
         # Mouse and keyboard alike: the explained class follows the list's current item.
@@ -428,14 +429,18 @@ class GradCamTab(ViewTab):
         """The ranked classes, the explained one selected (the find box's filter kept)."""
         self.class_index = class_index
         self.predictions.blockSignals(True)  # filling the list is not the user choosing
-        self.predictions.clear()
-        for prediction in predictions:
-            item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
-            item.setData(Qt.ItemDataRole.UserRole, prediction.index)
-            item.setToolTip(f"class {prediction.index}: {prediction.label}, score {prediction.score:.6f}")
-            self.predictions.addItem(item)
-            if prediction.index == class_index:
-                self.predictions.setCurrentItem(item)
+        ranking = tuple(predictions)
+        if ranking != self._ranking:  # the same image's answer: the 1000 items stay
+            self._ranking = ranking
+            self.predictions.clear()
+            for prediction in ranking:
+                item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
+                item.setData(Qt.ItemDataRole.UserRole, prediction.index)
+                item.setToolTip(f"class {prediction.index}: {prediction.label}, "
+                                f"score {prediction.score:.6f}")
+                self.predictions.addItem(item)
+        rows = [prediction.index for prediction in ranking]
+        self.predictions.setCurrentRow(rows.index(class_index) if class_index in rows else -1)
         self.predictions.blockSignals(False)
         self._filter_classes(self.class_filter.text())
 
