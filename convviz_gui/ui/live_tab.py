@@ -3,7 +3,7 @@
 One frame is in the engine at a time. Frames that arrive meanwhile wait in a single
 "newest frame" slot: a newer frame replaces the waiting one (counted as dropped), so the
 view never falls behind the video. When the engine's answer comes, the overlay is drawn
-(NumPy blend with a colormap table, no matplotlib per frame) and the waiting frame is sent.
+(the overlay blended in NumPy through a colormap table, no figure per frame) and the waiting frame is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.layers import spatial_layers
+from convviz_gui.engine.render import overlay
 from convviz_gui.ops.messages import ExplainFrame, Explanation, FigureStyle, FrameExplanation
 from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.session import Session
@@ -64,24 +64,6 @@ class ShownFrame:
     frame_id: int
     newest_at_submit: int
     latency: float
-
-
-def colormap_table(name: str = CMAP) -> np.ndarray:
-    """(256, 3) float32 RGB in 0-255 of a matplotlib colormap: an index per heat level."""
-    return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.float32)
-
-
-def blend(rgb: np.ndarray, heat: np.ndarray, table: np.ndarray, alpha: float = ALPHA
-          ) -> np.ndarray:
-    """The reference overlay (``image + alpha * colormap(heat)``, rescaled to 0-255) through
-    a colormap table; ``heat`` in [0, 1] at the image's size. An all-zero map leaves the
-    image as it is."""
-    if not np.any(heat > 0):
-        return rgb
-    mixed = rgb.astype(np.float32) + alpha * table[(np.clip(heat, 0, 1) * 255).astype(np.uint8)]
-    mixed -= mixed.min()
-    peak = mixed.max()
-    return (mixed * (255.0 / peak)).astype(np.uint8) if peak > 0 else rgb
 
 
 def rgb_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -148,7 +130,6 @@ class LiveTab(QWidget):
         self.source.message.connect(self._source_message)
         self.source.state_changed.connect(self._update_buttons)
         self.source.cameras_changed.connect(self._fill_cameras)
-        self.table = colormap_table()
         self.paused = False
         self._step_wanted = False
         self._resume_on_show = False
@@ -397,7 +378,7 @@ class LiveTab(QWidget):
         _, rgb, arrived, newest = self._in_flight
         cam = result.cam
         height, width = rgb.shape[:2]
-        pixmap = rgb_pixmap(blend(rgb, cam.upsampled(width, height), self.table))
+        pixmap = rgb_pixmap(overlay(rgb, cam.upsampled(width, height), ALPHA, CMAP))
         self._mark_peak(pixmap, result.peak_xy)
         self.view.set_frame(pixmap)
         self.last_peak = result.peak_xy
