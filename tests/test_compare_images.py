@@ -138,3 +138,23 @@ def test_batched_explanations_equal_one_image_at_a_time(monkeypatch):
         assert item.cam.score == pytest.approx(single.cam.score, abs=1e-6)
         assert item.to_dict()["peak_xy"] == single.to_dict()["peak_xy"]
         assert [p.index for p in item.predictions] == [p.index for p in single.predictions]
+
+
+def test_comparing_from_the_start_selects_the_explained_layer(qtbot, qapp, tmp_path, photos):
+    """``convviz-gui MODEL IMAGE IMAGE``: the Grad-CAM tab is shown before the model has come;
+    once it has, the tree selects the layer the comparison explains."""
+    from PySide6.QtCore import QSettings
+
+    from convviz_gui.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window.show()
+    try:
+        window.open_model("demo")
+        window.compare_images([str(path) for path in photos[:2]])
+        _wait_images(qtbot, window, 2)
+        qtbot.waitUntil(lambda: window.session.layer is not None
+                        and window.session.layer.path == ("conv2d_7",), timeout=WINDOW_TIMEOUT_MS)
+        assert window.tree.current_layer().path == ("conv2d_7",)
+    finally:
+        window.close()

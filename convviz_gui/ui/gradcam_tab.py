@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -194,6 +194,8 @@ class GradCamTab(ViewTab):
             if default is not None:
                 self.layer_combo.setCurrentIndex(self.layer_combo.findData(default.path))
             self._fill_targets(model.output_kind == "segmentation")
+            if self.isVisible():  # shown before the model came (e.g. comparing images at start)
+                QTimer.singleShot(0, self._select_layer_in_tree)
         elif what == "image":
             self.class_index = None
             self.region = None
@@ -234,6 +236,10 @@ class GradCamTab(ViewTab):
             self.invalidate()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._select_layer_in_tree()
+        super().showEvent(event)
+
+    def _select_layer_in_tree(self) -> None:
         """The tree shows the layer this view explains."""
         layer = self.layer_combo.currentData()
         if layer and self.session.model is not None and (
@@ -241,7 +247,6 @@ class GradCamTab(ViewTab):
             node = find_layer(list(self.session.model.layer_tree), "/".join(layer))
             if node is not None:
                 self.session.set_layer(node)
-        super().showEvent(event)
 
     def _filter_classes(self, text: str) -> None:
         needle = text.strip().lower()
