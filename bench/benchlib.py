@@ -123,3 +123,14 @@ class RssSampler:
     def growth_mib(self) -> float:
         """Peak resident memory during the block minus the memory at its start."""
         return self.peak_mib - self.start_mib
+
+
+def wait_until(app, condition: Callable[[], bool], timeout_s: float = 900,
+               poll_s: float = 0.002) -> None:
+    """Run the Qt event loop until ``condition()`` holds; exit the benchmark on timeout."""
+    deadline = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(poll_s)

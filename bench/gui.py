@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import benchlib
+
 STARTED = time.perf_counter()
 
 
@@ -44,12 +46,7 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
 
     def wait(condition, timeout_s: float = 900) -> None:
-        deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.002)
+        benchlib.wait_until(app, condition, timeout_s, 0.002)
 
     ini = Path(tempfile.mkdtemp()) / "bench.ini"
     window = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat))

@@ -82,12 +82,7 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
 
     def wait(condition, timeout_s: float = 600) -> None:
-        deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.001)
+        benchlib.wait_until(app, condition, timeout_s, 0.001)
 
     folder = Path(tempfile.mkdtemp(prefix="convviz-bench-live-"))
     video = write_gif(folder / "face_50fps.gif", face_frames(320, 240, 150), 20)
