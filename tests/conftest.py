@@ -105,6 +105,14 @@ def segmentation_model(keras):
     return wrap(keras.Model(inputs, outputs, name="segmenter"), preset="none")
 
 
+@pytest.fixture(scope="session")
+def squares():
+    """The red/blue squares model trained in the test session (``tests/squares.py``)."""
+    from .squares import loaded_squares
+
+    return loaded_squares()
+
+
 @pytest.fixture
 def photo():
     from convviz_gui.engine.images import load_image

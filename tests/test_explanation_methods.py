@@ -16,16 +16,11 @@ from convviz_gui.engine.cam import (
 )
 from convviz_gui.engine.models import demo_image_path
 
-from .squares import SIZE, inside, loaded_squares, make_images
+from .squares import SIZE, inside, make_images
 
 FAST = MethodOptions(samples=10, steps=16)
 CLASS_SPECIFIC_CAMS = ["Grad-CAM", "Grad-CAM++", "HiResCAM", "XGrad-CAM", "Layer-CAM", "Score-CAM",
                        "Ablation-CAM"]
-
-
-@pytest.fixture(scope="module")
-def squares():
-    return loaded_squares()
 
 
 @pytest.fixture(scope="module")

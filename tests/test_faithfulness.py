@@ -12,12 +12,7 @@ from convviz_gui.engine.cam.metrics import faithfulness
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.engine.render import gradcam_figure
 
-from .squares import loaded_squares, make_images
-
-
-@pytest.fixture(scope="module")
-def squares():
-    return loaded_squares()
+from .squares import make_images
 
 
 @pytest.fixture(scope="module")

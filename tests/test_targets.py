@@ -18,12 +18,7 @@ from convviz_gui.engine.cam import (
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.models import LoadedModel
 
-from .squares import SIZE, inside, loaded_squares, make_images
-
-
-@pytest.fixture(scope="module")
-def squares():
-    return loaded_squares()
+from .squares import SIZE, inside, make_images
 
 
 @pytest.fixture(scope="module")

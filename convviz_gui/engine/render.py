@@ -543,6 +543,50 @@ def unique_path(folder: str | Path, stem: str, suffix: str) -> Path:
     return candidate
 
 
+class AtomicFile:
+    """A file written beside ``path`` and renamed over it by ``commit``, with the user's
+    normal mode (0666 & ~umask, not mkstemp's 0600); ``discard``, or leaving a ``with``
+    block without ``commit``, deletes it: an error or a cancel never leaves half a file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise ConvVizError(f"The folder {folder} does not exist.")
+        try:
+            handle, self._temp = tempfile.mkstemp(prefix=".convviz-", suffix=self.path.suffix,
+                                                  dir=folder)
+        except OSError as exc:
+            raise ConvVizError(f"Cannot write into {folder}: {exc.strerror or exc}.") from exc
+        self.stream = os.fdopen(handle, "wb")
+        self._open = True
+
+    def commit(self) -> Path:
+        """Put the written file in place; returns its path."""
+        try:
+            self.stream.close()
+            os.chmod(self._temp, 0o666 & ~_umask())
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise ConvVizError(f"Cannot write {self.path.name}: {exc.strerror or exc}.") from exc
+        self._open = False
+        return self.path
+
+    def discard(self) -> None:
+        """Delete the temporary file (nothing happens after ``commit``)."""
+        if self._open:
+            self._open = False
+            self.stream.close()
+            Path(self._temp).unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+
 def save_figure(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Save as PNG/SVG/PDF by extension, atomically (temp file then rename)."""
     path = Path(path)
@@ -550,25 +594,12 @@ def save_figure(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     if fmt is None:
         raise ConvVizError(f"Export as {path.suffix or 'no extension'} is not supported; "
                            "use .png, .svg or .pdf.")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ConvVizError(f"The folder {folder} does not exist.")
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=".convviz-", suffix=path.suffix, dir=folder)
-    except OSError as exc:
-        raise ConvVizError(f"Cannot write into {folder}: {exc.strerror or exc}.") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-        os.chmod(temp_name, 0o666 & ~_umask())  # the user's normal mode, not mkstemp's 0600
-        os.replace(temp_name, path)
-    except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise ConvVizError(f"Cannot write {path.name}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with AtomicFile(path) as target:
+        try:
+            figure.savefig(target.stream, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        except OSError as exc:
+            raise ConvVizError(f"Cannot write {path.name}: {exc.strerror or exc}.") from exc
+        return target.commit()
 
 
 def _umask() -> int:

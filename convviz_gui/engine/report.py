@@ -32,6 +32,7 @@ from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.render import (
     LABEL_LIMIT,
+    AtomicFile,
     cam_title,
     mark_peak,
     metrics_axes,
@@ -101,15 +102,9 @@ def overlay_image(item: Explained, alpha: float, cmap: str) -> np.ndarray:
     return overlay(item.rgb, item.cam.upsampled(width, height), alpha, cmap)
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
-
-
 class ReportWriter(ABC):
     """Base of the two formats: a temporary file next to the target, renamed over it by
-    ``finish`` (mode 0666 & ~umask, as every export) and deleted if the report stops.
+    ``finish`` (``render.AtomicFile``, as every export) and deleted if the report stops.
 
     Use as a context manager: ``add`` each image, ``skip`` each unreadable file, then
     ``finish``; leaving the block without ``finish`` (an error, a cancel) leaves no file.
@@ -123,15 +118,8 @@ class ReportWriter(ABC):
         self.alpha, self.cmap = alpha, cmap
         self.rows: list[_Row] = []
         self.skipped: list[tuple[str, str]] = []
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise ConvVizError(f"The folder {folder} does not exist.")
-        try:
-            handle, self._temp = tempfile.mkstemp(prefix=".convviz-", suffix=self.path.suffix,
-                                                  dir=folder)
-        except OSError as exc:
-            raise ConvVizError(f"Cannot write into {folder}: {exc.strerror or exc}.") from exc
-        self._stream = os.fdopen(handle, "wb")
+        self._file = AtomicFile(self.path)
+        self._stream = self._file.stream
         self._done = False
 
     def __enter__(self) -> ReportWriter:
@@ -140,7 +128,7 @@ class ReportWriter(ABC):
     def __exit__(self, *exc_info: Any) -> None:
         if not self._done:
             self._close()
-            Path(self._temp).unlink(missing_ok=True)
+            self._file.discard()
 
     @abstractmethod
     def add(self, item: Explained) -> None:
@@ -171,12 +159,10 @@ class ReportWriter(ABC):
         try:
             self._write_summary(header)
             self._close()
-            os.chmod(self._temp, 0o666 & ~_umask())
-            os.replace(self._temp, self.path)
         except OSError as exc:
             raise ConvVizError(f"Cannot write {self.path.name}: {exc.strerror or exc}.") from exc
         self._done = True
-        return self.path
+        return self._file.commit()
 
     @abstractmethod
     def _write_summary(self, header: ReportHeader) -> None:
