@@ -37,8 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--fit", choices=list(FIT_MODES), default="stretch",
                              help="how the image meets the model's input size (default: stretch)")
         sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-        sub.add_argument("--trust-model-code", action="store_true",
-                         help="allow Lambda layers (runs code from the model file)")
+        _model_options(sub)
         return sub
 
     command("inspect", "list the layers of a model", image=False)
@@ -152,8 +151,22 @@ def _report_parser(commands: Any) -> None:
     sub.add_argument("--alpha", type=float, default=0.4)
     sub.add_argument("--cmap", default="jet")
     sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _model_options(sub)
+
+
+def _model_options(sub: argparse.ArgumentParser) -> None:
+    """How the model is opened: trust, and which of its outputs is explained."""
     sub.add_argument("--trust-model-code", action="store_true",
                      help="allow Lambda layers (runs code from the model file)")
+    sub.add_argument("--output", default="",
+                     help="the output explained, by name or index, for a model with several "
+                          "(default: the remembered one, else the classifier head)")
+
+
+def _model_ref(args: argparse.Namespace) -> Any:
+    from convviz_gui.ops.messages import ModelRef
+
+    return ModelRef(args.model, args.trust_model_code, args.output)
 
 
 def _output_options(sub: argparse.ArgumentParser) -> None:
@@ -182,13 +195,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from convviz_gui.ops.context import OpContext, Workspace
-    from convviz_gui.ops.messages import ModelRef, OpenModel
+    from convviz_gui.ops.messages import OpenModel
     from convviz_gui.ops.operations import run
 
     context = OpContext(Workspace(), _progress_printer(args))
     if args.command == "report":  # its output suffix is checked before the model loads
         return _report(args, context)
-    model = run(OpenModel(ModelRef(args.model, args.trust_model_code)), context)
+    model = run(OpenModel(_model_ref(args)), context)
     handler = {"inspect": _inspect, "predict": _predict, "activations": _activations,
                "filters": _filters, "gradcam": _gradcam, "kernels": _kernels,
                "compare": _compare}[args.command]
@@ -242,7 +255,10 @@ def _inspect(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
         mark = "*" if node.spatial and not node.is_container else " "
         lines.append(f"{mark} {indent}{node.name:<34} {node.class_name:<24} "
                      f"{str(node.output_shape):<24} {node.params:>10,}")
-    lines.append(f"(* spatial output; default CAM layer: {summary['default_cam_layer']})")
+    lines.append(f"(* spatial output; default CAM layer {summary['default_cam_layer_reason']})")
+    if len(model.outputs) > 1:
+        lines.append("outputs: " + "; ".join(output.describe() for output in model.outputs))
+    lines.append(f"preprocessing {model.preset}: {model.preset_source}")
     lines.extend(summary["notes"])
     return summary, "\n".join(lines)
 
@@ -252,10 +268,26 @@ def _predict(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     from convviz_gui.ops.operations import run
 
     result = run(Predict(model.ref, _image(args), args.preprocess, args.top), context)
+    output = model.output
     payload = {"model": result.model_name, "image": result.image_name,
+               "output": output.name if output else None, "output_kind": model.output_kind,
                "predictions": [p.to_dict() for p in result.predictions]}
-    text = "\n".join(f"{p.score:8.4f}  {p.index:>4}  {p.label}" for p in result.predictions)
-    return payload, text
+    lines = [f"{p.score:8.4f}  {p.index:>4}  {p.label}"
+             + (f"  ({p.describe_extra()})" if p.extra else "") for p in result.predictions]
+    binary = model.output_kind == "segmentation" and model.class_count == 1
+    how = "share of the pixels predicted positive (probability > 0.5):" if binary else \
+        HOW_SCORES_READ.get(model.output_kind)
+    if how:
+        lines.insert(0, how)
+    return payload, "\n".join(lines)
+
+
+# What the numbers of ``predict`` are, where they are not class probabilities.
+HOW_SCORES_READ = {
+    "segmentation": "share of the pixels predicted as each class:",
+    "features": "mean activation of the output's channels (a feature map, not classes):",
+    "regression": "raw values of the regression outputs:",
+}
 
 
 def _layer_path(name: str) -> tuple[str, ...]:
@@ -451,10 +483,10 @@ def _compare(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
 
 
 def _report(args: argparse.Namespace, context: Any) -> tuple[dict, str]:
-    from convviz_gui.ops.messages import BatchReport, ModelRef
+    from convviz_gui.ops.messages import BatchReport
     from convviz_gui.ops.operations import run
 
-    request = BatchReport(ModelRef(args.model, args.trust_model_code), tuple(args.inputs),
+    request = BatchReport(_model_ref(args), tuple(args.inputs),
                           str(args.out), args.recursive, args.class_, args.method,
                           _layer_path(args.layer) if args.layer else None, args.preprocess,
                           args.fit, args.top, args.score, _method_options(args), args.metrics,

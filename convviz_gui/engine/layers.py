@@ -22,6 +22,7 @@ class LayerInfo:
     params: int
     path: LayerPath  # names from the outer model down to this layer
     children: list[LayerInfo] = field(default_factory=list)
+    operation: bool = False  # a graph operation that is not a layer (e.g. ``x - mean``)
 
     @property
     def spatial(self) -> bool:
@@ -56,6 +57,7 @@ class LayerInfo:
             "params": self.params,
             "path": list(self.path),
             "spatial": self.spatial,
+            **({"operation": True} if self.operation else {}),
         }
 
 
@@ -77,16 +79,20 @@ def _is_container(layer: Any) -> bool:
 
 
 def build_layer_tree(model: Any, prefix: LayerPath = ()) -> list[LayerInfo]:
-    """Describe every layer of ``model``, recursing into nested models."""
+    """Describe every layer of ``model``, recursing into nested models. A functional model's
+    operations that are not layers (the arithmetic ``preprocess_input`` adds) are listed too,
+    with ``operation`` set."""
     nodes = []
-    for layer in model.layers:
+    for layer in getattr(model, "operations", None) or model.layers:
         path = (*prefix, layer.name)
+        is_layer = hasattr(layer, "count_params")
         node = LayerInfo(
             name=layer.name,
             class_name=type(layer).__name__,
             output_shape=_output_shape(layer),
-            params=int(layer.count_params()) if layer.built else 0,
+            params=int(layer.count_params()) if is_layer and layer.built else 0,
             path=path,
+            operation=not is_layer,
         )
         if _is_container(layer):
             node.children = build_layer_tree(layer, path)
@@ -116,17 +122,63 @@ def spatial_layers(tree: list[LayerInfo]) -> list[LayerInfo]:
     return [node for node in iter_layers(tree) if node.spatial and not node.is_container]
 
 
-def default_cam_layer(tree: list[LayerInfo], output_layer_name: str | None) -> LayerInfo | None:
-    """The last spatial layer before the classifier (reference: ``block14_sepconv2_act``)."""
-    candidates = [
-        node
-        for node in spatial_layers(tree)
-        if node.name != output_layer_name and node.class_name not in ("Rescaling", "Resizing")
-        and not node.class_name.startswith("Random")
-    ]
-    if not candidates:
-        return None
-    return candidates[-1]
+# What a class activation map may be read from: a convolution, or what normalizes,
+# activates or merges convolution outputs (ResNet's ``conv5_block3_out`` is an Add + ReLU).
+CAM_CLASSES = CONV_CLASSES | frozenset({
+    "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "Add", "Concatenate", "Multiply", "Average", "Maximum",
+})
+
+
+@dataclass(frozen=True)
+class CamLayerChoice:
+    """The default layer of the class activation maps, and why it was chosen."""
+
+    layer: LayerInfo | None
+    reason: str
+
+
+def _rejection(node: LayerInfo, ancestors: set[LayerPath] | None, output_name: str | None
+               ) -> str | None:
+    """Why ``node`` cannot be the default CAM layer (None: it can)."""
+    height, width = (node.output_shape or (None, None, None))[1:3]
+    if ancestors is not None and node.path not in ancestors:
+        return f"not on the path to the output {output_name}"
+    if node.name == output_name:
+        return "the output layer itself"
+    if height == 1 or width == 1:
+        return f"a {height}x{width} output"
+    if node.class_name not in CAM_CLASSES:
+        return f"a {node.class_name} layer"
+    return None
+
+
+def choose_cam_layer(tree: list[LayerInfo], output_name: str | None,
+                     ancestors: set[LayerPath] | None = None) -> CamLayerChoice:
+    """The last spatial layer (height and width > 1) that the explained output depends on
+    and that is a convolution or its activation, normalization or merge; never a Permute,
+    Reshape, Flatten, pooling or Dense, whose maps are transposed, coarser or not maps.
+
+    Args:
+        tree: the model's layer tree.
+        output_name: the layer that produces the explained output.
+        ancestors: the paths the explained output depends on (None: all of them).
+    """
+    skipped = []
+    for node in reversed(spatial_layers(tree)):
+        why_not = _rejection(node, ancestors, output_name)
+        if why_not is None:
+            height, width = node.output_shape[1:3]
+            size = "x".join("?" if dim is None else str(dim) for dim in (height, width))
+            reason = (f"{node.name}: the last {node.class_name} with a spatial ({size}) output "
+                      f"that the output {output_name} depends on")
+            if skipped:
+                reason += "; later layers skipped: " + ", ".join(skipped[:3]) + \
+                    (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+            return CamLayerChoice(node, reason)
+        skipped.append(f"{node.name} ({why_not})")
+    return CamLayerChoice(None, "no convolution with a spatial output feeds the explained output")
 
 
 def resolve_layer(model: Any, path: LayerPath) -> Any:

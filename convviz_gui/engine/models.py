@@ -16,11 +16,14 @@ import numpy as np
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
-from convviz_gui.engine.layers import (
-    LayerInfo,
-    build_layer_tree,
-    default_cam_layer,
-    iter_layers,
+from convviz_gui.engine.layers import CamLayerChoice, LayerInfo, build_layer_tree, choose_cam_layer
+from convviz_gui.engine.outputs import (
+    ModelOutput,
+    choose_output,
+    describe_outputs,
+    output_first_view,
+    output_labels,
+    producing_layer,
 )
 from convviz_gui.engine.runtime import load_keras
 from convviz_gui.paths import resource
@@ -101,6 +104,9 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict, repr=False)
     preset_guessed: bool = False  # no sidecar and no Rescaling layer: 1/255 is a guess
+    preset_source: str = ""  # where the preset comes from, in words
+    outputs: tuple[ModelOutput, ...] = ()  # every output of the file's model
+    output: ModelOutput | None = None  # the explained one (``keras_model.outputs[0]``)
 
     def __post_init__(self) -> None:
         if not self.preset:
@@ -134,7 +140,9 @@ class LoadedModel:
 
     @property
     def output_kind(self) -> str:
-        """``classification``, ``segmentation`` (per-pixel classes) or ``score`` (1 unit)."""
+        """What the explained output is: one of ``outputs.KINDS``."""
+        if self.output is not None:
+            return self.output.kind
         shape = self.output_shape
         if len(shape) == 4:
             return "segmentation"
@@ -149,13 +157,21 @@ class LoadedModel:
 
     @property
     def output_layer_name(self) -> str | None:
-        """Name of the layer producing the model output."""
-        history = getattr(self.keras_model.outputs[0], "_keras_history", None)
-        return history[0].name if history else self.keras_model.layers[-1].name
+        """Name of the layer producing the explained output (inside nested models too)."""
+        layer = producing_layer(self.keras_model.outputs[0])
+        return layer.name if layer is not None else self.keras_model.layers[-1].name
+
+    @cached_property
+    def cam_layer_choice(self) -> CamLayerChoice:
+        """The default layer of the class activation maps, and why."""
+        from convviz_gui.engine.graph import ancestor_paths
+
+        return choose_cam_layer(self.layer_tree, self.output_layer_name,
+                                ancestor_paths(self.keras_model))
 
     def default_cam_layer(self) -> LayerInfo | None:
-        """Last spatial layer before the classifier."""
-        return default_cam_layer(self.layer_tree, self.output_layer_name)
+        """The last convolution-like spatial layer the explained output depends on."""
+        return self.cam_layer_choice.layer
 
     def prepare(self, image: LoadedImage, preset: str | None = None, fit: str = "stretch"
                 ) -> np.ndarray:
@@ -188,10 +204,18 @@ def _validate_input(model: Any, source: str) -> None:
         raise ConvVizError(f"{source} expects {shape[3]} input channels; images have 1 or 3.")
 
 
-def _has_rescaling(tree: list[LayerInfo]) -> bool:
-    return any(
-        node.class_name in ("Rescaling", "Normalization") for node in list(iter_layers(tree))[:12]
-    )
+def _own_preprocessing(loaded: LoadedModel) -> None:
+    """Feed raw 0-255 pixels when the model rescales them itself (a Rescaling layer, or the
+    operations of ``preprocess_input`` applied to its input); else guess 1/255 and say so."""
+    from convviz_gui.engine.graph import input_preprocessing
+
+    found = input_preprocessing(loaded.layer_tree)
+    loaded.auto_preset = "none" if found else "unit"
+    loaded.preset = loaded.auto_preset
+    loaded.preset_guessed = not found
+    names = ", ".join(f"{node.name} ({node.class_name})" for node in found[:6])
+    loaded.preset_source = (f"the model's own preprocessing at its input: {names}" if found else
+                            "a guess: no Rescaling layer or preprocessing operations at the input")
 
 
 def settings_file(model_path: Path) -> Path:
@@ -252,8 +276,14 @@ def save_model_settings(model_path: str | Path, class_count: int, preset: str,
     return written
 
 
-def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedModel:
-    """Load a ``.keras`` or legacy ``.h5`` model (no compile, safe mode unless trusted)."""
+def load_model_file(path: str | Path, trust_model_code: bool = False,
+                    output: str | int | None = None) -> LoadedModel:
+    """Load a ``.keras`` or legacy ``.h5`` model (no compile, safe mode unless trusted).
+
+    Args:
+        output: the output to explain (name or index); None: the sidecar's, else the head
+            that looks like a classifier.
+    """
     path = Path(path)
     name = path.name
     if not path.exists():
@@ -290,19 +320,43 @@ def load_model_file(path: str | Path, trust_model_code: bool = False) -> LoadedM
         auto_preset=settings.get("preprocess", ""),
         labels=(),
         fallback_size=int(settings.get("input_size", DYNAMIC_INPUT_SIZE)),
+        preset_source=f"the settings file {settings_file(path).name}" if settings.get("preprocess")
+        else "",
     )
+    _choose_output(loaded, output or settings.get("output"), candidates)
     if not loaded.auto_preset:
-        rescales = _has_rescaling(loaded.layer_tree)
-        loaded.auto_preset = "none" if rescales else "unit"
-        loaded.preset = loaded.auto_preset
-        loaded.preset_guessed = not rescales
-    loaded.labels = resolve_labels(candidates, loaded.class_count)
+        _own_preprocessing(loaded)
     if loaded.input_shape[0] is None:
         loaded.notes.append(
             f"The model accepts any image size; ConvViz feeds {loaded.fallback_size}x"
             f"{loaded.fallback_size} px."
         )
     return loaded
+
+
+def _choose_output(loaded: LoadedModel, wanted: str | int | None,
+                   candidates: tuple[str, ...] | None) -> None:
+    """Compute in float32, put the explained output first and give it fitting labels."""
+    from convviz_gui.engine.graph import float32_copy, uses_reduced_precision
+
+    model = loaded.keras_model
+    if uses_reduced_precision(model):
+        policy = next(layer.dtype_policy.name for layer in model.layers
+                      if layer.dtype_policy.compute_dtype != "float32")
+        model = float32_copy(model)
+        loaded.notes.append(f"The model computes in {policy}; ConvViz runs it in float32 "
+                            "(same weights) so scores and gradients are exact.")
+    loaded.outputs = describe_outputs(model, len(candidates) if candidates else None)
+    loaded.output = choose_output(loaded.outputs, wanted)
+    loaded.keras_model = output_first_view(model, loaded.output)
+    if len(loaded.outputs) > 1:
+        others = ", ".join(item.name for item in loaded.outputs if item != loaded.output)
+        loaded.notes.append(f"Explains the output {loaded.output.name} ({loaded.output.kind}); "
+                            f"the model also has {others}: choose with --output or Output.")
+    if loaded.output.kind == "features":
+        loaded.notes.append("The output is a feature map (no classifier): class explanations "
+                            "explain one of its channels, averaged over the image.")
+    loaded.labels = resolve_labels(output_labels(loaded.output, candidates), loaded.class_count)
 
 
 def _model_load_error(name: str, exc: Exception) -> ConvVizError:
@@ -380,19 +434,26 @@ def load_application(
         labels=(),
         app_preprocess=module.preprocess_input,
         fallback_size=entry.input_size,
+        preset_source=f"{entry.name}'s own preprocess_input",
     )
-    loaded.labels = resolve_labels(labels, loaded.class_count)
+    _choose_output(loaded, None, labels or None)
     if not include_top:
         loaded.notes.append(f"Without its classifier; images are fed at {entry.input_size} px.")
     return loaded
 
 
-def open_model(spec: str, trust_model_code: bool = False) -> LoadedModel:
-    """Open ``demo``, ``app:NAME[:weights]`` or a model file path."""
+def open_model(spec: str, trust_model_code: bool = False, output: str | None = None
+               ) -> LoadedModel:
+    """Open ``demo``, ``app:NAME[:weights]`` or a model file path; ``output`` chooses the
+    explained output of a model that has several (name or index)."""
     if spec == "demo":
-        return load_demo()
-    if spec.startswith("app:"):
+        loaded = load_demo()
+    elif spec.startswith("app:"):
         parts = spec.split(":")
         weights = parts[2] if len(parts) > 2 and parts[2] else "imagenet"
-        return load_application(parts[1], weights=weights)
-    return load_model_file(spec, trust_model_code=trust_model_code)
+        loaded = load_application(parts[1], weights=weights)
+    else:
+        return load_model_file(spec, trust_model_code=trust_model_code, output=output)
+    if output not in (None, ""):
+        choose_output(loaded.outputs, output)  # one output: says so if another was asked for
+    return loaded

@@ -16,15 +16,18 @@ from convviz_gui.engine.activations import LayerActivations
 from convviz_gui.engine.cam import CamResult, MethodOptions, Prediction
 from convviz_gui.engine.filters import FilterResult, FilterSettings
 from convviz_gui.engine.layers import LayerInfo, LayerPath, find_layer, iter_layers
+from convviz_gui.engine.outputs import ModelOutput
 
 
 # ----- references -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelRef:
-    """Which model: a file path, ``demo`` or ``app:NAME[:imagenet|none]``."""
+    """Which model: a file path, ``demo`` or ``app:NAME[:imagenet|none]``, and which of its
+    outputs is explained (a name or index; empty: the remembered one, else the classifier)."""
 
     spec: str
     trust_code: bool = False
+    output: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,10 @@ class ModelSummary:
     is_application: bool
     notes: tuple[str, ...] = ()
     preset_guessed: bool = False  # no sidecar said how to preprocess: 1/255 is a guess
+    preset_source: str = ""  # where the preset comes from, in words
+    outputs: tuple[ModelOutput, ...] = ()  # every output of the model
+    output: ModelOutput | None = None  # the explained one
+    default_cam_reason: str = ""  # why ``default_cam_path`` was chosen
 
     @property
     def class_count(self) -> int:
@@ -361,8 +368,12 @@ class ModelSummary:
             "output_kind": self.output_kind,
             "classes": len(self.labels),
             "preprocess": self.preset,
+            "preprocess_source": self.preset_source,
             "params": self.params,
+            "outputs": [output.to_dict() for output in self.outputs],
+            "explained_output": self.output.to_dict() if self.output else None,
             "default_cam_layer": layer.display_path if layer else None,
+            "default_cam_layer_reason": self.default_cam_reason,
             "layers": [node.to_dict() for node in iter_layers(list(self.layer_tree))],
             "notes": list(self.notes),
         }

@@ -71,7 +71,9 @@ def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
         params=int(loaded.keras_model.count_params()), layer_tree=tuple(loaded.layer_tree),
         default_cam_path=default.path if default else None,
         is_application=loaded.app_preprocess is not None, notes=tuple(loaded.notes),
-        preset_guessed=loaded.preset_guessed,
+        preset_guessed=loaded.preset_guessed, preset_source=loaded.preset_source,
+        outputs=loaded.outputs, output=loaded.output,
+        default_cam_reason=loaded.cam_layer_choice.reason,
     )
 
 
@@ -216,6 +218,8 @@ def _explain_batch(loaded: Any, batch: np.ndarray, request: Explain | ExplainFra
 
     layer = spatial_layer(loaded, request.layer).path if request.layer else None
     predictions = top_k(loaded, batch, request.top or loaded.class_count)
+    if target == "class" and loaded.output_kind == "regression":
+        target = "regression"  # a raw output, not a class
     chosen = make_target(target, resolve_class(loaded, request.class_, predictions), region)
     explainer = make_cam(loaded, layer, request.method, request.score, request.options,
                          request.preset)

@@ -27,10 +27,16 @@ class Prediction:
     index: int
     label: str
     score: float
+    extra: tuple[tuple[str, float], ...] = ()  # named values shown beside the score
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready prediction."""
-        return {"index": self.index, "label": self.label, "score": round(self.score, 6)}
+        return {"index": self.index, "label": self.label, "score": round(self.score, 6),
+                **{name: round(value, 6) for name, value in self.extra}}
+
+    def describe_extra(self) -> str:
+        """The extra values in words, e.g. ``mean probability 0.31``."""
+        return ", ".join(f"{name.replace('_', ' ')} {value:.4g}" for name, value in self.extra)
 
 
 def resize_map(values: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -322,21 +328,38 @@ def ranked(loaded: Any, values: np.ndarray, top: int = 5) -> list[Prediction]:
     """Top-k classes of one image's output ``values`` (probabilities, or per-pixel ones)."""
     if not np.all(np.isfinite(values)):
         raise ConvVizError("The model produced NaN or infinite outputs for this image.")
-    if loaded.output_kind == "segmentation":
-        predicted = values.argmax(axis=-1)
-        scores = np.bincount(predicted.ravel(), minlength=values.shape[-1]) / predicted.size
+    kind = loaded.output_kind
+    if kind == "segmentation" and values.shape[-1] == 1:  # one sigmoid channel: a binary mask
+        positive = float(np.mean(values[..., 0] > 0.5))
+        return [Prediction(0, loaded.labels[0], positive,
+                           (("positive_share", positive), ("mean_probability", float(values.mean()))))]
+    if kind == "segmentation":
+        scores = np.bincount(mask_of(values).ravel(), minlength=values.shape[-1]) / values[..., 0].size
+    elif kind == "features":  # a backbone: its channels by mean activation
+        scores = values.reshape(-1, values.shape[-1]).mean(axis=0)
     else:
         scores = values.reshape(-1)
-    order = np.argsort(-scores, kind="stable")[: max(1, top)]
+    if kind == "regression":  # raw values in their own order: ranking them means nothing
+        order = np.arange(min(len(scores), max(1, top)))
+    else:
+        order = np.argsort(-scores, kind="stable")[: max(1, top)]
     return [Prediction(int(i), loaded.labels[int(i)], float(scores[i])) for i in order]
 
 
+def mask_of(values: np.ndarray) -> np.ndarray:
+    """The predicted class of every pixel of a per-pixel output (H, W, C): the argmax, or
+    above one half for a single sigmoid channel (1 = positive)."""
+    if values.shape[-1] == 1:
+        return (values[..., 0] > 0.5).astype(np.int64)
+    return values.argmax(axis=-1)
+
+
 def predicted_mask(loaded: Any, batch: np.ndarray) -> np.ndarray:
-    """Per-pixel argmax class map of a segmentation model, (H, W) int."""
+    """Per-pixel predicted class map of a segmentation model, (H, W) int."""
     from convviz_gui.engine.taps import compiled_taps
 
     outputs = compiled_taps(loaded, [], with_outputs=True)(np.asarray(batch, np.float32))[0]
-    return outputs.numpy()[0].argmax(axis=-1)
+    return mask_of(outputs.numpy()[0])
 
 
 def resolve_class(loaded: Any, value: str | int | None, predictions: list[Prediction]) -> int:
