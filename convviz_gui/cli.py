@@ -253,7 +253,8 @@ def _inspect(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     for node in iter_layers(list(model.layer_tree)):
         indent = "  " * (len(node.path) - 1)
         mark = "*" if node.spatial and not node.is_container else " "
-        lines.append(f"{mark} {indent}{node.name:<34} {node.class_name:<24} "
+        kind = f"{node.class_name} (op)" if node.operation else node.class_name
+        lines.append(f"{mark} {indent}{node.name:<34} {kind:<24} "
                      f"{str(node.output_shape):<24} {node.params:>10,}")
     lines.append(f"(* spatial output; default CAM layer {summary['default_cam_layer_reason']})")
     if len(model.outputs) > 1:

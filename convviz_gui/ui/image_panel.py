@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -28,6 +30,7 @@ class ImagePanel(QWidget):
 
     preset_chosen = Signal(str)
     fit_chosen = Signal(str)
+    output_chosen = Signal(str)  # the name of the model output to explain
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,12 +68,19 @@ class ImagePanel(QWidget):
                                    "preprocessing preset).")
         self.model_view_caption = QLabel("")
         self.model_view_caption.setWordWrap(True)
+        self.output_label = QLabel("Explained output")
+        self.output_combo = compact_combo(12, "The model has several outputs (heads); the "
+                                              "predictions and explanations are of this one.")
+        self.output_combo.activated.connect(
+            lambda _index: self.output_chosen.emit(self.output_combo.currentData()))
         self.model_info = QLabel("")
         self.model_info.setWordWrap(True)
         self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.thumbnail, 1)
         layout.addWidget(self.image_info)
+        layout.addWidget(self.output_label)
+        layout.addWidget(self.output_combo)
         layout.addWidget(QLabel("Preprocessing"))
         layout.addWidget(self.preset_combo)
         layout.addWidget(self.preset_hint)
@@ -81,6 +91,7 @@ class ImagePanel(QWidget):
         layout.addWidget(self.model_info)
         layout.addStretch(0)
         self._pixmap: QPixmap | None = None
+        self._show_outputs(None)
 
     def show_loading(self, model: bool, image: bool) -> None:
         """Say what is being loaded instead of asking for it."""
@@ -109,12 +120,37 @@ class ImagePanel(QWidget):
         self.preset_hint.setText("ConvViz guessed this preprocessing; set it in Model > Model "
                                  "Settings if your model was trained otherwise.")
         self.preset_hint.setVisible(guessed)
+        self.preset_combo.setToolTip(f"How pixels are scaled before they reach the model; it "
+                                     f"must match how the model was trained. ConvViz chose "
+                                     f"{model.preset} from {model.preset_source or 'the catalog'}.")
+        self._show_outputs(model)
         height, width, channels = model.input_shape
         size = f"{height}x{width}" if height else "any size"
-        notes = "<br>".join(model.notes)
+        notes = "".join(f"<br>{html.escape(note)}" for note in model.notes)
+        layer = model.default_cam_layer()
+        cam = f"<br>Grad-CAM layer: {html.escape(layer.name)}" if layer else \
+            "<br>No layer for class activation maps."
         self.model_info.setText(
-            f"<b>{model.name}</b><br>input {size}x{channels}, {model.output_kind}, "
-            f"{model.class_count} outputs<br>{notes}")
+            f"<b>{html.escape(model.name)}</b><br>input {size}x{channels}, {model.output_kind}, "
+            f"{model.class_count} {'channels' if model.output_kind == 'features' else 'outputs'}"
+            f"{cam}{notes}")
+        self.model_info.setToolTip(f"Default Grad-CAM layer {model.default_cam_reason}.\n"
+                                   f"Preprocessing {model.preset}: {model.preset_source}.")
+
+    def _show_outputs(self, model: ModelSummary | None) -> None:
+        """The Output box, for a model with several outputs only."""
+        several = model is not None and len(model.outputs) > 1
+        self.output_label.setVisible(several)
+        self.output_combo.setVisible(several)
+        if not several:
+            return
+        self.output_combo.clear()
+        for output in model.outputs:
+            self.output_combo.addItem(f"{output.name} ({output.kind})", output.name)
+            self.output_combo.setItemData(self.output_combo.count() - 1, output.describe(),
+                                          Qt.ItemDataRole.ToolTipRole)
+        if model.output is not None:
+            self.output_combo.setCurrentIndex(self.output_combo.findData(model.output.name))
 
     def set_fit(self, fit: str) -> None:
         """Show the fit mode in use."""

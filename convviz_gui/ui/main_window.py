@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.image_panel = ImagePanel()
         self.image_panel.preset_chosen.connect(self.session.set_preset)
         self.image_panel.fit_chosen.connect(self._fit_chosen)
+        self.image_panel.output_chosen.connect(self._output_chosen)
         self._docks = []
         for title, name, widget, area in (
                 ("Model", "modelDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -322,17 +323,28 @@ class MainWindow(QMainWindow):
         if folder.is_dir() and not any(folder.is_relative_to(root) for root in own):
             self.settings.setValue("recent/dir", str(folder))
 
-    def open_model(self, spec: str, trust: bool = False) -> None:
-        """Load a model (file, ``demo`` or ``app:NAME[:weights]``) in the engine process."""
+    def open_model(self, spec: str, trust: bool = False, output: str | None = None) -> None:
+        """Load a model (file, ``demo`` or ``app:NAME[:weights]``) in the engine process;
+        ``output`` is the output to explain (None: the one chosen last time for this model)."""
+        if output is None:
+            output = str(self.settings.value(f"output/{spec}", ""))
         name = friendly_model_name(spec)
         self.show_status(f"Opening {name}…")
         if self.session.model is None:
             self.image_panel.show_loading(model=True, image=False)
             for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab, self.weights_tab):
                 tab.figure_view.set_pending(f"Loading {name}…")
-        self.runner.submit("model", OpenModel(ModelRef(spec, trust)), on_result=self._model_ready,
-                           on_error=partial(self._model_failed, spec),
+        self.runner.submit("model", OpenModel(ModelRef(spec, trust, output)),
+                           on_result=self._model_ready, on_error=partial(self._model_failed, spec),
                            on_progress=self.show_status)
+
+    def _output_chosen(self, name: str) -> None:
+        """Explain another output of the current model (remembered for this model)."""
+        model = self.session.model
+        if model is None or model.output is None or name == model.output.name:
+            return
+        self.settings.setValue(f"output/{model.ref.spec}", name)
+        self.open_model(model.ref.spec, model.ref.trust_code, name)
 
     def _model_ready(self, model: ModelSummary) -> None:
         spec = model.ref.spec

@@ -78,10 +78,14 @@ class ModelTreePanel(QWidget):
     def _append(self, parent: QStandardItem, nodes: list[LayerInfo]) -> None:
         for node in nodes:
             shape = "x".join("?" if d is None else str(d) for d in (node.output_shape or ())[1:])
-            row = [QStandardItem(node.name), QStandardItem(node.class_name),
+            kind = f"{node.class_name} (op)" if node.operation else node.class_name
+            row = [QStandardItem(node.name), QStandardItem(kind),
                    QStandardItem(shape), QStandardItem(f"{node.params:,}")]
             row[3].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             tip = f"{node.display_path}\n{node.class_name}, output {node.output_shape}"
+            if node.operation:
+                tip += ("\nAn operation of the model's graph, not a layer (e.g. the arithmetic "
+                        "of preprocess_input applied to its input).")
             if not node.spatial or node.is_container:
                 tip += "\nNo spatial output of its own: not shown in the spatial views."
             for item in row:
