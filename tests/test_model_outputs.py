@@ -48,6 +48,12 @@ def models(keras, tmp_path_factory):
     x = layers.Dense(16)(layers.Flatten()(layers.Permute((2, 1, 3))(x)))
     save("onet", keras.Model(inputs, [layers.Dense(4, name="box")(x),
                                       layers.Dense(2, activation="softmax", name="face")(x)]))
+    # mtcnn's P-Net shape: fully convolutional, box regression and face softmax side by side.
+    inputs = keras.Input((24, 24, 3))
+    x = layers.PReLU(shared_axes=[1, 2], name="trunk")(layers.Conv2D(8, 3)(inputs))
+    box = layers.Conv2D(4, 1, name="box_conv")(layers.Conv2D(8, 3, name="box_branch")(x))
+    face = layers.Conv2D(2, 1, activation="softmax", name="face_conv")(x)
+    save("pnet", keras.Model(inputs, [box, face]))
     # A dict of outputs (Keras flattens it by key: "box" comes before "class").
     inputs = keras.Input((40, 40, 3))
     x = layers.GlobalAveragePooling2D()(layers.Conv2D(8, 3, activation="relu", name="conv")(inputs))
@@ -100,6 +106,18 @@ def test_the_classifier_head_is_explained_not_the_box_regression(capsys, models,
     assert [p["label"] for p in boxes["predictions"]] == ["output 0", "output 1", "output 2", "output 3"]
     cam = run_json(capsys, "gradcam", models["onet"], image_file, "--output", "0", "--class", "2")
     assert cam["target"] == "output 2" and cam["layer"] == "prelu_last"
+
+
+def test_a_layer_on_another_heads_branch_is_refused_in_one_sentence(capsys, models, image_file):
+    data = run_json(capsys, "inspect", models["pnet"])
+    assert data["explained_output"]["name"] == "face_conv"
+    assert data["output_kind"] == "segmentation" and data["default_cam_layer"] == "trunk"
+    assert "box_branch (not on the path" in data["default_cam_layer_reason"]
+    for method in ("gradcam", "scorecam"):
+        assert main(["gradcam", models["pnet"], image_file, "--layer", "box_branch",
+                     "--method", method]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and "does not feed the explained output face_conv" in error
 
 
 def test_raw_box_values_equal_the_models_own(keras, models, image_file):

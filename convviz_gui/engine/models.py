@@ -162,12 +162,16 @@ class LoadedModel:
         return layer.name if layer is not None else self.keras_model.layers[-1].name
 
     @cached_property
-    def cam_layer_choice(self) -> CamLayerChoice:
-        """The default layer of the class activation maps, and why."""
+    def output_ancestors(self) -> set[tuple[str, ...]]:
+        """Paths of the layers the explained output depends on."""
         from convviz_gui.engine.graph import ancestor_paths
 
-        return choose_cam_layer(self.layer_tree, self.output_layer_name,
-                                ancestor_paths(self.keras_model))
+        return ancestor_paths(self.keras_model)
+
+    @cached_property
+    def cam_layer_choice(self) -> CamLayerChoice:
+        """The default layer of the class activation maps, and why."""
+        return choose_cam_layer(self.layer_tree, self.output_layer_name, self.output_ancestors)
 
     def default_cam_layer(self) -> LayerInfo | None:
         """The last convolution-like spatial layer the explained output depends on."""

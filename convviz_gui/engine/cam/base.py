@@ -229,6 +229,12 @@ class Explainer:
         info = find_layer(self.loaded.layer_tree, "/".join(layer))
         if info is None or not info.spatial:
             raise ConvVizError(f"{'/'.join(layer)} has no spatial output; choose a conv layer.")
+        ancestors = getattr(self.loaded, "output_ancestors", None)
+        if ancestors and tuple(info.path) not in ancestors:
+            raise ConvVizError(
+                f"{info.display_path} does not feed the explained output "
+                f"{self.loaded.output_layer_name}: its map cannot explain it. Choose a layer on "
+                "that output's path, or another output.")
         return tuple(info.path)
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
