@@ -355,8 +355,8 @@ def _choose_output(loaded: LoadedModel, wanted: str | int | None,
     loaded.keras_model = output_first_view(model, loaded.output)
     if len(loaded.outputs) > 1:
         others = ", ".join(item.name for item in loaded.outputs if item != loaded.output)
-        loaded.notes.append(f"Explains the output {loaded.output.name} ({loaded.output.kind}); "
-                            f"the model also has {others}: choose with --output or Output.")
+        loaded.notes.append(f"Explains the output {loaded.output.name}; also has {others} "
+                            "(Explained output; --output in the CLI).")
     if loaded.output.kind == "features":
         loaded.notes.append("The output is a feature map (no classifier): class explanations "
                             "explain one of its channels, averaged over the image.")

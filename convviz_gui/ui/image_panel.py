@@ -14,6 +14,7 @@ from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummar
 from convviz_gui.ui.dialogs import compact_combo
 
 THUMBNAIL_MIN = 120
+UNIT_WORDS = {"features": "channels", "regression": "values", "score": "score"}
 MODEL_VIEW_SIDE = 128
 
 
@@ -132,7 +133,7 @@ class ImagePanel(QWidget):
             "<br>No layer for class activation maps."
         self.model_info.setText(
             f"<b>{html.escape(model.name)}</b><br>input {size}x{channels}, {model.output_kind}, "
-            f"{model.class_count} {'channels' if model.output_kind == 'features' else 'outputs'}"
+            f"{model.class_count} {UNIT_WORDS.get(model.output_kind, 'classes')}"
             f"{cam}{notes}")
         self.model_info.setToolTip(f"Default Grad-CAM layer {model.default_cam_reason}.\n"
                                    f"Preprocessing {model.preset}: {model.preset_source}.")
