@@ -17,7 +17,7 @@ from convviz_gui.engine.layers import LayerInfo, LayerPath, iter_layers
 PREPROCESSING_CLASSES = frozenset({
     "Rescaling", "Normalization", "GetItem", "Stack", "Add", "Subtract", "Multiply", "Divide",
     "TrueDivide", "Cast", "Concatenate", "Flip", "Reverse", "Clip", "Power", "Sqrt",
-    "KerasTwoOp",  # a tf-keras TFOpLambda as ConvViz translates it (engine.keras2)
+    "TFOp",  # a tf-keras TFOpLambda (preprocess_input, x / 127.5 - 1) as engine.tf_ops runs it
 })
 LEARNED_CLASSES = frozenset({"Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
                              "Convolution2D", "Dense", "BatchNormalization"})
