@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from convviz_gui.engine import keras2
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
@@ -107,6 +108,7 @@ class LoadedModel:
     preset_source: str = ""  # where the preset comes from, in words
     outputs: tuple[ModelOutput, ...] = ()  # every output of the file's model
     output: ModelOutput | None = None  # the explained one (``keras_model.outputs[0]``)
+    saved_by: str = ""  # "Keras 2.15.0 (tf-keras)", "Keras 3.15.1"; "" when unknown
 
     def __post_init__(self) -> None:
         if not self.preset:
@@ -295,8 +297,10 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
     if path.is_dir():
         if (path / "saved_model.pb").exists():
             raise ConvVizError(
-                f"{name} is a TensorFlow SavedModel folder; Keras 3 opens .keras files: "
-                "re-save it with model.save('model.keras')."
+                f"{name} is a TensorFlow SavedModel folder, which holds no Keras layers ConvViz "
+                "can look inside; from the code that built the model, save a .keras file "
+                "(model.save('model.keras') in Keras 3, or rebuild the model in Keras 3 and "
+                "load_weights the tf-keras .h5 file)."
             )
         raise ConvVizError(f"{name} is a folder, not a model file.")
     if path.name.endswith(".weights.h5"):
@@ -307,9 +311,10 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
         raise ConvVizError(f"You do not have permission to read {name}.")
     if path.stat().st_size == 0:
         raise ConvVizError(f"The model file {name} is empty.")
-    keras = load_keras()
     try:
-        model = keras.models.load_model(path, compile=False, safe_mode=not trust_model_code)
+        model, saved_by = keras2.load_model(path, safe_mode=not trust_model_code)
+    except ConvVizError:
+        raise
     except Exception as exc:  # Keras raises many types for unreadable files
         raise _model_load_error(name, exc) from exc
     _validate_input(model, name)
@@ -326,6 +331,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
         fallback_size=int(settings.get("input_size", DYNAMIC_INPUT_SIZE)),
         preset_source=f"the settings file {settings_file(path).name}" if settings.get("preprocess")
         else "",
+        saved_by=saved_by,
     )
     _choose_output(loaded, output or settings.get("output"), candidates)
     if not loaded.auto_preset:
