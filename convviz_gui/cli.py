@@ -249,7 +249,8 @@ def _inspect(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     summary = model.to_dict()
     lines = [f"{model.name}: input {summary['input_shape']}, output {summary['output_shape']} "
              f"({summary['output_kind']}, {summary['classes']} classes), "
-             f"{summary['params']:,} parameters, preprocessing {model.preset}"]
+             f"{summary['params']:,} parameters, preprocessing {model.preset}"
+             + (f", saved by {model.saved_by}" if model.saved_by else "")]
     for node in iter_layers(list(model.layer_tree)):
         indent = "  " * (len(node.path) - 1)
         mark = "*" if node.spatial and not node.is_container else " "

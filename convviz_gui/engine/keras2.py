@@ -59,9 +59,12 @@ def load_model(path: str | Path, safe_mode: bool = True) -> tuple[Any, str]:
 
 
 def _label(version: str) -> str:
+    """'Keras 2.15.0 (tf-keras)' for the TensorFlow-only Keras 2 (2.4 on), else 'Keras X'."""
     if not version:
         return ""
-    return f"Keras {version} (tf-keras)" if version.startswith("2.") else f"Keras {version}"
+    parts = version.split(".")
+    tf_only = parts[0] == "2" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) >= 4
+    return f"Keras {version} (tf-keras)" if tf_only else f"Keras {version}"
 
 
 def _read(path: Path) -> tuple[str, dict | None]:

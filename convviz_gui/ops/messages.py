@@ -339,6 +339,7 @@ class ModelSummary:
     outputs: tuple[ModelOutput, ...] = ()  # every output of the model
     output: ModelOutput | None = None  # the explained one
     default_cam_reason: str = ""  # why ``default_cam_path`` was chosen
+    saved_by: str = ""  # the Keras that saved the file ("Keras 2.15.0 (tf-keras)"); "" if unknown
 
     @property
     def class_count(self) -> int:
@@ -376,6 +377,7 @@ class ModelSummary:
             "default_cam_layer_reason": self.default_cam_reason,
             "layers": [node.to_dict() for node in iter_layers(list(self.layer_tree))],
             "notes": list(self.notes),
+            "saved_by": self.saved_by,
         }
 
 

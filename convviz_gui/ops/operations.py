@@ -73,7 +73,7 @@ def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
         is_application=loaded.app_preprocess is not None, notes=tuple(loaded.notes),
         preset_guessed=loaded.preset_guessed, preset_source=loaded.preset_source,
         outputs=loaded.outputs, output=loaded.output,
-        default_cam_reason=loaded.cam_layer_choice.reason,
+        default_cam_reason=loaded.cam_layer_choice.reason, saved_by=loaded.saved_by,
     )
 
 
