@@ -156,7 +156,7 @@ BAD_MODELS = [
     BadInput("truncated .keras", _truncated("cut.keras"), "damaged or not a Keras model"),
     BadInput("truncated .h5", _truncated("cut.h5"), "damaged or not a Keras model"),
     BadInput(".weights.h5 without architecture", _weights_only, "only weights"),
-    BadInput("SavedModel folder", _saved_model_dir, "re-save it with model.save('model.keras')"),
+    BadInput("SavedModel folder", _saved_model_dir, "save a .keras file (model.save('model.keras')"),
     BadInput("text renamed .keras", _bytes("notes.keras", b"hello, this is text\n" * 10),
              "damaged or not a Keras model"),
     BadInput("missing path", lambda folder: folder / "gone.keras", "does not exist"),
