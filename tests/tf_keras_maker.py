@@ -130,7 +130,9 @@ def functional_zip() -> keras.Model:
     x = layers.BatchNormalization()(x)
     x = layers.DepthwiseConv2D(3, activation="relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Dense(5)(x), name="functional_zip")
+    model = keras.Model(inputs, layers.Dense(5)(x), name="functional_zip")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")  # saved: compile_config
+    return model
 
 
 # name -> (builder, file suffix); a suffix without a dot is a SavedModel folder.

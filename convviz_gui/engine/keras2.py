@@ -49,6 +49,7 @@ def load_model(path: str | Path, safe_mode: bool = True) -> tuple[Any, str]:
     if config is None or not (legacy or version.startswith("2.")):
         return keras.models.load_model(path, compile=False, safe_mode=safe_mode), _label(version)
     translated = translate(config, path.name, keras2=version.startswith("2."))
+    translated.pop("compile_config", None)  # never compiled (a Keras 2 optimizer would not load)
     if legacy:
         model = _from_legacy_config(translated, safe_mode)
     else:
