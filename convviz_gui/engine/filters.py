@@ -108,6 +108,7 @@ class FilterResult:
     input_range: tuple[float, float] | None = None  # min, max of the optimized inputs (model units)
     model_range: tuple[float, float] | None = None  # what the preset makes of pixels in [0, 255]
     optimized: str = "layer output"  # or the pre-activation, when a ReLU is bypassed
+    step_scale: float = 1.0  # reference style: learning rate multiplier (``step_scale``)
     dead: dict[int, str] = field(default_factory=dict)  # filter -> why it never moved
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +136,8 @@ class FilterResult:
             summary["model_range"] = list(self.model_range)
         if self.size_note:
             summary["size_note"] = self.size_note
+        if self.step_scale != 1.0:
+            summary["learning_rate_used"] = self.settings.learning_rate * self.step_scale
         return summary
 
     def dead_label(self, index: int) -> str:
@@ -411,9 +414,11 @@ def visualize_filters(
     step = _ascent_step(loaded, layer, settings, height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
-    learning_rate = tf.constant(settings.learning_rate, tf.float32)
+    model_range = model_input_range(loaded, settings.preset)
+    scale = step_scale(model_range)
+    learning_rate = tf.constant(settings.learning_rate * scale, tf.float32)
     result = FilterResult(layer, {}, {}, {}, settings, 0.0, (height, width), size_note,
-                          model_range=model_input_range(loaded, settings.preset),
+                          model_range=model_range, step_scale=scale,
                           optimized=optimized(resolve_layer(loaded.keras_model, layer)))
 
     def start(chunk: list[int]) -> _ReferenceBatch:
@@ -422,6 +427,14 @@ def visualize_filters(
 
     return run_batches(result, indices, settings.batch_for(height, width), start, progress,
                        should_cancel, started)
+
+
+def step_scale(model_range: tuple[float, float]) -> float:
+    """What the reference learning rate is multiplied by: the book's 10 is for inputs in
+    [-1, 1] (Xception); a model whose pixels span more (caffe, raw 0-255: 255 units) takes
+    steps as large in pixels, else 30 steps would not move its image visibly. Models in
+    [-1, 1] or [0, 1] keep the book's rate."""
+    return max(1.0, (model_range[1] - model_range[0]) / 2.0)
 
 
 def check_counts(settings: FilterSettings) -> None:

@@ -242,12 +242,34 @@ def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) 
     ax = figure.add_subplot()
     ax.set_axis_off()
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, interpolation="nearest")
-    _label_tiles(ax, [str(i) for i in indices], max(1, min(columns, len(patterns))),
-                 (width + margin, height + margin), tile_inches * figure.dpi)
+    columns = max(1, min(columns, len(patterns)))
+    _label_tiles(ax, [str(i) for i in indices], columns, (width + margin, height + margin),
+                 tile_inches * figure.dpi)
+    _mark_dead_tiles(ax, result, indices, columns, (width, height), margin)
     state = " (cancelled: partial)" if result.cancelled else ""
+    dead = f"; {len(result.dead)} dead (never moved, outlined)" if result.dead else ""
     ax.set_title(f"{shorten_path(result.layer)}  filters {indices[0]}-{indices[-1]} "
-                 f"({len(indices)}){state}", fontsize=10, wrap=True)
+                 f"({len(indices)}){state}\noptimized: {result.optimized}{dead}", fontsize=10,
+                 wrap=True)
     return figure
+
+
+def _mark_dead_tiles(ax: Axes, result: FilterResult, indices: list[int], columns: int,
+                     tile: tuple[int, int], margin: int) -> None:
+    """Outline each dead filter's tile and write why on it: the pattern is its start noise."""
+    width, height = tile
+    for slot, index in enumerate(indices):
+        label = result.dead_label(index)
+        if not label:
+            continue
+        row, col = divmod(slot, columns)
+        left, top = col * (width + margin) - 0.5, row * (height + margin) - 0.5
+        ax.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor=BLANK_COLOR,
+                               linewidth=1.2))
+        ax.text(left + width / 2, top + height / 2, label, ha="center", va="center", wrap=True,
+                fontsize=7, color="white", clip_on=True, in_layout=False,
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": BLANK_COLOR, "alpha": 0.85,
+                      "linewidth": 0})
 
 
 def gradcam_figure(
@@ -295,6 +317,11 @@ def gradcam_figure(
         axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
                      ha="center", va="top", fontsize=7)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
+    if cam.zero_map:  # a flat panel alone would look like a drawing that failed
+        for ax in axes[1:3]:
+            ax.text(0.5, 0.5, cam.zero_map, transform=ax.transAxes, ha="center", va="center",
+                    wrap=True, fontsize=8, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
+                                                 "alpha": 0.9, "edgecolor": BLANK_COLOR})
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
