@@ -108,6 +108,22 @@ def test_filters_rise_and_the_dead_channel_is_reported(capsys, tmp_path, caffe_v
     assert "optimized: pre-activation (ReLU bypassed); 1 dead" in svg
 
 
+def test_dead_filters_of_the_trained_demo_model(demo_model):
+    """Real trained weights: two kernels of the demo's conv2d_1 decayed to ~1e-34 in
+    training; those filters (and only those) are reported dead."""
+    from convviz_gui.engine.filters import visualize_filters
+
+    kernel = demo_model.keras_model.get_layer("conv2d_1").get_weights()[0]
+    vanished = {int(i) for i in np.flatnonzero(np.abs(kernel).max(axis=(0, 1, 2)) < 1e-30)}
+    assert vanished == {0, 5}
+    result = visualize_filters(demo_model, ("conv2d_1",), list(range(8)),
+                               FilterSettings(steps=5, size=48))
+    assert set(result.dead) == vanished
+    alive = [i for i in range(8) if i not in vanished]
+    assert all(result.losses[i] > result.start_losses[i] for i in alive)
+    assert result.optimized == "layer output"  # a linear convolution: nothing bypassed
+
+
 def test_a_separate_relu_layer_is_optimized_on_its_input(keras):
     """A ReLU layer of its own: its input is optimized (the same numbers as the linear conv
     before it), and a layer without a ReLU reports its output."""
