@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _filters_options(sub: argparse.ArgumentParser) -> None:
     from convviz_gui.engine.featurevis.settings import OBJECTIVES
+    from convviz_gui.engine.filters import START_MODES
 
     sub.add_argument("--layer", help="the layer (not needed with --objective class)")
     sub.add_argument("--filters", default="0-63",
@@ -123,6 +124,10 @@ def _filters_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--preprocess", choices=list(PRESETS),
                      help="the preset the grey start (and the clear style's pixels) go through "
                           "(default: the model's)")
+    sub.add_argument("--start", choices=START_MODES, default="grey",
+                     help="reference style's start: grey (default: pixels 102-153 through the "
+                          "preprocessing), or the book's in model units: reference U[0.4, 0.6], "
+                          "centered (U - 0.5) * 0.25")
     sub.add_argument("--seed", type=int, default=0, help="random start (default: 0)")
     sub.add_argument("--patterns-dir", type=Path, help="write one PNG per filter, named by its index")
 
@@ -292,6 +297,9 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
                           decorrelate=not args.no_decorrelate, transforms=not args.no_transforms,
                           total_variation=args.tv, l2=args.l2, blur=args.blur,
                           variants=args.variants, diversity=args.diversity)
+    if args.style == "clear" and args.start != "grey":
+        raise ConvVizError("--start chooses the reference style's start image; the clear style "
+                           "starts from grey pixels.")
     if args.style == "reference" and clear != ClearSettings():
         raise ConvVizError("--objective, --negative, --variants, --diversity, --tv, --l2, --blur, "
                            "--no-transforms and --no-decorrelate need --style clear.")
@@ -302,7 +310,8 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     chosen = {name: value for name, value in (("steps", args.steps), ("learning_rate", args.lr))
               if value is not None}
     settings = FilterSettings.for_style(args.style, size=size, batch_size=args.batch_size,
-                                        seed=args.seed, preset=args.preprocess, **chosen,
+                                        seed=args.seed, preset=args.preprocess, start=args.start,
+                                        **chosen,
                                         **({"clear": clear} if args.style == "clear" else {}))
     layer = _layer_path(args.layer) if args.objective != "class" else ()
     request = Filters(model.ref, layer, tuple(parse_filter_range(args.filters)), settings)
