@@ -181,3 +181,23 @@ def test_a_map_that_is_not_zero_says_nothing(capsys, demo_image):
     assert main(["gradcam", "demo", str(demo_image_path()), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["zero_map"] is False and "zero_map_reason" not in data
+
+
+def test_grey_start_is_the_books_start_on_a_unit_model(keras, demo_model, capsys):
+    """On a [0, 1] model the grey start is the book's U[0.4, 0.6] itself; on the demo's
+    [-1, 1] it is U[-0.2, 0.2] around the same grey. ``--start`` is the reference style's."""
+    from convviz_gui.cli import main
+
+    from .conftest import wrap
+
+    inputs = keras.Input((16, 16, 3))
+    unit = wrap(keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs), name="unit_model"))
+    grey, book = (start_images(unit, 2, 16, 16, FilterSettings(start=start),
+                               np.random.default_rng(3)) for start in ("grey", "reference"))
+    np.testing.assert_allclose(grey, book, atol=1e-6)
+    grey, book = (start_images(demo_model, 2, 16, 16, FilterSettings(start=start),
+                               np.random.default_rng(3)) for start in ("grey", "reference"))
+    np.testing.assert_allclose(grey, 2 * book - 1, atol=1e-6)  # x / 127.5 - 1 of the same pixels
+    assert main(["filters", "demo", "--layer", "conv2d_1", "--style", "clear", "--start",
+                 "reference"]) == 2
+    assert "--start chooses the reference style's start" in capsys.readouterr().err
