@@ -144,7 +144,8 @@ class FilterResult:
         """The short note on a dead filter's tile ("" when it is alive)."""
         if index not in self.dead:
             return ""
-        return "dead: never activated" if self.losses[index] <= 0 else "dead: constant"
+        # A value of 1e-36 (a kernel decayed to nothing) is zero too.
+        return "dead: never activated" if self.losses[index] <= 1e-6 else "dead: constant"
 
     def keep(self, chunk: list[int], patterns: list[np.ndarray], losses: Any,
              input_range: tuple[float, float], partial: bool,
