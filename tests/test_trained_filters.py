@@ -171,10 +171,11 @@ def test_zero_map_says_so_in_the_json_and_on_the_figure(capsys, tmp_path, silent
     assert data["zero_map"] is True and data["class_index"] == 0
     assert data["zero_map_reason"].startswith("The map is zero: the gradient of the score is "
                                               "zero at this layer")
-    assert svg_text(figure).count(data["zero_map_reason"]) == 2  # on the heatmap and the overlay
+    text = svg_text(figure)  # the reason on the heatmap, a word in the title
+    assert data["zero_map_reason"] in text and "(the map is zero)" in text
 
 
-def test_a_map_that_is_not_zero_says_nothing(capsys, demo_image):
+def test_a_map_that_is_not_zero_says_nothing(capsys):
     from convviz_gui.cli import main
     from convviz_gui.engine.models import demo_image_path
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -318,10 +319,10 @@ def gradcam_figure(
                      ha="center", va="top", fontsize=7)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
     if cam.zero_map:  # a flat panel alone would look like a drawing that failed
-        for ax in axes[1:3]:
-            ax.text(0.5, 0.5, cam.zero_map, transform=ax.transAxes, ha="center", va="center",
-                    wrap=True, fontsize=8, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
-                                                 "alpha": 0.9, "edgecolor": BLANK_COLOR})
+        axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
+                     ha="center", va="center", fontsize=8, in_layout=False,
+                     bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "alpha": 0.9,
+                           "edgecolor": BLANK_COLOR})
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
@@ -332,7 +333,8 @@ def gradcam_figure(
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
                                      for p in predictions[:3])
-    figure.suptitle(f"{cam_title(cam)}{top}", fontsize=10, wrap=True)
+    zero = "  (the map is zero)" if cam.zero_map else ""
+    figure.suptitle(f"{cam_title(cam)}{zero}{top}", fontsize=10, wrap=True)
     return figure
 
 
@@ -399,12 +401,16 @@ def _positive_map(cam: CamResult) -> np.ndarray:
 def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, alpha: float,
                   cmap: str, metrics: Faithfulness | None, peak: CamResult | None = None) -> None:
     """One overlay of a grid, on the colour scale 0-``top``, its metrics under it and, when
-    ``peak`` is given, its peak marked."""
+    ``peak`` is given, its peak marked; a map that is zero everywhere says so."""
     height, width = image.shape[:2]
     up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
     ax.imshow(overlay(image, up, alpha, cmap))
     ax.set_xticks([])
     ax.set_yticks([])
+    if not np.any(value > 0):
+        ax.text(0.5, 0.5, "the map is zero", transform=ax.transAxes, ha="center", va="center",
+                fontsize=7, in_layout=False, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
+                                                   "alpha": 0.85, "edgecolor": BLANK_COLOR})
     if peak is not None and np.any(up > 0):
         x, y = peak.peak_xy(width, height)
         mark_peak(ax, x, y, size=11)
