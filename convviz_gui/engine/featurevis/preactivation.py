@@ -45,10 +45,13 @@ def activation_name(layer: Any) -> str:
 
 
 def bypass_for(layer: Any, objective: str = "channel") -> Bypass | None:
-    """The activation the ``objective`` skips at ``layer``, or None (its output is read)."""
+    """The activation the ``objective`` skips at ``layer``, or None (its output is read).
+
+    Only Keras' own layers are bypassed: a custom layer may not rebuild from its config.
+    """
     name = activation_name(layer)
     skipped = RELUS + (SATURATING if objective in ("unit", "class") else ())
-    if name not in skipped:
+    if name not in skipped or not type(layer).__module__.startswith("keras."):
         return None
     return Bypass(name, type(layer).__name__ in SEPARATE)
 
