@@ -22,7 +22,7 @@ from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
 # (102-153), through the model's preprocessing: the book's U[0.4, 0.6] for a [0, 1] model,
 # U[-0.2, 0.2] for a [-1, 1] one, and a visible, unclipped noise for caffe/0-255 models.
 # reference and centered are the book's start in model units (U[0.4, 0.6] and
-# (U - 0.5) * 0.25), whatever the preprocessing: a flat, dark image for 0-255 models.
+# (U - 0.5) * 0.25), whatever the preprocessing: a flat image on caffe or raw 0-255 models.
 START_MODES = ("grey", "reference", "centered")
 GREY_BAND = (0.4, 0.6)  # of the pixel range
 # A filter whose value moved less than this (relative) over the whole ascent never moved.
