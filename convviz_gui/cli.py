@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _filters_options(sub: argparse.ArgumentParser) -> None:
     from convviz_gui.engine.featurevis.settings import OBJECTIVES
+    from convviz_gui.engine.filters import START_MODES
 
     sub.add_argument("--layer", help="the layer (not needed with --objective class)")
     sub.add_argument("--filters", default="0-63",
@@ -120,7 +121,12 @@ def _filters_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--no-decorrelate", action="store_true",
                      help="clear style: optimize RGB directly (no ImageNet colour decorrelation)")
     sub.add_argument("--preprocess", choices=list(PRESETS),
-                     help="clear style: the preset its pixels go through (default: the model's)")
+                     help="the preset the grey start (and the clear style's pixels) go through "
+                          "(default: the model's)")
+    sub.add_argument("--start", choices=START_MODES, default="grey",
+                     help="reference style's start: grey (default: pixels 102-153 through the "
+                          "preprocessing), or the book's in model units: reference U[0.4, 0.6], "
+                          "centered (U - 0.5) * 0.25")
     sub.add_argument("--seed", type=int, default=0, help="random start (default: 0)")
     sub.add_argument("--patterns-dir", type=Path, help="write one PNG per filter, named by its index")
 
@@ -325,9 +331,12 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
                           decorrelate=not args.no_decorrelate, transforms=not args.no_transforms,
                           total_variation=args.tv, l2=args.l2, blur=args.blur,
                           variants=args.variants, diversity=args.diversity)
-    if args.style == "reference" and (clear != ClearSettings() or args.preprocess):
+    if args.style == "clear" and args.start != "grey":
+        raise ConvVizError("--start chooses the reference style's start image; the clear style "
+                           "starts from grey pixels.")
+    if args.style == "reference" and clear != ClearSettings():
         raise ConvVizError("--objective, --negative, --variants, --diversity, --tv, --l2, --blur, "
-                           "--no-transforms, --no-decorrelate and --preprocess need --style clear.")
+                           "--no-transforms and --no-decorrelate need --style clear.")
     size = args.size
     if size is None:  # a class is drawn best at the size the model was trained on
         own = max(model.input_shape[:2], key=lambda side: side or 0)
@@ -335,9 +344,9 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     chosen = {name: value for name, value in (("steps", args.steps), ("learning_rate", args.lr))
               if value is not None}
     settings = FilterSettings.for_style(args.style, size=size, batch_size=args.batch_size,
-                                        seed=args.seed, **chosen,
-                                        **({"clear": clear, "preset": args.preprocess}
-                                           if args.style == "clear" else {}))
+                                        seed=args.seed, preset=args.preprocess, start=args.start,
+                                        **chosen,
+                                        **({"clear": clear} if args.style == "clear" else {}))
     layer = _layer_path(args.layer) if args.objective != "class" else ()
     request = Filters(model.ref, layer, tuple(parse_filter_range(args.filters)), settings)
     result = run(request, context)
@@ -350,7 +359,10 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     what = {"unit": "units", "class": "classes"}.get(args.objective, "filters")
     text = (f"{'/'.join(found.layer)}: {len(found.patterns)} {what} in {found.seconds:.1f} s "
             f"({found.seconds / len(found.patterns):.2f} s/{what[:-2 if what == 'classes' else -1]}), "
-            f"{args.style} style")
+            f"{args.style} style, {found.optimized} optimized")
+    if found.dead:
+        text += (f"\n{len(found.dead)} dead (never moved from the start): "
+                 f"{', '.join(map(str, sorted(found.dead)))}")
     if found.input_range is not None and found.model_range is not None:
         text += (f"; inputs in [{found.input_range[0]:.3g}, {found.input_range[1]:.3g}], the "
                  f"model's range is [{found.model_range[0]:.3g}, {found.model_range[1]:.3g}]")

@@ -38,9 +38,10 @@ def test_saturated_sigmoid_has_a_logit_map_on_the_object(saturated):
         for image, box in zip(batch, boxes):
             flat = probability(image[None], 0)
             assert flat.score == 1.0 and not flat.raw.any()  # the gradient of p = 1.0 is 0
+            assert "the probability is saturated at 1" in flat.zero_map  # said on the figure
             found = logit(image[None], 0)
             assert found.score_kind == "logit" and found.explained > 17
-            assert found.heatmap.max() == 1.0
+            assert found.heatmap.max() == 1.0 and found.zero_map == ""
             hits += inside(found.peak_xy(SIZE, SIZE), box["red"])
     assert hits >= 0.9 * 3 * len(boxes), f"logit peak on the red square {hits}/{3 * len(boxes)}"
 

@@ -18,7 +18,15 @@ from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
 
-START_MODES = ("reference", "centered")
+# grey: the book's "grey image with noise" in pixels, U[0.4, 0.6] of the 0-255 range
+# (102-153), through the model's preprocessing: the book's U[0.4, 0.6] for a [0, 1] model,
+# U[-0.2, 0.2] for a [-1, 1] one, and a visible, unclipped noise for caffe/0-255 models.
+# reference and centered are the book's start in model units (U[0.4, 0.6] and
+# (U - 0.5) * 0.25), whatever the preprocessing: a flat image on caffe or raw 0-255 models.
+START_MODES = ("grey", "reference", "centered")
+GREY_BAND = (0.4, 0.6)  # of the pixel range
+# A filter whose value moved less than this (relative) over the whole ascent never moved.
+STILL = 1e-5
 STYLES = ("reference", "clear")
 # Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
 # (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px, Eigen kernels): 0.91 s
@@ -37,13 +45,13 @@ class FilterSettings:
     size: int = 200
     border: int = 2
     crop: int | None = None  # pixels cut from every side; None = size // 8 (25 at 200 px)
-    start: str = "reference"  # reference: U[0.4, 0.6]; centered: (U - 0.5) * 0.25
+    start: str = "grey"  # one of START_MODES
     batch_size: int | None = None  # None: automatic, from the image size
     preview_every: int = 5
     seed: int = 0
     style: str = "reference"  # reference: this module; clear: featurevis (Olah et al. 2017)
     clear: ClearSettings = ClearSettings()  # options of the clear style
-    preset: str | None = None  # clear style: the preprocessing preset; None: the model's
+    preset: str | None = None  # the preprocessing preset of the pixels; None: the model's
 
     @classmethod
     def for_style(cls, style: str, **changes: Any) -> FilterSettings:
@@ -99,14 +107,21 @@ class FilterResult:
     partial: set[int] = field(default_factory=set)  # filters cut short by a cancel
     input_range: tuple[float, float] | None = None  # min, max of the optimized inputs (model units)
     model_range: tuple[float, float] | None = None  # what the preset makes of pixels in [0, 255]
+    optimized: str = "layer output"  # or the pre-activation, when a ReLU is bypassed
+    step_scale: float = 1.0  # reference style: learning rate multiplier (``step_scale``)
+    dead: dict[int, str] = field(default_factory=dict)  # filter -> why it never moved
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: per filter the target's final and start value (``loss``,
-        ``start_loss``), and the range of the optimized inputs beside the model's own."""
+        ``start_loss``) and whether it is dead (with the reason), what was optimized, and
+        the range of the optimized inputs beside the model's own."""
         summary: dict[str, Any] = {
             "layer": "/".join(self.layer),
             "style": self.settings.style,
-            "filters": [{"index": i, "loss": self.losses[i], "start_loss": self.start_losses.get(i)}
+            "optimized": self.optimized,
+            "filters": [{"index": i, "loss": self.losses[i], "start_loss": self.start_losses.get(i),
+                         "dead": i in self.dead,
+                         **({"reason": self.dead[i]} if i in self.dead else {})}
                         for i in sorted(self.losses)],
             "size": list(self.size_used),
             "seconds": round(self.seconds, 3),
@@ -121,13 +136,32 @@ class FilterResult:
             summary["model_range"] = list(self.model_range)
         if self.size_note:
             summary["size_note"] = self.size_note
+        if self.step_scale != 1.0:
+            summary["learning_rate_used"] = self.settings.learning_rate * self.step_scale
         return summary
 
+    def dead_label(self, index: int) -> str:
+        """The short note on a dead filter's tile ("" when it is alive)."""
+        if index not in self.dead:
+            return ""
+        # A value of 1e-36 (a kernel decayed to nothing) is zero too.
+        return "dead: never activated" if self.losses[index] <= 1e-6 else "dead: constant"
+
     def keep(self, chunk: list[int], patterns: list[np.ndarray], losses: Any,
-             input_range: tuple[float, float], partial: bool) -> None:
-        """Store a batch's patterns, final losses and input range."""
+             input_range: tuple[float, float], partial: bool,
+             seen: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Store a batch's patterns, final losses and input range; with ``seen`` (each
+        filter's lowest and highest value over the ascent) a filter that never moved is
+        marked dead."""
         self.patterns.update(zip(chunk, patterns))
         self.losses.update(zip(chunk, (float(value) for value in np.asarray(losses))))
+        if seen is not None and not partial:
+            low, high = seen
+            still = (high - low) <= STILL * np.maximum(1.0, np.abs(high))
+            self.dead.update((index, f"its value stayed {self.losses[index]:.4g} for all "
+                                     f"{self.settings.steps} steps: the image does not change it "
+                                     "(zero gradient)")
+                             for index, dead in zip(chunk, still) if dead)
         if self.input_range is not None:
             input_range = (min(self.input_range[0], input_range[0]),
                            max(self.input_range[1], input_range[1]))
@@ -178,8 +212,9 @@ def _computes_chosen_channels(layer: Any) -> bool:
     )
 
 
-def _chosen_channels(layer: Any, inputs: Any, filter_indices: Any) -> Any:
-    """(B, h, w): image b's own filter ``filter_indices[b]`` of a Conv2D/SeparableConv2D.
+def _chosen_channels(layer: Any, inputs: Any, filter_indices: Any, activate: bool = True) -> Any:
+    """(B, h, w): image b's own filter ``filter_indices[b]`` of a Conv2D/SeparableConv2D,
+    after the layer's activation unless ``activate`` is False.
 
     Only the chosen filters' kernels are applied, instead of every filter of the layer.
     """
@@ -199,12 +234,13 @@ def _chosen_channels(layer: Any, inputs: Any, filter_indices: Any) -> Any:
     values = tf.reduce_sum(chosen * own, axis=-1)  # (B, h, w, B) -> each image's own filter
     if layer.use_bias:
         values += tf.gather(layer.bias.value, filter_indices)[:, tf.newaxis, tf.newaxis]
-    return layer.activation(values)
+    return layer.activation(values) if activate else values
 
 
 def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = True,
                   size: tuple[int, int] | None = None) -> Callable:
-    """``(images, filter_indices) -> losses``: mean of each image's own filter, border cut.
+    """``(images, filter_indices) -> losses``: mean of each image's own filter, border cut;
+    before the layer's ReLU when it has one (``preactivation.bypass_for``).
 
     Only the layers up to the target run, on images of ``size`` (height, width; default
     the model's own input size). With ``restrict`` a Conv2D/SeparableConv2D target
@@ -212,16 +248,20 @@ def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = Tr
     """
     import tensorflow as tf
 
+    from convviz_gui.engine.featurevis.preactivation import bypass_for, head
     from convviz_gui.engine.layers import resolve_layer
 
     layer = resolve_layer(loaded.keras_model, path)
     restrict = restrict and _computes_chosen_channels(layer)
+    activate = bypass_for(layer) is None
     height, width = size or loaded.input_shape[:2]
-    extractor = build_sized_tap_model(loaded.keras_model, path, height, width, layer_inputs=restrict)
+    extractor = (build_sized_tap_model(loaded.keras_model, path, height, width, layer_inputs=True)
+                 if restrict else head(loaded, path, height, width))
 
     def losses(images, filter_indices):
         if restrict:
-            activation = _chosen_channels(layer, extractor(images, training=False), filter_indices)
+            activation = _chosen_channels(layer, extractor(images, training=False), filter_indices,
+                                          activate)
             return tf.reduce_mean(_cut_border(activation, border), axis=[1, 2])
         full = _cut_border(extractor(images, training=False), border)
         # Channel means, then a one-hot pick of each image's own filter.
@@ -280,14 +320,21 @@ def _ascent_step(
     return step
 
 
-def _start_images(count: int, height: int, width: int, channels: int, settings: FilterSettings,
-                  rng: np.random.Generator) -> np.ndarray:
-    noise = rng.uniform(0.0, 1.0, (count, height, width, channels)).astype(np.float32)
+def start_images(loaded: Any, count: int, height: int, width: int, settings: FilterSettings,
+                 rng: np.random.Generator) -> np.ndarray:
+    """The reference style's start images in model units (``settings.start``, see
+    ``START_MODES``): by default grey pixels with noise through the model's preprocessing."""
+    from convviz_gui.engine.featurevis.preprocessing import preprocess_pixels
+
+    noise = rng.uniform(0.0, 1.0, (count, height, width, loaded.channels)).astype(np.float32)
+    low, high = GREY_BAND
+    if settings.start == "grey":
+        return preprocess_pixels(loaded, settings.preset, 255.0 * (low + noise * (high - low)))
     if settings.start == "centered":
         return (noise - 0.5) * 0.25
     if settings.start == "reference":
-        return 0.4 + noise * 0.2
-    raise ConvVizError(f"Unknown start mode '{settings.start}'; use one of {START_MODES}.")
+        return low + noise * (high - low)
+    raise ConvVizError(f"Unknown start mode '{settings.start}'; use one of {', '.join(START_MODES)}.")
 
 
 def deprocess(images: np.ndarray, crop: int) -> list[np.ndarray]:
@@ -346,8 +393,9 @@ def visualize_filters(
         from convviz_gui.engine.featurevis.ascent import visualize_clear
 
         return visualize_clear(loaded, layer, indices, settings, progress, should_cancel)
+    from convviz_gui.engine.featurevis.preactivation import optimized
     from convviz_gui.engine.featurevis.preprocessing import model_input_range
-    from convviz_gui.engine.layers import find_layer
+    from convviz_gui.engine.layers import find_layer, resolve_layer
 
     info = find_layer(loaded.layer_tree, "/".join(layer))
     if info is None or not info.spatial:
@@ -367,16 +415,27 @@ def visualize_filters(
     step = _ascent_step(loaded, layer, settings, height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
-    learning_rate = tf.constant(settings.learning_rate, tf.float32)
+    model_range = model_input_range(loaded, settings.preset)
+    scale = step_scale(model_range)
+    learning_rate = tf.constant(settings.learning_rate * scale, tf.float32)
     result = FilterResult(layer, {}, {}, {}, settings, 0.0, (height, width), size_note,
-                          model_range=model_input_range(loaded))
+                          model_range=model_range, step_scale=scale,
+                          optimized=optimized(resolve_layer(loaded.keras_model, layer)))
 
     def start(chunk: list[int]) -> _ReferenceBatch:
-        images = tf.constant(_start_images(len(chunk), height, width, loaded.channels, settings, rng))
+        images = tf.constant(start_images(loaded, len(chunk), height, width, settings, rng))
         return _ReferenceBatch(step, images, tf.constant(chunk, tf.int32), learning_rate, crop)
 
     return run_batches(result, indices, settings.batch_for(height, width), start, progress,
                        should_cancel, started)
+
+
+def step_scale(model_range: tuple[float, float]) -> float:
+    """What the reference learning rate is multiplied by: the book's 10 is for inputs in
+    [-1, 1] (Xception); a model whose pixels span more (caffe, raw 0-255: 255 units) takes
+    steps as large in pixels, else 30 steps would not move its image visibly. Models in
+    [-1, 1] or [0, 1] keep the book's rate."""
+    return max(1.0, (model_range[1] - model_range[0]) / 2.0)
 
 
 def check_counts(settings: FilterSettings) -> None:
@@ -390,8 +449,8 @@ class AscentBatch(Protocol):
 
     start_losses: np.ndarray | None  # each filter's target on its start image, once known
 
-    def step(self) -> None:
-        """One optimization step."""
+    def step(self) -> np.ndarray:
+        """One optimization step; returns each filter's target as the step saw it."""
 
     def patterns(self) -> list[np.ndarray]:
         """Each filter's image for display (uint8)."""
@@ -408,10 +467,12 @@ class _ReferenceBatch:
         self.learning_rate, self.crop = learning_rate, crop
         self.start_losses: np.ndarray | None = None
 
-    def step(self) -> None:
+    def step(self) -> np.ndarray:
         self.images, losses = self._step(self.images, self.chosen, self.learning_rate)
+        values = losses.numpy()
         if self.start_losses is None:  # the first step's loss is the start image's
-            self.start_losses = losses.numpy()
+            self.start_losses = values
+        return values
 
     def patterns(self) -> list[np.ndarray]:
         return deprocess(self.images.numpy(), self.crop)
@@ -432,18 +493,22 @@ def run_batches(
     started: float,
 ) -> FilterResult:
     """Optimize ``indices`` ``batch_size`` filters at a time (``start`` makes a batch) for
-    ``result.settings.steps`` steps each, with progress, previews and cancel."""
+    ``result.settings.steps`` steps each, with progress, previews and cancel. A filter
+    whose value never moved (start, every step and end) is marked dead."""
     settings = result.settings
     for first in range(0, len(indices), batch_size):
         chunk = indices[first : first + batch_size]
         batch = start(chunk)
+        low = high = None
         for step_number in range(1, settings.steps + 1):
             if should_cancel is not None and should_cancel():
                 result.keep(chunk, batch.patterns(), *batch.evaluate(), partial=True)
                 result.cancelled = True
                 result.seconds = time.perf_counter() - started
                 return result
-            batch.step()
+            values = batch.step()
+            low = values if low is None else np.minimum(low, values)
+            high = values if high is None else np.maximum(high, values)
             if step_number == 1:
                 result.start_losses.update(zip(chunk, map(float, batch.start_losses)))
             if progress is not None:
@@ -453,7 +518,10 @@ def run_batches(
                     previews = dict(zip(chunk, batch.patterns()))
                 progress(FilterProgress(step_number, settings.steps, len(result.patterns),
                                         len(indices), len(chunk), previews))
-        result.keep(chunk, batch.patterns(), *batch.evaluate(), partial=False)
+        final, input_range = batch.evaluate()
+        low, high = np.minimum(low, batch.start_losses), np.maximum(high, batch.start_losses)
+        result.keep(chunk, batch.patterns(), final, input_range, partial=False,
+                    seen=(np.minimum(low, final), np.maximum(high, final)))
     result.seconds = time.perf_counter() - started
     return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -242,12 +243,34 @@ def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) 
     ax = figure.add_subplot()
     ax.set_axis_off()
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, interpolation="nearest")
-    _label_tiles(ax, [str(i) for i in indices], max(1, min(columns, len(patterns))),
-                 (width + margin, height + margin), tile_inches * figure.dpi)
+    columns = max(1, min(columns, len(patterns)))
+    _label_tiles(ax, [str(i) for i in indices], columns, (width + margin, height + margin),
+                 tile_inches * figure.dpi)
+    _mark_dead_tiles(ax, result, indices, columns, (width, height), margin)
     state = " (cancelled: partial)" if result.cancelled else ""
+    dead = f"; {len(result.dead)} dead (never moved, outlined)" if result.dead else ""
     ax.set_title(f"{shorten_path(result.layer)}  filters {indices[0]}-{indices[-1]} "
-                 f"({len(indices)}){state}", fontsize=10, wrap=True)
+                 f"({len(indices)}){state}\noptimized: {result.optimized}{dead}", fontsize=10,
+                 wrap=True)
     return figure
+
+
+def _mark_dead_tiles(ax: Axes, result: FilterResult, indices: list[int], columns: int,
+                     tile: tuple[int, int], margin: int) -> None:
+    """Outline each dead filter's tile and write why on it: the pattern is its start noise."""
+    width, height = tile
+    for slot, index in enumerate(indices):
+        label = result.dead_label(index)
+        if not label:
+            continue
+        row, col = divmod(slot, columns)
+        left, top = col * (width + margin) - 0.5, row * (height + margin) - 0.5
+        ax.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor=BLANK_COLOR,
+                               linewidth=1.2))
+        ax.text(left + width / 2, top + height / 2, label, ha="center", va="center", wrap=True,
+                fontsize=7, color="white", clip_on=True, in_layout=False,
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": BLANK_COLOR, "alpha": 0.85,
+                      "linewidth": 0})
 
 
 def gradcam_figure(
@@ -295,6 +318,11 @@ def gradcam_figure(
         axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
                      ha="center", va="top", fontsize=7)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
+    if cam.zero_map:  # a flat panel alone would look like a drawing that failed
+        axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
+                     ha="center", va="center", fontsize=8, in_layout=False,
+                     bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "alpha": 0.9,
+                           "edgecolor": BLANK_COLOR})
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
@@ -305,7 +333,8 @@ def gradcam_figure(
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
                                      for p in predictions[:3])
-    figure.suptitle(f"{cam_title(cam)}{top}", fontsize=10, wrap=True)
+    zero = "  (the map is zero)" if cam.zero_map else ""
+    figure.suptitle(f"{cam_title(cam)}{zero}{top}", fontsize=10, wrap=True)
     return figure
 
 
@@ -372,12 +401,16 @@ def _positive_map(cam: CamResult) -> np.ndarray:
 def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, alpha: float,
                   cmap: str, metrics: Faithfulness | None, peak: CamResult | None = None) -> None:
     """One overlay of a grid, on the colour scale 0-``top``, its metrics under it and, when
-    ``peak`` is given, its peak marked."""
+    ``peak`` is given, its peak marked; a map that is zero everywhere says so."""
     height, width = image.shape[:2]
     up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
     ax.imshow(overlay(image, up, alpha, cmap))
     ax.set_xticks([])
     ax.set_yticks([])
+    if not np.any(value > 0):
+        ax.text(0.5, 0.5, "the map is zero", transform=ax.transAxes, ha="center", va="center",
+                fontsize=7, in_layout=False, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
+                                                   "alpha": 0.85, "edgecolor": BLANK_COLOR})
     if peak is not None and np.any(up > 0):
         x, y = peak.peak_xy(width, height)
         mark_peak(ax, x, y, size=11)

@@ -213,8 +213,9 @@ class FiltersTab(ViewTab):
 
     def settings(self) -> FilterSettings:
         """Settings from the controls (the clear options only in the clear style)."""
+        # Both styles start from grey pixels through the chosen preprocessing.
         chosen = {"steps": self.steps.value(), "learning_rate": self.learning_rate.value(),
-                  "size": self.size.value()}
+                  "size": self.size.value(), "preset": self.session.preset or None}
         if self._style() == "reference":
             return FilterSettings.for_style("reference", **chosen)
         clear = ClearSettings(
@@ -222,8 +223,7 @@ class FiltersTab(ViewTab):
             decorrelate=self.decorrelate.isChecked(), transforms=self.transforms.isChecked(),
             total_variation=self.total_variation.value(), l2=self.l2.value(), blur=self.blur.value(),
             variants=self.variants.value(), diversity=self.diversity.value())
-        return FilterSettings.for_style("clear", clear=clear, preset=self.session.preset or None,
-                                        **chosen)
+        return FilterSettings.for_style("clear", clear=clear, **chosen)
 
     def current_request(self) -> Filters:
         """The request the controls describe; raises ``ConvVizError`` for a bad range or a
@@ -366,8 +366,9 @@ class FiltersTab(ViewTab):
                           f"{found.model_range[1]:.3g}].")
             settings = found.settings
             counted = COUNTED[settings.clear.objective if settings.style == "clear" else "channel"]
-            self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s.{inputs} "
-                             f"{note}".strip())
+            dead = f" {len(found.dead)} dead (never moved)." if found.dead else ""
+            self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s "
+                             f"({found.optimized}).{dead}{inputs} {note}".strip())
 
     def _idle(self) -> None:
         self._previews = {}

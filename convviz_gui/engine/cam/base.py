@@ -78,6 +78,22 @@ class CamResult:
         """The explained layer's path, or "input" for pixel methods without one."""
         return "/".join(self.layer) if self.layer else "input"
 
+    @property
+    def zero_map(self) -> str:
+        """Why the heatmap is zero everywhere, in one sentence; "" when it is not."""
+        if np.any(self.heatmap > 0):
+            return ""
+        raw = self.raw if self.raw is not None else self.heatmap
+        where = "this layer" if self.layer else "the input"
+        if np.any(raw < 0):
+            return ("The map is zero: every value is negative (evidence against the target), "
+                    "and only the positive part is drawn.")
+        if self.score_kind == "probability" and not 1e-6 < self.score < 1 - 1e-6:
+            return (f"The map is zero: the probability is saturated at {self.score:.3g}, so its "
+                    f"gradient at {where} vanishes; explain the logit instead.")
+        return (f"The map is zero: the gradient of the score is zero at {where}, or its "
+                "features weigh against the target everywhere (only the positive part is drawn).")
+
     def upsampled(self, width: int, height: int) -> np.ndarray:
         """The heatmap resized (bilinear) to an image size; all-zero stays all-zero."""
         return np.clip(resize_map(self.heatmap, width, height), 0.0, 1.0)
@@ -93,7 +109,9 @@ class CamResult:
                 min(height - 1, int((y + 0.5) * height / small_height)))
 
     def to_dict(self, image_size: tuple[int, int]) -> dict[str, Any]:
-        """JSON-ready summary; ``peak_xy`` in the coordinates of ``image_size`` (w, h)."""
+        """JSON-ready summary; ``peak_xy`` in the coordinates of ``image_size`` (w, h);
+        ``zero_map`` says whether the map is zero everywhere (then ``zero_map_reason`` why)."""
+        zero = self.zero_map
         return {
             "class_index": self.class_index,
             "label": self.label,
@@ -106,6 +124,8 @@ class CamResult:
             "score_kind": self.score_kind,
             "explained_score": None if self.explained is None else round(self.explained, 6),
             "target": self.target,
+            "zero_map": bool(zero),
+            **({"zero_map_reason": zero} if zero else {}),
         }
 
 

@@ -17,6 +17,7 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis import regularizers
 from convviz_gui.engine.featurevis.objectives import Target, diversity, resolve_target, target_values
 from convviz_gui.engine.featurevis.parameterization import FourierImage
+from convviz_gui.engine.featurevis.preactivation import optimized
 from convviz_gui.engine.featurevis.preprocessing import model_input_range, tensor_preprocess
 from convviz_gui.engine.featurevis.transforms import random_view
 from convviz_gui.engine.filters import (
@@ -28,7 +29,7 @@ from convviz_gui.engine.filters import (
     run_batches,
     stitch_patterns,
 )
-from convviz_gui.engine.layers import LayerPath
+from convviz_gui.engine.layers import LayerPath, resolve_layer
 
 VARIANT_MARGIN = 2  # px between the variants of one filter in its tile
 
@@ -122,8 +123,8 @@ class ClearBatch:
         """A filter's value: the mean over its variants (padding dropped)."""
         return np.asarray(values).reshape(-1, self.variants).mean(axis=1)[: self.count]
 
-    def step(self) -> None:
-        self.compiled.step(self.indices, tf.constant(next(self.seeds), tf.int32))
+    def step(self) -> np.ndarray:
+        return self._per_filter(self.compiled.step(self.indices, tf.constant(next(self.seeds), tf.int32)))
 
     def patterns(self) -> list[np.ndarray]:
         images = np.clip(np.rint(self.compiled.pixels().numpy()), 0, 255).astype(np.uint8)
@@ -168,7 +169,9 @@ def visualize_clear(
     rng = np.random.default_rng(settings.seed)
     numbers = itertools.count()
     result = FilterResult(target.path, {}, {}, {}, settings, 0.0, (height, width), size_note,
-                          model_range=model_input_range(loaded, settings.preset))
+                          model_range=model_input_range(loaded, settings.preset),
+                          optimized=optimized(resolve_layer(loaded.keras_model, target.path),
+                                              target.objective))
 
     def start(chunk: list[int]) -> ClearBatch:
         return ClearBatch(compiled, chunk, per_batch, settings, rng, next(numbers), crop)

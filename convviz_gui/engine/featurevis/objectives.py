@@ -9,16 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import keras
 import tensorflow as tf
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis.preactivation import bypass_for, head
 from convviz_gui.engine.featurevis.settings import OBJECTIVES, SPATIAL_OBJECTIVES, ClearSettings
 from convviz_gui.engine.filters import _chosen_channels, _computes_chosen_channels, _cut_border
 from convviz_gui.engine.layers import LayerPath, find_layer, resolve_layer
 from convviz_gui.engine.taps import build_sized_tap_model
 
-SATURATING = ("softmax", "sigmoid")  # outputs whose pre-activation (logit) is optimized instead
 Values = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor | None]]
 
 
@@ -58,47 +57,29 @@ def resolve_target(loaded: Any, layer: LayerPath | None, settings: ClearSettings
     return Target(info.path, objective, count)
 
 
-def logit_head(loaded: Any, target: Target, height: int, width: int) -> Any:
-    """Keras model: input -> the target layer's output, or its pre-activation (logits) when
-    the layer ends in a softmax or sigmoid. The user's model is not changed: the head is a
-    linear copy of the layer, given the layer's weights."""
-    model = loaded.keras_model
-    layer = resolve_layer(model, target.path)
-    activation = getattr(getattr(layer, "activation", None), "__name__", "")
-    kind = type(layer).__name__
-    saturating = kind == "Softmax" or activation in SATURATING
-    if target.objective not in ("unit", "class") or not saturating:
-        return build_sized_tap_model(model, target.path, height, width)
-    inputs = build_sized_tap_model(model, target.path, height, width, layer_inputs=True)
-    if kind in ("Softmax", "Activation"):  # its input already holds the logits
-        return inputs
-    linear = type(layer).from_config({**layer.get_config(), "activation": "linear",
-                                      "name": f"{layer.name}_logits"})
-    head = keras.Model(inputs.inputs, linear(inputs.outputs[0]), name=f"{model.name}_logits")
-    linear.set_weights(layer.get_weights())
-    return head
-
-
 def target_values(loaded: Any, target: Target, border: int, height: int, width: int,
                   features: bool) -> Values:
     """``(model inputs, indices) -> (values, features)``: each image's target (its own
-    index) and, with ``features``, the whole layer output for the diversity term.
+    index) and, with ``features``, the whole layer output for the diversity term; before
+    the activation ``preactivation.bypass_for`` names (a ReLU; a unit's or class's
+    softmax or sigmoid).
 
     A channel is averaged over the map with ``border`` cut, as in the reference; a neuron
     is the channel's centre unit. Without ``features`` a Conv2D/SeparableConv2D target
     computes only the chosen channels.
     """
     layer = resolve_layer(loaded.keras_model, target.path)
+    activate = bypass_for(layer, target.objective) is None
     if target.objective in SPATIAL_OBJECTIVES and not features and _computes_chosen_channels(layer):
         extractor = build_sized_tap_model(loaded.keras_model, target.path, height, width,
                                           layer_inputs=True)
 
         def chosen(inputs: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, None]:
-            maps = _chosen_channels(layer, extractor(inputs, training=False), indices)
+            maps = _chosen_channels(layer, extractor(inputs, training=False), indices, activate)
             return _reduce(maps, target.objective, border), None
 
         return chosen
-    extractor = logit_head(loaded, target, height, width)
+    extractor = head(loaded, target.path, height, width, target.objective)
 
     def whole(inputs: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         outputs = extractor(inputs, training=False)

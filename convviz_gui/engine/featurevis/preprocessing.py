@@ -17,8 +17,10 @@ import numpy as np
 from convviz_gui.engine.images import preprocess
 
 
-def _apply(loaded: Any, preset: str | None, pixels: np.ndarray) -> np.ndarray:
-    return preprocess(pixels, preset or loaded.preset, loaded.app_preprocess)
+def preprocess_pixels(loaded: Any, preset: str | None, pixels: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 255] (channels last) in model units: the preset (default: the
+    model's) as the window applies it, float32."""
+    return np.asarray(preprocess(pixels, preset or loaded.preset, loaded.app_preprocess), np.float32)
 
 
 def affine_preset(loaded: Any, preset: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -27,11 +29,11 @@ def affine_preset(loaded: Any, preset: str | None = None) -> tuple[np.ndarray, n
     affine."""
     channels = loaded.channels
     probes = np.concatenate([np.zeros((1, channels)), 255.0 * np.eye(channels)])
-    outputs = _apply(loaded, preset, probes[:, None, None, :].astype(np.float32))[:, 0, 0, :]
+    outputs = preprocess_pixels(loaded, preset, probes[:, None, None, :].astype(np.float32))[:, 0, 0, :]
     offset = outputs[0].astype(np.float64)
     matrix = (outputs[1:] - offset) / 255.0
     check = np.random.default_rng(0).uniform(0, 255, (4, 1, 1, channels)).astype(np.float32)
-    expected = _apply(loaded, preset, check)
+    expected = preprocess_pixels(loaded, preset, check)
     if not np.allclose(check @ matrix + offset, expected, rtol=1e-4, atol=1e-3):
         return None
     return matrix.astype(np.float32), offset.astype(np.float32)
@@ -41,7 +43,7 @@ def model_input_range(loaded: Any, preset: str | None = None) -> tuple[float, fl
     """(min, max) the preset (default: the model's) makes of pixels in [0, 255]: the
     model's input range."""
     corners = np.array(list(itertools.product((0.0, 255.0), repeat=loaded.channels)), np.float32)
-    values = _apply(loaded, preset, corners[:, None, None, :])
+    values = preprocess_pixels(loaded, preset, corners[:, None, None, :])
     return float(values.min()), float(values.max())
 
 
