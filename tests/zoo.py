@@ -14,7 +14,6 @@ Permute, Reshape, Flatten, pooling or a classifier Dense.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
