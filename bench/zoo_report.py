@@ -51,7 +51,11 @@ def model_row(name: str, folder: Path) -> tuple[dict[str, checks.Verdict], float
             "occlusion": checks.check_occlusion(session),
             "saliency": checks.check_saliency(session),
         })
-    return row, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    print(f"{name}: {seconds:.0f} s (build {seconds - sum(session.seconds.values()):.0f}, "
+          + ", ".join(f"{step} {value:.1f}" for step, value in session.seconds.items()) + ")",
+          flush=True)
+    return row, seconds
 
 
 def markdown(rows: dict[str, tuple[dict[str, checks.Verdict], float]]) -> str:
@@ -92,7 +96,6 @@ def main() -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             gc.collect()
-        print(f"{name}: {rows[name][1]:.0f} s", flush=True)
     table = markdown(rows) + f"\nTotal {time.perf_counter() - started:.0f} s.\n"
     print(table)
     if args.out:

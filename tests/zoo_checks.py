@@ -92,7 +92,7 @@ class Session:
             session.summary = run(OpenModel(session.ref), session.context)
         except Exception as exc:  # noqa: BLE001 (the verdict reports it)
             session.open_error = exc
-        session.seconds["open"] = time.perf_counter() - started
+        session.seconds["load"] = time.perf_counter() - started
         return session
 
     @property
