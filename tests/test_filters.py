@@ -167,7 +167,7 @@ def test_ascent_never_computes_weight_gradients(demo_model):
 
     step = _ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
     images = tf.zeros((1, 64, 64, 1))
-    executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32), tf.constant(1.0)))
+    executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32), tf.constant([1.0])))
     assert any("BackpropInput" in op for op in executed)
     assert not any("BackpropFilter" in op for op in executed)
 

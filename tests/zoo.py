@@ -71,6 +71,44 @@ def _keras():
     return load_keras()
 
 
+def _photo_batch(size: int, raw: bool) -> np.ndarray:
+    """The shared photos and their mirror images at ``size`` px: 0-255 when the model
+    rescales its input itself (``raw``), else 0-1 (ConvViz's guess for such a file)."""
+    from PIL import Image
+
+    photos = [SHARED_DATA / "images" / name for name in ("chelsea.png", "astronaut.png",
+                                                          "coffee.png")] + [FACE]
+    batch = [np.asarray(Image.open(path).convert("RGB").resize((size, size)), np.float32)
+             for path in photos]
+    batch += [image[:, ::-1] for image in batch]
+    return np.stack(batch) / (1.0 if raw else 255.0)
+
+
+def _batch_norms(layer: Any) -> list[Any]:
+    found = [layer] if type(layer).__name__ == "BatchNormalization" else []
+    for inner in getattr(layer, "layers", []):
+        found += _batch_norms(inner)
+    return found
+
+
+def calibrate_batch_norm(model: Any, size: int) -> Any:
+    """Set every BatchNormalization's moving statistics to those of real photos, as training
+    leaves them (one training-mode pass with momentum 0). Without it a random-weight network
+    in inference mode shrinks its signal layer after layer (MobileNet's last block holds
+    1e-20): its output no longer depends on the image, every map is flat and no filter can
+    rise, which says nothing about ConvViz. Returns ``model``."""
+    raw = any(type(layer).__name__ in ("Rescaling", "Normalization")
+              for layer in model.layers[:6])
+    norms = _batch_norms(model)
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    model(_photo_batch(size, raw), training=True)
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    return model
+
+
 def _save(model: Any, folder: Path, name: str, suffix: str = ".keras") -> Path:
     path = folder / f"{name}{suffix}"
     model.save(path)
@@ -90,12 +128,12 @@ class AppSpec:
     size: int
     cam_layers: tuple[str, ...] = ()
     back: int = 0  # with ``cam_layers`` empty: layers before the pooling that are acceptable
+    operations: bool = False  # count graph operations too (ConvNeXt's residual ``x + y``)
 
 
 APPS: dict[str, AppSpec] = {
-    "ConvNeXtTiny": AppSpec(64, ("convnext_tiny_stage_3_block_2_pointwise_conv_2",
-                                 "convnext_tiny_stage_3_block_2_layer_scale",
-                                 "convnext_tiny_stage_3_block_2_identity")),
+    # The last block's residual sum ``inputs + x``: an Add operation, not a layer.
+    "ConvNeXtTiny": AppSpec(64, back=1, operations=True),
     "DenseNet121": AppSpec(64, ("conv5_block16_concat", "bn", "relu")),
     "EfficientNetB0": AppSpec(64, ("top_conv", "top_bn", "top_activation")),
     "EfficientNetV2B0": AppSpec(64, ("top_conv", "top_bn", "top_activation")),
@@ -130,11 +168,12 @@ BIG_APPS = {
 }
 
 
-def _pooling_input_chain(model: Any, count: int) -> tuple[str, ...]:
-    """Names of the ``count`` layers ending at the input of the last global pooling (the
-    classifier's; squeeze-excite blocks pool too)."""
-    names = [layer.name for layer in model.layers]
-    pool = max(i for i, layer in enumerate(model.layers) if "GlobalAveragePooling" in
+def _pooling_input_chain(model: Any, count: int, operations: bool = False) -> tuple[str, ...]:
+    """Names of the ``count`` layers (or graph operations) ending at the input of the last
+    global pooling (the classifier's; squeeze-excite blocks pool too)."""
+    nodes = model.operations if operations else model.layers
+    names = [layer.name for layer in nodes]
+    pool = max(i for i, layer in enumerate(nodes) if "GlobalAveragePooling" in
                type(layer).__name__)
     return tuple(names[pool - count:pool])
 
@@ -148,7 +187,8 @@ def application(name: str, spec: AppSpec) -> Builder:
         model = getattr(keras.applications, name)(
             weights=None, include_top=True, classes=CLASSES,
             input_shape=(spec.size, spec.size, 3), classifier_activation="softmax")
-        cam = spec.cam_layers or _pooling_input_chain(model, spec.back)
+        calibrate_batch_norm(model, spec.size)
+        cam = spec.cam_layers or _pooling_input_chain(model, spec.back, spec.operations)
         output = model.outputs[0]._keras_history.operation.name
         return ZooModel(_save(model, folder, name), PHOTO,
                         Expected(output, "classification", cam))
@@ -162,6 +202,7 @@ def resnet50_backbone(folder: Path) -> ZooModel:
     """ResNet50 without its top: the output is a feature map, not classes."""
     keras = _keras()
     model = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    calibrate_batch_norm(model, 64)
     cam = ("conv5_block3_3_conv", "conv5_block3_3_bn", "conv5_block3_add", "conv5_block3_out")
     return ZooModel(_save(model, folder, "resnet50_backbone"), PHOTO,
                     Expected("conv5_block3_out", "features", cam))
@@ -177,6 +218,7 @@ def sequential_transfer(folder: Path) -> ZooModel:
         keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(CLASSES, activation="softmax",
                                                                   name="head")],
         name="transfer")
+    calibrate_batch_norm(model, 64)
     return ZooModel(_save(model, folder, "sequential_transfer"), PHOTO,
                     Expected("head", "classification", ("Conv_1", "Conv_1_bn", "out_relu"),
                              input_range=(0, 255)))
@@ -397,6 +439,7 @@ def keras2_mobilenet_h5(folder: Path) -> ZooModel:
     tf_keras.utils.set_random_seed(0)
     model = tf_keras.applications.MobileNetV2(weights=None, classes=CLASSES,
                                               input_shape=(64, 64, 3))
+    calibrate_batch_norm(model, 64)
     path = folder / "keras2_mobilenetv2.h5"
     model.save(path, save_format="h5")
     return ZooModel(path, PHOTO, Expected("predictions", "classification",
