@@ -167,7 +167,7 @@ def test_ascent_never_computes_weight_gradients(demo_model):
 
     step = _ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
     images = tf.zeros((1, 64, 64, 1))
-    executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32), tf.constant([1.0])))
+    executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32)))
     assert any("BackpropInput" in op for op in executed)
     assert not any("BackpropFilter" in op for op in executed)
 
@@ -236,3 +236,65 @@ def test_border_is_cut_for_models_with_dynamic_input(flexible_convnet):
     grads = tape.gradient(loss, images).numpy()[0]
     # c2's output at (0,0) sees input rows 0..5; with the border cut, row 0 gets no gradient.
     assert np.abs(grads[0]).max() == 0 and np.abs(grads[10]).max() > 0
+
+
+def _book_ascent(loaded, layer, index, images, steps, learning_rate=10.0):
+    """The book's loop as written (techniques.md): every step taken, no safeguard."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.filters import filter_losses
+
+    losses = filter_losses(loaded, layer, border=2, size=images.shape[1:3])
+    chosen = tf.constant([index], tf.int32)
+    values = []
+    for _ in range(steps):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)
+            loss = tf.reduce_sum(losses(images, chosen))
+        values.append(float(loss))
+        images = images + learning_rate * tf.math.l2_normalize(tape.gradient(loss, images))
+    return images.numpy(), values
+
+
+def test_a_step_that_lowers_the_value_is_retried_shorter(keras):
+    """On a layer whose value is sin(conv(x)), the book's steps of 10 jump past the peak and
+    the value falls; ConvViz takes such a step back and halves it, so every filter ends
+    above its start and never below its best."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.filters import start_images
+
+    from .conftest import wrap
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((24, 24, 3))
+    conv = keras.layers.Conv2D(4, 3, kernel_initializer=keras.initializers.Constant(0.3))(inputs)
+    wavy = keras.layers.Activation(keras.ops.sin, name="wavy")(conv)
+    loaded = wrap(keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(wavy))))
+    settings = FilterSettings(steps=12, size=24)
+    start = start_images(loaded, 1, 24, 24, settings, np.random.default_rng(settings.seed))
+    _, book = _book_ascent(loaded, ("wavy",), 0, tf.constant(start), 12)
+    assert any(later < earlier for earlier, later in zip(book, book[1:]))  # the book falls
+    result = visualize_filters(loaded, ("wavy",), [0, 1, 2, 3], settings)
+    for index in range(4):
+        assert result.losses[index] > result.start_losses[index]
+    # The first step is the book's (it rises); later ones never lose what it gained.
+    assert result.losses[0] >= book[1] - 1e-5 > book[-1]
+
+
+def test_while_steps_raise_the_value_the_ascent_is_the_books_loop(demo_model):
+    """On the demo's conv2d_3 every step of 10 raises filter 0: the same images as the
+    book's loop, to float32 rounding."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.filters import filter_losses, start_images
+
+    settings = FilterSettings(steps=8, size=64)
+    start = start_images(demo_model, 1, 64, 64, settings, np.random.default_rng(settings.seed))
+    images, book = _book_ascent(demo_model, ("conv2d_3",), 0, tf.constant(start), 8)
+    assert all(later > earlier for earlier, later in zip(book, book[1:]))
+    result = visualize_filters(demo_model, ("conv2d_3",), [0], settings)
+    book_end = filter_losses(demo_model, ("conv2d_3",), 2, size=(64, 64))(
+        tf.constant(images), tf.constant([0], tf.int32))
+    assert result.start_losses[0] == pytest.approx(book[0], rel=1e-5)
+    assert result.losses[0] == pytest.approx(float(book_end[0]), rel=1e-4)

@@ -282,8 +282,8 @@ def _cut_border(activation: Any, border: int) -> Any:
 def _ascent_step(
     loaded: Any, path: LayerPath, settings: FilterSettings, height: int, width: int
 ) -> Callable:
-    """A compiled ``(images, filter_indices, lr) -> (images, losses)`` step for this layer
-    (``lr``: one learning rate per image; ``losses``: of the images given).
+    """A compiled ``(images, filter_indices) -> (directions, losses)`` step for this layer:
+    each image's L2-normalized gradient (the book's ascent direction) and its loss.
 
     Traced for one fixed image size, so that every shape (and the border cut) is static.
     """
@@ -297,10 +297,10 @@ def _ascent_step(
     spec = tf.TensorSpec((None, height, width, loaded.channels), tf.float32)
 
     @tf.function(
-        input_signature=[spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32)],
+        input_signature=[spec, tf.TensorSpec((None,), tf.int32)],
         autograph=False,
     )
-    def step(images, filter_indices, learning_rate):
+    def step(images, filter_indices):
         # Only the image is watched, never the weights: no tape records a kernel gradient.
         # oneDNN issue 6035: the kernel gradient of 1x1 strided convolutions with fewer
         # than 16 input channels corrupts the heap.
@@ -309,8 +309,7 @@ def _ascent_step(
             losses = losses_of(images, filter_indices)
             total = tf.reduce_sum(losses)  # images are independent: one backward pass
         grads = tape.gradient(total, images)
-        grads = tf.math.l2_normalize(grads, axis=[1, 2, 3])
-        return images + learning_rate[:, None, None, None] * grads, losses
+        return tf.math.l2_normalize(grads, axis=[1, 2, 3]), losses
 
     @tf.function(input_signature=[spec, tf.TensorSpec((None,), tf.int32)], autograph=False)
     def evaluate(images, filter_indices):
@@ -465,36 +464,37 @@ class _ReferenceBatch:
 
     The book takes every step (``image += lr * normalize(grad)``). A step that lowers the
     filter's value (a step too long for the network's curvature: seen on EfficientNet,
-    MobileNetV3 and NASNet, whose values fell from 0.1 to -700) is undone and retried at
-    half the length, per image: backtracking on the step length (Nocedal and Wright 2006,
-    Alg. 3.1, with the plain decrease test). While steps raise the value, this is the book's
-    loop exactly; the value of every image never falls below its start.
+    MobileNetV3 and NASNet, whose values fell from 0.1 to -700) is taken back and taken again
+    from the best image at half the length, per image: backtracking on the step length
+    (Nocedal and Wright 2006, Alg. 3.1, with the plain decrease test). While steps raise the
+    value this is the book's loop exactly, and no image ends below its start.
     """
 
     def __init__(self, step: Callable, images: Any, chosen: Any, learning_rate: float, crop: int):
         self._step, self.images, self.chosen, self.crop = step, images, chosen, crop
         self.rates = np.full(len(chosen), learning_rate, np.float32)
         self.start_losses: np.ndarray | None = None
-        self._best: Any = None  # the last image whose value is known, and that value
+        self._best: Any = None  # the best image so far, its ascent direction and its value
+        self._best_direction: Any = None
         self._best_losses: np.ndarray | None = None
         self._settled = False
 
     def step(self) -> np.ndarray:
         import tensorflow as tf
 
-        candidate, losses = self._step(self.images, self.chosen, tf.constant(self.rates))
+        direction, losses = self._step(self.images, self.chosen)
         values = losses.numpy()  # of ``self.images``: the previous step's result
         if self.start_losses is None:  # the first step's loss is the start image's
-            self.start_losses = values
-        overshot = (values < self._best_losses if self._best_losses is not None
-                    else np.zeros(len(values), bool))
-        back = tf.constant(overshot.reshape(-1, 1, 1, 1))
-        best = self.images if self._best is None else tf.where(back, self._best, self.images)
-        self.images = tf.where(back, best, candidate)
-        self._best, self._settled = best, False
-        self._best_losses = values if self._best_losses is None else \
-            np.where(overshot, self._best_losses, values)
-        self.rates = np.where(overshot, self.rates / 2, self.rates).astype(np.float32)
+            self.start_losses = self._best_losses = values
+        better = values >= self._best_losses
+        keep = tf.constant(better.reshape(-1, 1, 1, 1))
+        self._best = self.images if self._best is None else tf.where(keep, self.images, self._best)
+        self._best_direction = direction if self._best_direction is None else \
+            tf.where(keep, direction, self._best_direction)
+        self._best_losses = np.where(better, values, self._best_losses)
+        self.rates = np.where(better, self.rates, self.rates / 2).astype(np.float32)
+        self.images = self._best + tf.constant(self.rates)[:, None, None, None] * self._best_direction
+        self._settled = False
         return self._best_losses
 
     def _settle(self) -> None:

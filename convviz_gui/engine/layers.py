@@ -185,5 +185,11 @@ def resolve_layer(model: Any, path: LayerPath) -> Any:
     """The Keras layer object at ``path`` inside ``model``."""
     current = model
     for name in path:
-        current = current.get_layer(name)
+        try:
+            current = current.get_layer(name)
+        except ValueError:  # an operation of the graph that is not a layer (``x + y``)
+            current = next((operation for operation in getattr(current, "operations", [])
+                            if operation.name == name), None)
+            if current is None:
+                raise
     return current
