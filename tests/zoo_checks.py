@@ -289,10 +289,13 @@ def check_filters(session: Session, path: tuple[str, ...] | None) -> Verdict:
     end = np.array([found.losses[i] for i in FILTERS])
     if not np.all(np.isfinite(end)):
         return wrong("loss not finite")
-    flat = [i for i, a, b in zip(FILTERS, start, end) if not b > a]
-    detail = f"{path[-1]}: " + ", ".join(f"{a:.3g}->{b:.3g}" for a, b in zip(start, end))
-    if flat:
-        return wrong(f"filters {flat} do not rise ({detail})")
+    # A filter that never moves (a ReLU channel that is 0 for every input near the start)
+    # may stay flat if ConvViz says so (``dead``); every other filter must rise, and one at least.
+    flat = [i for i, a, b in zip(FILTERS, start, end) if not b > a and i not in found.dead]
+    detail = f"{path[-1]}: " + ", ".join(f"{a:.3g}->{b:.3g}" + (" (dead)" if i in found.dead else "")
+                                         for i, a, b in zip(FILTERS, start, end))
+    if flat or len(found.dead) == len(FILTERS):
+        return wrong(f"filters {flat or list(FILTERS)} do not rise ({detail})")
     return ok(detail)
 
 
