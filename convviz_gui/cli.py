@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -161,18 +162,25 @@ def _report_parser(commands: Any) -> None:
 
 
 def _model_options(sub: argparse.ArgumentParser) -> None:
-    """How the model is opened: trust, and which of its outputs is explained."""
+    """How the model is opened: the code it runs, consent, and which output is explained."""
     sub.add_argument("--trust-model-code", action="store_true",
-                     help="allow Lambda layers (runs code from the model file)")
+                     help="allow running code: Lambda layers in the model file, --model-code")
+    sub.add_argument("--model-code", action="append", default=[], metavar="FILE.py|MODULE",
+                     help="Python file or importable module defining the model's custom layers, "
+                          "functions or model class; repeatable; remembered next to the model")
     sub.add_argument("--output", default="",
                      help="the output explained, by name or index, for a model with several "
                           "(default: the remembered one, else the classifier head)")
 
 
 def _model_ref(args: argparse.Namespace) -> Any:
+    """The model to open, with its code files made absolute (the engine may run elsewhere)."""
+    from convviz_gui.engine.model_code import is_code_file
     from convviz_gui.ops.messages import ModelRef
 
-    return ModelRef(args.model, args.trust_model_code, args.output)
+    code = tuple(os.path.abspath(entry) if is_code_file(entry) else entry
+                 for entry in args.model_code)
+    return ModelRef(args.model, args.trust_model_code, args.output, code)
 
 
 def _output_options(sub: argparse.ArgumentParser) -> None:
@@ -181,10 +189,26 @@ def _output_options(sub: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (2 on any error)."""
+    """Run the CLI; returns the process exit code (2 on any error, 1 when the reader of its
+    output went away, as in ``convviz inspect demo | head -1``)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python's recipe (docs of the signal module, "Note on SIGPIPE"): no traceback, and
+        # stdout goes to devnull so that its flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    from convviz_gui.engine.models import UnsafeModelError
+
     args = build_parser().parse_args(argv)
     try:
         payload, text = _run(args)
+    except UnsafeModelError as exc:
+        print(f"convviz: error: {exc} Add --trust-model-code to run it.", file=sys.stderr)
+        return 2
     except ConvVizError as exc:
         print(f"convviz: error: {exc}", file=sys.stderr)
         return 2
@@ -195,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"convviz: error: unexpected {type(exc).__name__}: {first[:300]}", file=sys.stderr)
         return 2
-    print(json.dumps(payload) if args.json else text)
+    print(json.dumps(payload) if args.json else text, flush=True)
     return 0
 
 

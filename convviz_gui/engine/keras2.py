@@ -35,8 +35,15 @@ def saved_by(path: str | Path) -> str:
     return _label(_read(Path(path))[0])
 
 
-def load_model(path: str | Path, safe_mode: bool = True) -> tuple[Any, str]:
-    """The Keras 3 model in a .keras or .h5 file, whichever Keras saved it, and who did.
+def saved_config(path: str | Path) -> dict | None:
+    """The model config saved in a .keras or .h5 file; None when it cannot be read."""
+    return _read(Path(path))[1]
+
+
+def load_model(path: str | Path, safe_mode: bool = True,
+               custom_objects: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """The Keras 3 model in a .keras or .h5 file, whichever Keras saved it, and who did;
+    ``custom_objects``: the user's classes by the names the file uses.
 
     Raises:
         ConvVizError: the file uses a TensorFlow op ConvViz does not translate.
@@ -47,14 +54,15 @@ def load_model(path: str | Path, safe_mode: bool = True) -> tuple[Any, str]:
     version, config = _read(path)
     legacy = path.suffix.lower() != ".keras"
     if config is None or not (legacy or version.startswith("2.")):
-        return keras.models.load_model(path, compile=False, safe_mode=safe_mode), _label(version)
+        return (keras.models.load_model(path, compile=False, safe_mode=safe_mode,
+                                        custom_objects=custom_objects), _label(version))
     translated = translate(config, path.name, keras2=version.startswith("2."))
     translated.pop("compile_config", None)  # never compiled (a Keras 2 optimizer would not load)
     if legacy:
-        model = _from_legacy_config(translated, safe_mode)
+        model = _from_legacy_config(translated, safe_mode, custom_objects)
     else:
-        model = keras.saving.deserialize_keras_object(translated, custom_objects=_custom_objects(),
-                                                      safe_mode=safe_mode)
+        model = keras.saving.deserialize_keras_object(
+            translated, custom_objects=_custom_objects(custom_objects), safe_mode=safe_mode)
     model.load_weights(path)
     return model, _label(version)
 
@@ -89,22 +97,24 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _custom_objects() -> dict[str, Any]:
+def _custom_objects(users: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The classes translated configs name, and the user's own (``--model-code``)."""
     from keras.src.applications import convnext
 
     from convviz_gui.engine.tf_ops import TFOp
 
     return {"TFOp": TFOp, "LayerScale": convnext.LayerScale,
-            "StochasticDepth": convnext.StochasticDepth}
+            "StochasticDepth": convnext.StochasticDepth, **(users or {})}
 
 
-def _from_legacy_config(config: dict, safe_mode: bool) -> Any:
+def _from_legacy_config(config: dict, safe_mode: bool,
+                        custom_objects: dict[str, Any] | None = None) -> Any:
     """Deserialize an .h5 (legacy) config as Keras' own .h5 loader does."""
     from keras.src.legacy.saving import saving_utils
     from keras.src.saving.serialization_lib import SafeModeScope
 
     with SafeModeScope(safe_mode):
-        return saving_utils.model_from_config(config, custom_objects=_custom_objects())
+        return saving_utils.model_from_config(config, custom_objects=_custom_objects(custom_objects))
 
 
 def translate(config: dict, file_name: str, keras2: bool = True) -> dict:

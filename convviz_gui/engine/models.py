@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +18,16 @@ from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
 from convviz_gui.engine.layers import CamLayerChoice, LayerInfo, build_layer_tree, choose_cam_layer
+from convviz_gui.engine.model_code import (
+    SETTINGS_KEY,
+    code_label,
+    custom_objects_for,
+    explain_load_failure,
+    has_layer_graph,
+    remembered_code,
+    stored_code,
+    subclassed_error,
+)
 from convviz_gui.engine.outputs import (
     ModelOutput,
     choose_output,
@@ -269,9 +279,8 @@ def save_model_settings(model_path: str | Path, class_count: int, preset: str,
         if not 8 <= input_size <= 4096:
             raise ConvVizError("The input size must be between 8 and 4096 pixels.")
         settings["input_size"] = int(input_size)
+    written.append(_write_settings(path, settings))
     try:
-        settings_file(path).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        written.append(settings_file(path))
         if labels is not None:
             target = path.with_name(path.with_suffix("").name + ".labels.txt")
             target.write_text("\n".join(labels) + "\n", encoding="utf-8")
@@ -282,13 +291,27 @@ def save_model_settings(model_path: str | Path, class_count: int, preset: str,
     return written
 
 
+def _write_settings(model_path: Path, settings: dict[str, Any]) -> Path:
+    target = settings_file(model_path)
+    try:
+        target.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConvVizError(f"Cannot write the settings next to {model_path.name}: "
+                           f"{exc.strerror or exc}.") from exc
+    return target
+
+
 def load_model_file(path: str | Path, trust_model_code: bool = False,
-                    output: str | int | None = None) -> LoadedModel:
+                    output: str | int | None = None, model_code: Sequence[str] = ()
+                    ) -> LoadedModel:
     """Load a ``.keras`` or legacy ``.h5`` model (no compile, safe mode unless trusted).
 
     Args:
+        trust_model_code: the user consented to run code (Lambda layers, model code).
         output: the output to explain (name or index); None: the sidecar's, else the head
             that looks like a classifier.
+        model_code: ``.py`` files (absolute) or module names defining its custom classes,
+            imported first and remembered in the sidecar; empty: the sidecar's, if any.
     """
     path = Path(path)
     name = path.name
@@ -311,14 +334,30 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
         raise ConvVizError(f"You do not have permission to read {name}.")
     if path.stat().st_size == 0:
         raise ConvVizError(f"The model file {name} is empty.")
+    settings = _sidecar_settings(path)
+    code = tuple(model_code) or remembered_code(path, settings)
+    if code and not trust_model_code:
+        raise UnsafeModelError(f"{name} needs its Python code from {code_label(code)}, which runs "
+                               "when loaded; open it only if you trust its author.")
+    custom_objects = custom_objects_for(path, code) if code else {}
     try:
-        model, saved_by = keras2.load_model(path, safe_mode=not trust_model_code)
+        model, saved_by = keras2.load_model(path, safe_mode=not trust_model_code,
+                                            custom_objects=custom_objects)
     except ConvVizError:
         raise
     except Exception as exc:  # Keras raises many types for unreadable files
-        raise _model_load_error(name, exc) from exc
+        raise (explain_load_failure(path, exc, code, custom_objects)
+               or _model_load_error(name, exc)) from exc
+    if not has_layer_graph(model):
+        raise subclassed_error(name, type(model).__name__)
     _validate_input(model, name)
-    settings = _sidecar_settings(path)
+    notes = []
+    if model_code and settings.get(SETTINGS_KEY) != stored_code(path, model_code):
+        settings[SETTINGS_KEY] = stored_code(path, model_code)
+        try:
+            _write_settings(path, settings)
+        except ConvVizError as exc:
+            notes.append(f"{exc} The model code is not remembered for the next time.")
     candidates = sidecar_labels(path)
     if candidates is None and settings.get("labels"):
         candidates = tuple(settings["labels"])
@@ -332,6 +371,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
         preset_source=f"the settings file {settings_file(path).name}" if settings.get("preprocess")
         else "",
         saved_by=saved_by,
+        notes=notes,
     )
     _choose_output(loaded, output or settings.get("output"), candidates)
     if not loaded.auto_preset:
@@ -452,10 +492,12 @@ def load_application(
     return loaded
 
 
-def open_model(spec: str, trust_model_code: bool = False, output: str | None = None
-               ) -> LoadedModel:
-    """Open ``demo``, ``app:NAME[:weights]`` or a model file path; ``output`` chooses the
-    explained output of a model that has several (name or index)."""
+def open_model(spec: str, trust_model_code: bool = False, output: str | None = None,
+               model_code: Sequence[str] = ()) -> LoadedModel:
+    """Open ``demo``, ``app:NAME[:weights]`` or a model file path (with its ``model_code``);
+    ``output`` chooses the explained output of a model that has several (name or index)."""
+    if model_code and (spec == "demo" or spec.startswith("app:")):
+        raise ConvVizError(f"Model code is for your own model files, not {friendly_model_name(spec)}.")
     if spec == "demo":
         loaded = load_demo()
     elif spec.startswith("app:"):
@@ -463,7 +505,8 @@ def open_model(spec: str, trust_model_code: bool = False, output: str | None = N
         weights = parts[2] if len(parts) > 2 and parts[2] else "imagenet"
         loaded = load_application(parts[1], weights=weights)
     else:
-        return load_model_file(spec, trust_model_code=trust_model_code, output=output)
+        return load_model_file(spec, trust_model_code=trust_model_code, output=output,
+                               model_code=model_code)
     if output not in (None, ""):
         choose_output(loaded.outputs, output)  # one output: says so if another was asked for
     return loaded

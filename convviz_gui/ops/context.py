@@ -26,7 +26,8 @@ class Workspace:
         if loaded is None:
             from convviz_gui.engine.models import open_model
 
-            loaded = open_model(ref.spec, trust_model_code=ref.trust_code, output=ref.output)
+            loaded = open_model(ref.spec, trust_model_code=ref.trust_code, output=ref.output,
+                                model_code=ref.code)
             loaded.layer_tree  # noqa: B018 (built once, here)
             self._models[ref] = loaded
             while len(self._models) > MODELS_KEPT:

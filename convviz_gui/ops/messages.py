@@ -22,12 +22,15 @@ from convviz_gui.engine.outputs import ModelOutput
 # ----- references -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelRef:
-    """Which model: a file path, ``demo`` or ``app:NAME[:imagenet|none]``, and which of its
-    outputs is explained (a name or index; empty: the remembered one, else the classifier)."""
+    """Which model: a file path, ``demo`` or ``app:NAME[:imagenet|none]``; which of its
+    outputs is explained (a name or index; empty: the remembered one, else the classifier);
+    ``code``: the ``.py`` files (absolute) or module names defining its custom classes,
+    imported first."""
 
     spec: str
     trust_code: bool = False
     output: str = ""
+    code: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from convviz_gui.ui.workers import JobRunner
 BUSY_BAR_DELAY_MS = 400
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
+CODE_FILTER = "Python files (*.py)"
 RECENT_LIMIT = 8
 DPI_CHOICES = (100, 150, 300)
 
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.runner.engine_restarted.connect(self._engine_restarted)
         self.runner.engine_failed.connect(lambda message: self.report_error(message, ""))
         self._paste_dir: Path | None = None
+        self._failed_model: str | None = None  # Model > Load Model Code… applies to it
         self._pasted = 0
         self._tree_fitted = False  # the model panel is widened to its columns once
         self._restore()
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
         model_menu = bar.addMenu("&Model")
         self.model_settings_action = self._action(model_menu, "Model &Settings…",
                                                   self.edit_model_settings)
+        self._action(model_menu, "Load Model &Code…", self.load_model_code)
         view_menu = bar.addMenu("&View")
         for dock in self._docks:
             toggle = dock.toggleViewAction()
@@ -323,9 +326,11 @@ class MainWindow(QMainWindow):
         if folder.is_dir() and not any(folder.is_relative_to(root) for root in own):
             self.settings.setValue("recent/dir", str(folder))
 
-    def open_model(self, spec: str, trust: bool = False, output: str | None = None) -> None:
+    def open_model(self, spec: str, trust: bool = False, output: str | None = None,
+                   code: tuple[str, ...] = ()) -> None:
         """Load a model (file, ``demo`` or ``app:NAME[:weights]``) in the engine process;
-        ``output`` is the output to explain (None: the one chosen last time for this model)."""
+        ``output`` is the output to explain (None: the one chosen last time for this model);
+        ``code``: Python files defining its custom classes (imported there first)."""
         if output is None:
             output = str(self.settings.value(f"output/{spec}", ""))
         name = friendly_model_name(spec)
@@ -334,7 +339,7 @@ class MainWindow(QMainWindow):
             self.image_panel.show_loading(model=True, image=False)
             for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab, self.weights_tab):
                 tab.figure_view.set_pending(f"Loading {name}…")
-        self.runner.submit("model", OpenModel(ModelRef(spec, trust, output)),
+        self.runner.submit("model", OpenModel(ModelRef(spec, trust, output, code)),
                            on_result=self._model_ready, on_error=partial(self._model_failed, spec),
                            on_progress=self.show_status)
 
@@ -344,31 +349,28 @@ class MainWindow(QMainWindow):
         if model is None or model.output is None or name == model.output.name:
             return
         self.settings.setValue(f"output/{model.ref.spec}", name)
-        self.open_model(model.ref.spec, model.ref.trust_code, name)
+        self.open_model(model.ref.spec, model.ref.trust_code, name, model.ref.code)
 
     def _model_ready(self, model: ModelSummary) -> None:
         spec = model.ref.spec
         if not spec.startswith(("app:", "demo")):
             self._remember_dir(spec)
         self._remember("recent/models", spec)
+        self._failed_model = None
         self.show_status(f"Opened {model.name}.")
         self.session.set_model(model)
         self.model_loaded.emit(model)
 
     def _model_failed(self, spec: str, message: str, details: str) -> None:
         """Unsafe code or missing weights: ask the user instead of failing."""
+        self._failed_model = spec
         job_error = self.runner.last_error_type
         if job_error not in ("UnsafeModelError", "OfflineWeightsError"):
             self.report_error(message, details)
             return
         self.show_status(message)
         if job_error == "UnsafeModelError":
-            answer = QMessageBox.warning(
-                self, "Untrusted model code",
-                f"{message}\n\nFile: {spec}\n\nLoad it anyway and run its code?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
-            if answer == QMessageBox.StandardButton.Yes:
+            if self._consent_to_code(message, spec):
                 self.open_model(spec, trust=True)
             return
         answer = QMessageBox.question(
@@ -376,6 +378,30 @@ class MainWindow(QMainWindow):
             f"{message}\n\nOpen the same architecture with random weights instead?")
         if answer == QMessageBox.StandardButton.Yes:
             self.open_model(":".join(spec.split(":")[:2]) + ":none")
+
+    def _consent_to_code(self, message: str, spec: str) -> bool:
+        """The user's yes to running code (Lambda layers, model code); No is the default."""
+        answer = QMessageBox.warning(
+            self, "Untrusted model code",
+            f"{message}\n\nFile: {spec}\n\nLoad it anyway and run its code?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def load_model_code(self) -> None:
+        """Model > Load Model Code…: the Python files defining the custom layers, functions or
+        model class of the model that failed to open (else the current one); they are imported
+        with the user's consent, then remembered next to the model."""
+        spec = self._failed_model or (self.session.model.ref.spec if self.session.model else None)
+        if spec is None or spec == "demo" or spec.startswith("app:"):
+            self.report_error("Open your model file first: its custom code is loaded for it.", "")
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "Python files defining the model's classes",
+                                                str(Path(spec).parent), CODE_FILTER)
+        names = ", ".join(Path(path).name for path in paths)
+        if paths and self._consent_to_code(
+                f"Importing {names} runs its code, to open {Path(spec).name}.", spec):
+            self.open_model(spec, trust=True, code=tuple(str(Path(path).resolve()) for path in paths))
 
     def open_image(self, path: str, remember: bool = True) -> None:
         """Load an image file in the engine process; the current image stays on failure."""
