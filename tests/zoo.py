@@ -308,6 +308,16 @@ class GainConv(keras.layers.Conv2D):
 
     def call(self, inputs):
         return super().call(inputs) * self.gain
+
+    # Keras' convolutions save only their kernel and bias: without these two the file lacks
+    # the gain and Keras refuses to load it ("expected 3 variables, but received 2").
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["2"] = self.gain
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self.gain.assign(store["2"])
 '''
 
 

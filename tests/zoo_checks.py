@@ -84,8 +84,9 @@ class Session:
         from convviz_gui.ops.messages import ImageRef, ModelRef, OpenModel
         from convviz_gui.ops.operations import run
 
+        code = (str(zoo.expected.code_file),) if zoo.expected.code_file is not None else ()
         session = cls(zoo, OpContext(Workspace()),
-                      ModelRef(str(zoo.path), trust_code=zoo.expected.code_file is not None),
+                      ModelRef(str(zoo.path), trust_code=bool(code), code=code),
                       ImageRef(str(zoo.image)))
         started = time.perf_counter()
         try:

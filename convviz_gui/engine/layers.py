@@ -23,6 +23,7 @@ class LayerInfo:
     path: LayerPath  # names from the outer model down to this layer
     children: list[LayerInfo] = field(default_factory=list)
     operation: bool = False  # a graph operation that is not a layer (e.g. ``x - mean``)
+    keras_class: str = ""  # a custom layer's nearest Keras base class (GainConv: Conv2D)
 
     @property
     def spatial(self) -> bool:
@@ -78,6 +79,14 @@ def _is_container(layer: Any) -> bool:
     return hasattr(layer, "layers") and isinstance(getattr(layer, "layers", None), list)
 
 
+def _keras_base(layer: Any) -> str:
+    """The nearest Keras class of a layer defined outside Keras ("" for Keras' own)."""
+    if type(layer).__module__.split(".")[0] == "keras":
+        return ""
+    return next((cls.__name__ for cls in type(layer).__mro__
+                 if cls.__module__.split(".")[0] == "keras"), "")
+
+
 def build_layer_tree(model: Any, prefix: LayerPath = ()) -> list[LayerInfo]:
     """Describe every layer of ``model``, recursing into nested models. A functional model's
     operations that are not layers (the arithmetic ``preprocess_input`` adds) are listed too,
@@ -93,6 +102,7 @@ def build_layer_tree(model: Any, prefix: LayerPath = ()) -> list[LayerInfo]:
             params=int(layer.count_params()) if is_layer and layer.built else 0,
             path=path,
             operation=not is_layer,
+            keras_class=_keras_base(layer),
         )
         if _is_container(layer):
             node.children = build_layer_tree(layer, path)
@@ -149,7 +159,7 @@ def _rejection(node: LayerInfo, ancestors: set[LayerPath] | None, output_name: s
         return "the output layer itself"
     if height == 1 or width == 1:
         return f"a {height}x{width} output"
-    if node.class_name not in CAM_CLASSES:
+    if node.class_name not in CAM_CLASSES and node.keras_class not in CAM_CLASSES:
         return f"a {node.class_name} layer"
     return None
 

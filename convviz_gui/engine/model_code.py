@@ -254,8 +254,10 @@ def _code_failed(name: str, error: BaseException, code: Sequence[str]) -> ConvVi
     """The innermost error (Keras wraps the user's own in several layers of its text)."""
     while (error.__cause__ or error.__context__) is not None:
         error = error.__cause__ or error.__context__
-    text = str(error).strip().splitlines()
-    detail = f": {text[0][:200].rstrip('.')}" if text else ""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):  # "...message for object <X>:" then the reason
+        lines[0] += " " + lines[1]
+    detail = f": {lines[0][:300].rstrip('.')}" if lines else ""
     return ConvVizError(f"Cannot open {name} with the model code {code_label(code)} "
                         f"({type(error).__name__}{detail}).")
 
