@@ -248,7 +248,12 @@ def check_predict(session: Session) -> Verdict:
         if abs(top.score - shares.max()) > TOLERANCE:
             return wrong(f"top-1 {top.score:.3f}, largest class share {shares.max():.3f}")
         return ok(detail)
-    flat = values.ravel()  # features, regression: only the output's own values may be shown
+    if kind == "features":  # a feature map: its channels' mean activations
+        means = values.reshape(-1, values.shape[-1]).mean(axis=0)
+        if not all(abs(means[p.index] - p.score) < TOLERANCE for p in found):
+            return wrong(f"shows {top.score:.3f} for '{top.label}': not its mean activation")
+        return ok(detail)
+    flat = values.ravel()  # regression: only the output's own values may be shown
     if not all(np.any(np.abs(flat - score) < TOLERANCE) for score in scores):
         return wrong(f"shows {top.score:.3f} as class '{top.label}': not an output value")
     return ok(detail)
@@ -348,8 +353,10 @@ def _check_method(session: Session, method: str) -> Verdict:
     problem = _map_problem(cam.raw if cam.raw is not None else cam.heatmap)
     if problem:
         return wrong(problem)
-    return wrong("heatmap all zero") if not np.any(cam.heatmap) else \
-        ok(f"{list(cam.heatmap.shape)}")
+    if not np.any(cam.heatmap):  # a signed map with only evidence against: said on the figure
+        said = cam.zero_map.startswith("The map is zero: every value is negative")
+        return ok("only negative values, said so") if said else wrong("heatmap all zero")
+    return ok(f"{list(cam.heatmap.shape)}")
 
 
 @timed("occlusion")
