@@ -326,7 +326,7 @@ def gradcam_figure(
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
-        axes[3].set_title("predicted mask", fontsize=10)
+        axes[3].set_title("mask", fontsize=10)  # the predicted classes (p > 0.5 for one channel)
     if metrics is not None:
         metrics_axes(axes[panels - 1], metrics)
     top = ""

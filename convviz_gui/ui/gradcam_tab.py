@@ -441,8 +441,9 @@ class GradCamTab(ViewTab):
             for prediction in ranking:
                 item = QListWidgetItem(f"{prediction.label}  {prediction.score:.3f}")
                 item.setData(Qt.ItemDataRole.UserRole, prediction.index)
+                extra = f" ({prediction.describe_extra()})" if prediction.extra else ""
                 item.setToolTip(f"class {prediction.index}: {prediction.label}, "
-                                f"score {prediction.score:.6f}")
+                                f"score {prediction.score:.6f}{extra}")
                 self.predictions.addItem(item)
         rows = [prediction.index for prediction in ranking]
         self.predictions.setCurrentRow(rows.index(class_index) if class_index in rows else -1)

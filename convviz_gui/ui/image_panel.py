@@ -26,6 +26,12 @@ def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+def _counted(count: int, plural: str) -> str:
+    """``7 classes``, ``1 class``, ``1 score``."""
+    singular = {"classes": "class", "channels": "channel", "values": "value"}.get(plural, plural)
+    return f"{count} {singular if count == 1 else plural}"
+
+
 class ImagePanel(QWidget):
     """Thumbnail, image size, preprocessing preset (only those that apply) and model facts."""
 
@@ -133,7 +139,7 @@ class ImagePanel(QWidget):
             "<br>No layer for class activation maps."
         self.model_info.setText(
             f"<b>{html.escape(model.name)}</b><br>input {size}x{channels}, {model.output_kind}, "
-            f"{model.class_count} {UNIT_WORDS.get(model.output_kind, 'classes')}"
+            f"{_counted(model.class_count, UNIT_WORDS.get(model.output_kind, 'classes'))}"
             f"{cam}{notes}")
         self.model_info.setToolTip(f"Default Grad-CAM layer {model.default_cam_reason}.\n"
                                    f"Preprocessing {model.preset}: {model.preset_source}.")
