@@ -218,11 +218,13 @@ def test_window_output_box_switches_the_explained_head_and_remembers_it(qapp, qt
         qtbot.waitUntil(lambda: window.session.model is not None, timeout=60_000)
         panel = window.image_panel
         assert panel.output_combo.isVisible() and panel.output_combo.currentData() == "face"
+        order = [node.name for node in window.session.model.layer_tree]
         panel.output_combo.setFocus()
         panel.output_combo.setCurrentIndex(panel.output_combo.findData("box"))
         panel.output_combo.activated.emit(panel.output_combo.currentIndex())
         qtbot.waitUntil(lambda: window.session.model.output.name == "box", timeout=60_000)
         assert window.session.model.output_kind == "regression"
+        assert [node.name for node in window.session.model.layer_tree] == order  # file order
         assert "regression" in panel.model_info.text()
         window.open_model(models["dict"])  # a model with other outputs: its own default
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["dict"], timeout=60_000)
@@ -231,5 +233,27 @@ def test_window_output_box_switches_the_explained_head_and_remembers_it(qapp, qt
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["onet"], timeout=60_000)
         assert window.session.model.output.name == "box"
         wait_idle(qtbot, window)
+    finally:
+        window.close()
+
+
+def test_a_first_model_that_fails_to_open_leaves_no_loading_message(qapp, qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from convviz_gui.ui.main_window import MainWindow
+
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window.show()
+    try:
+        window.open_model(str(broken))
+        assert "Loading" in window.gradcam_tab.figure_view._hint.text()
+        qtbot.waitUntil(lambda: len(window.errors_shown) == 1, timeout=60_000)
+        assert "broken.keras" in window.errors_shown[0]
+        for tab in (window.activations_tab, window.filters_tab, window.gradcam_tab):
+            assert tab.figure_view._hint.text().startswith("No model is open")
+            assert not tab.figure_view.pending
+        assert window.image_panel.model_info.text() == "No model is open."
     finally:
         window.close()

@@ -154,7 +154,7 @@ def _rejection(node: LayerInfo, ancestors: set[LayerPath] | None, output_name: s
     """Why ``node`` cannot be the default CAM layer (None: it can)."""
     height, width = (node.output_shape or (None, None, None))[1:3]
     if ancestors is not None and node.path not in ancestors:
-        return f"not on the path to the output {output_name}"
+        return f"not on the path to the output '{output_name}'"
     if node.name == output_name:
         return "the output layer itself"
     if height == 1 or width == 1:
@@ -182,7 +182,7 @@ def choose_cam_layer(tree: list[LayerInfo], output_name: str | None,
             height, width = node.output_shape[1:3]
             size = "x".join("?" if dim is None else str(dim) for dim in (height, width))
             reason = (f"{node.name}: the last {node.class_name} with a spatial ({size}) output "
-                      f"that the output {output_name} depends on")
+                      f"that the output '{output_name}' depends on")
             if skipped:
                 reason += "; later layers skipped: " + ", ".join(skipped[:3]) + \
                     (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")

@@ -118,6 +118,7 @@ class LoadedModel:
     preset_source: str = ""  # where the preset comes from, in words
     outputs: tuple[ModelOutput, ...] = ()  # every output of the file's model
     output: ModelOutput | None = None  # the explained one (``keras_model.outputs[0]``)
+    file_model: Any = None  # the model with its outputs in the file's order (same layers)
     saved_by: str = ""  # "Keras 2.15.0 (tf-keras)", "Keras 3.15.1"; "" when unknown
 
     def __post_init__(self) -> None:
@@ -126,8 +127,9 @@ class LoadedModel:
 
     @cached_property
     def layer_tree(self) -> list[LayerInfo]:
-        """Every layer, nested models expanded."""
-        return build_layer_tree(self.keras_model)
+        """Every layer, nested models expanded, in the file's order (whichever output is
+        explained)."""
+        return build_layer_tree(self.file_model or self.keras_model)
 
     @property
     def input_shape(self) -> tuple[int | None, int | None, int]:
@@ -398,6 +400,7 @@ def _choose_output(loaded: LoadedModel, wanted: str | int | None,
                             "(same weights) so scores and gradients are exact.")
     loaded.outputs = describe_outputs(model, len(candidates) if candidates else None)
     loaded.output = choose_output(loaded.outputs, wanted)
+    loaded.file_model = model
     loaded.keras_model = output_first_view(model, loaded.output)
     if len(loaded.outputs) > 1:
         others = ", ".join(item.name for item in loaded.outputs if item != loaded.output)

@@ -364,6 +364,11 @@ class MainWindow(QMainWindow):
     def _model_failed(self, spec: str, message: str, details: str) -> None:
         """Unsafe code or missing weights: ask the user instead of failing."""
         self._failed_model = spec
+        if self.session.model is None:  # nothing is loading any more: say what to do
+            for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab, self.weights_tab):
+                tab.figure_view.set_hint("No model is open: File > Open Model, or drop a model "
+                                         "file on the window.")
+            self.image_panel.model_info.setText("No model is open.")
         job_error = self.runner.last_error_type
         if job_error not in ("UnsafeModelError", "OfflineWeightsError"):
             self.report_error(message, details)
