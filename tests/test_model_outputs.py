@@ -232,6 +232,10 @@ def test_window_output_box_switches_the_explained_head_and_remembers_it(qapp, qt
         window.open_model(models["onet"])  # back: the chosen head is remembered
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["onet"], timeout=60_000)
         assert window.session.model.output.name == "box"
+        settings.setValue(f"output/{models['dict']}", "gone")  # the file changed since
+        window.open_model(models["dict"])
+        qtbot.waitUntil(lambda: window.session.model.ref.spec == models["dict"], timeout=60_000)
+        assert window.session.model.output.name == "class" and not window.errors_shown
         wait_idle(qtbot, window)
     finally:
         window.close()

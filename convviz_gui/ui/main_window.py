@@ -363,6 +363,13 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, spec: str, message: str, details: str) -> None:
         """Unsafe code or missing weights: ask the user instead of failing."""
+        remembered = f"output/{spec}"
+        if message.startswith("The model has no output") and self.settings.value(remembered, ""):
+            self.settings.remove(remembered)  # the file changed since: its default output
+            self.show_status("The output chosen last time is gone from this model; "
+                             "explaining its default output.")
+            self.open_model(spec, output="")
+            return
         self._failed_model = spec
         if self.session.model is None:  # nothing is loading any more: say what to do
             for tab in (self.activations_tab, self.filters_tab, self.gradcam_tab, self.weights_tab):
