@@ -261,3 +261,28 @@ def test_a_first_model_that_fails_to_open_leaves_no_loading_message(qapp, qtbot,
         assert window.image_panel.model_info.text() == "No model is open."
     finally:
         window.close()
+
+
+def test_a_mixed_precision_base_inside_a_float32_model_runs_in_float32(keras, tmp_path,
+                                                                        image_file):
+    from convviz_gui.engine.cam import make_cam
+    from convviz_gui.engine.images import load_image
+    from convviz_gui.engine.models import load_model_file
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        base = keras.Sequential([keras.Input((32, 32, 3)),
+                                 keras.layers.Conv2D(8, 3, activation="relu", name="conv")],
+                                name="base")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model = keras.Sequential([keras.Input((32, 32, 3)), base,
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    path = tmp_path / "nested_mixed.keras"
+    model.save(path)
+    loaded = load_model_file(path)
+    assert any("mixed_float16" in note for note in loaded.notes)
+    assert loaded.keras_model.outputs[0].dtype == "float32"
+    cam = make_cam(loaded, None, "gradcam").explain(loaded.prepare(load_image(image_file)))
+    assert cam.layer == ("base", "conv") and np.isfinite(cam.explained)

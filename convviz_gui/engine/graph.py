@@ -69,10 +69,14 @@ def _leaves(tree: list[LayerInfo]) -> Iterator[LayerInfo]:
     return (node for node in iter_layers(tree) if not node.is_container)
 
 
-def uses_reduced_precision(model: Any) -> bool:
-    """True when some layer computes in float16 or bfloat16 (a mixed-precision model)."""
-    return any(getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32")
-               in ("float16", "bfloat16") for layer in _all_layers(model))
+def reduced_precision_policy(model: Any) -> str | None:
+    """The dtype policy of the first layer (nested ones too) that computes in float16 or
+    bfloat16, e.g. ``mixed_float16``; None for a float32 model."""
+    for layer in _all_layers(model):
+        policy = getattr(layer, "dtype_policy", None)
+        if getattr(policy, "compute_dtype", "float32") in ("float16", "bfloat16"):
+            return str(getattr(policy, "name", policy))
+    return None
 
 
 def _all_layers(model: Any) -> Iterator[Any]:

@@ -389,12 +389,11 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
 def _choose_output(loaded: LoadedModel, wanted: str | int | None,
                    candidates: tuple[str, ...] | None) -> None:
     """Compute in float32, put the explained output first and give it fitting labels."""
-    from convviz_gui.engine.graph import float32_copy, uses_reduced_precision
+    from convviz_gui.engine.graph import float32_copy, reduced_precision_policy
 
     model = loaded.keras_model
-    if uses_reduced_precision(model):
-        policy = next(layer.dtype_policy.name for layer in model.layers
-                      if layer.dtype_policy.compute_dtype != "float32")
+    policy = reduced_precision_policy(model)
+    if policy is not None:
         model = float32_copy(model)
         loaded.notes.append(f"The model computes in {policy}; ConvViz runs it in float32 "
                             "(same weights) so scores and gradients are exact.")
