@@ -129,7 +129,7 @@ class LoadedModel:
     def layer_tree(self) -> list[LayerInfo]:
         """Every layer, nested models expanded, in the file's order (whichever output is
         explained)."""
-        return build_layer_tree(self.file_model or self.keras_model)
+        return build_layer_tree(self.keras_model if self.file_model is None else self.file_model)
 
     @property
     def input_shape(self) -> tuple[int | None, int | None, int]:

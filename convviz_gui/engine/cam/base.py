@@ -249,8 +249,7 @@ class Explainer:
         info = find_layer(self.loaded.layer_tree, "/".join(layer))
         if info is None or not info.spatial:
             raise ConvVizError(f"{'/'.join(layer)} has no spatial output; choose a conv layer.")
-        ancestors = getattr(self.loaded, "output_ancestors", None)
-        if ancestors and tuple(info.path) not in ancestors:
+        if tuple(info.path) not in self.loaded.output_ancestors:
             raise ConvVizError(
                 f"{info.display_path} does not feed the explained output "
                 f"{self.loaded.output_layer_name}: its map cannot explain it. Choose a layer on "
