@@ -6,7 +6,7 @@ import pytest
 from convviz_gui.engine.activations import compute_activations, overview_tiles
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import find_layer, spatial_layers
-from convviz_gui.engine.render import activation_grid_figure
+from convviz_gui.figures.activations import activation_grid_figure
 
 
 def test_reference_first_conv_shape(cats_dogs, photo):

@@ -8,8 +8,8 @@ import pytest
 from convviz_gui.cli import main as cli
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.models import demo_image_path
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import Compare, FigureStyle, ImageRef, ModelRef
 from convviz_gui.ops.operations import run
 

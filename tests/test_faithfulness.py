@@ -10,7 +10,7 @@ from convviz_gui.cli import main as cli
 from convviz_gui.engine.cam import ClassScore, Counterfactual, MethodOptions, make_cam
 from convviz_gui.engine.cam.metrics import faithfulness
 from convviz_gui.engine.models import demo_image_path
-from convviz_gui.engine.render import gradcam_figure
+from convviz_gui.figures.cam import gradcam_figure
 
 from .squares import make_images
 

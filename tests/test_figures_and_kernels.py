@@ -10,15 +10,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import AxesImage
 
 from convviz_gui.cli import main as cli
-from convviz_gui.engine import render
 from convviz_gui.engine.activations import compute_activations
 from convviz_gui.engine.cam import Prediction, make_cam
 from convviz_gui.engine.cam import predict as top_k
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import FilterSettings, visualize_filters
-from convviz_gui.engine.kernels import kernel_tiles
+from convviz_gui.figures.activations import activation_grid_figure, channel_figure
+from convviz_gui.figures.cam import gradcam_figure
+from convviz_gui.figures.filters import filter_grid_figure
+from convviz_gui.figures.kernels import kernel_tiles
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import Kernels, KernelsResult, ModelRef
 from convviz_gui.ops.operations import run
 
@@ -108,7 +110,7 @@ def test_near_zero_channels_are_blank_relative_to_their_layer(tiny_next_to_norma
 
 def test_blank_channel_is_drawn_flat_in_the_grid(tiny_next_to_normal):
     acts = tiny_next_to_normal
-    figure = render.activation_grid_figure(acts)
+    figure = activation_grid_figure(acts)
     pixels = rendered(figure)
     ax = figure.axes[0]
     height, width = acts.values.shape[:2]
@@ -120,11 +122,11 @@ def test_blank_channel_is_drawn_flat_in_the_grid(tiny_next_to_normal):
 
 
 def test_enlarged_blank_channel_is_flat_and_says_why(tiny_next_to_normal):
-    figure = render.channel_figure(tiny_next_to_normal, 1)
+    figure = channel_figure(tiny_next_to_normal, 1)
     title = figure.axes[0].get_title()
     assert "BLANK" in title and "near zero" in title
     assert np.ptp(figure.axes[0].images[0].get_array()) == 0
-    figure = render.channel_figure(tiny_next_to_normal, 3)
+    figure = channel_figure(tiny_next_to_normal, 3)
     assert "BLANK" not in figure.axes[0].get_title()
     assert np.ptp(figure.axes[0].images[0].get_array()) > 0
 
@@ -143,7 +145,7 @@ def test_long_gradcam_titles_fit_the_figure(demo_cam, demo_image):
     cam = dataclasses.replace(cam, label=longest[-1] + " with an even longer user label",
                               layer=LONG_PATH, method="Grad-CAM++")
     predictions = [Prediction(i, label, 0.3) for i, label in enumerate(longest)]
-    figure = render.gradcam_figure(demo_image.rgb, cam, predictions=predictions)
+    figure = gradcam_figure(demo_image.rgb, cam, predictions=predictions)
     rendered(figure)
     assert inside_figure(figure, figure._suptitle)
     figure.set_size_inches(7, 3.5)  # a narrow window: the title wraps again
@@ -155,21 +157,21 @@ def test_long_gradcam_titles_fit_the_figure(demo_cam, demo_image):
 def test_long_layer_path_fits_the_grid_title(demo_model, demo_image):
     path = ("conv2d_7",)
     acts = compute_activations(demo_model, demo_model.prepare(demo_image), [path])[path]
-    figure = render.activation_grid_figure(dataclasses.replace(acts, path=LONG_PATH))
+    figure = activation_grid_figure(dataclasses.replace(acts, path=LONG_PATH))
     rendered(figure)
     assert inside_figure(figure, figure.axes[0].title) and LONG_PATH[-1] in figure.axes[0].get_title()
 
 
 def test_heatmap_colorbar_peak_caption_and_tall_layout(demo_cam, demo_image):
     cam, predictions = demo_cam
-    figure = render.gradcam_figure(demo_image.rgb, cam, predictions=predictions)
+    figure = gradcam_figure(demo_image.rgb, cam, predictions=predictions)
     heatmap, overlay = figure.axes[1], figure.axes[2]
     assert len(figure.axes) == 3  # the colorbar is an inset of the heatmap panel
     assert [child.get_ylabel() for child in heatmap.child_axes] == ["importance"]
     assert [text.get_text() for text in overlay.texts] == ["+ peak (most important)"]
     rendered(figure)
     assert inside_figure(figure, heatmap.child_axes[0].yaxis.label)
-    tall = render.gradcam_figure(demo_image.rgb, cam, predictions=predictions, tall=True)
+    tall = gradcam_figure(demo_image.rgb, cam, predictions=predictions, tall=True)
     assert len(tall.axes) == 3 and tall.get_size_inches()[1] > tall.get_size_inches()[0]
     rendered(tall)
     assert inside_figure(tall, tall.axes[2].texts[0])
@@ -179,24 +181,24 @@ def test_activation_tiles_carry_their_channel_index(demo_model, demo_image):
     batch = demo_model.prepare(demo_image)
     paths = [("conv2d_1",), ("separable_conv2d_7",)]
     acts = compute_activations(demo_model, batch, paths)
-    figure = render.activation_grid_figure(acts[paths[0]])
+    figure = activation_grid_figure(acts[paths[0]])
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(8)]
     many = acts[paths[1]]  # 8x8, 128 channels
-    figure = render.activation_grid_figure(many, columns=16, start=64, count=32)
+    figure = activation_grid_figure(many, columns=16, start=64, count=32)
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(64, 96)]
     # More tiles than MAX_TILE_LABELS (40): every 2nd row and column carries its index.
-    figure = render.activation_grid_figure(many, columns=16, start=64, count=64)
+    figure = activation_grid_figure(many, columns=16, start=64, count=64)
     expected = [64 + row * 16 + col for row in (0, 2) for col in range(0, 16, 2)]
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in expected]
     # 64 tiles of 14 px per row are too small for a label each: every 2nd row and column.
-    figure = render.activation_grid_figure(many, columns=64)
+    figure = activation_grid_figure(many, columns=64)
     assert [text.get_text() for text in figure.axes[0].texts] == [str(i) for i in range(0, 64, 2)]
 
 
 def test_filter_tiles_carry_their_filter_index(demo_model):
     result = visualize_filters(demo_model, ("conv2d_1",), [1, 5, 6],
                                FilterSettings(steps=2, size=32))
-    figure = render.filter_grid_figure(result)
+    figure = filter_grid_figure(result)
     # Filter 5's kernel has decayed to ~1e-34 in training: its tile says it is dead.
     assert [text.get_text() for text in figure.axes[0].texts] == ["1", "5", "6",
                                                                   "dead: never activated"]
@@ -205,7 +207,7 @@ def test_filter_tiles_carry_their_filter_index(demo_model):
 def test_small_layer_is_a_compact_block(demo_model, demo_image):
     path = ("conv2d_7",)  # 4x4, 7 channels
     acts = compute_activations(demo_model, demo_model.prepare(demo_image), [path])[path]
-    figure = render.activation_grid_figure(acts)
+    figure = activation_grid_figure(acts)
     width, height = figure.get_size_inches()
     assert width <= 6.5 and height <= 2.5  # not a 10-inch strip
     rendered(figure)

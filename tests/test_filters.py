@@ -10,7 +10,7 @@ from convviz_gui.engine.filters import (
     stitch_patterns,
     visualize_filters,
 )
-from convviz_gui.engine.render import filter_grid_figure
+from convviz_gui.figures.filters import filter_grid_figure
 
 
 @pytest.fixture(scope="module")

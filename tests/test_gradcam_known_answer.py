@@ -5,7 +5,7 @@ import pytest
 
 from convviz_gui.engine.cam import make_cam
 from convviz_gui.engine.images import LoadedImage
-from convviz_gui.engine.render import overlay
+from convviz_gui.figures.colors import overlay
 
 SIZE, SQUARE = 40, 8
 

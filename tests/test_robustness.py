@@ -209,7 +209,7 @@ def test_image_loader_fuzz():
 def test_all_zero_cam_stays_zero_and_overlay_is_the_image(keras):
     from convviz_gui.engine.cam import make_cam
     from convviz_gui.engine.images import LoadedImage
-    from convviz_gui.engine.render import overlay
+    from convviz_gui.figures.colors import overlay
 
     from .conftest import wrap
 
@@ -259,7 +259,7 @@ def test_nan_output_is_reported(keras):
 def test_export_to_missing_or_read_only_folder(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    from convviz_gui.engine.render import save_figure
+    from convviz_gui.files import save_figure
 
     figure = Figure()
     figure.add_subplot().plot([0, 1])
@@ -283,7 +283,7 @@ def test_export_to_missing_or_read_only_folder(tmp_path, monkeypatch):
 def test_failed_export_leaves_the_old_file_intact(tmp_path):
     from matplotlib.figure import Figure
 
-    from convviz_gui.engine.render import save_figure
+    from convviz_gui.files import save_figure
 
     target = tmp_path / "keep.png"
     target.write_bytes(b"previous export")
@@ -299,7 +299,7 @@ def test_failed_export_leaves_the_old_file_intact(tmp_path):
 
 
 def test_export_names_from_a_model_stay_inside_the_folder(tmp_path):
-    from convviz_gui.engine.render import safe_file_stem, unique_path
+    from convviz_gui.files import safe_file_stem, unique_path
 
     for hostile in ("../../etc/passwd", "/abs/path", "..", "a\\..\\b", "", "con:nul"):
         stem = safe_file_stem(hostile)

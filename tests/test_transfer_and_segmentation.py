@@ -6,7 +6,7 @@ from convviz_gui.engine.activations import compute_activations
 from convviz_gui.engine.cam import make_cam, predict, predicted_mask
 from convviz_gui.engine.filters import FilterSettings, visualize_filters
 from convviz_gui.engine.layers import find_layer, spatial_layers
-from convviz_gui.engine.render import gradcam_figure
+from convviz_gui.figures.cam import gradcam_figure
 
 INNER = "mobilenetv2_1.00_96/block_6_expand_relu"
 

@@ -1,4 +1,5 @@
-"""The weights of a convolution layer: kernels, bias, statistics and display tiles.
+"""The weights of a convolution layer: kernels, bias and statistics (``figures.kernels``
+draws them).
 
 Reading the weights needs the Keras model; everything else here is plain NumPy, so
 the window can draw a result without TensorFlow.
@@ -19,7 +20,6 @@ from convviz_gui.engine.layers import (
     iter_layers,
     resolve_layer,
 )
-from convviz_gui.engine.normalize import minmax_unit
 
 IMAGE_CLASSES = frozenset({"Conv2D", "Convolution2D"})  # kernels that read pixels directly
 IMAGE_CHANNELS = (1, 3)  # grey or colour kernels can be drawn as images
@@ -71,12 +71,3 @@ def weight_stats(values: np.ndarray) -> dict[str, Any]:
     return {"shape": list(values.shape), "count": int(values.size), **numbers,
             "non_finite": int(values.size - finite.size)}
 
-
-def kernel_tiles(kernel: np.ndarray, bgr: bool = False) -> np.ndarray:
-    """A (height, width, channels, filters) kernel as one display image per filter, each
-    scaled to [0, 1] by its own min and max: (filters, h, w) for grey, (filters, h, w, 3)
-    for colour (``bgr`` kernels are flipped to RGB)."""
-    tiles = minmax_unit(np.transpose(kernel, (3, 0, 1, 2)), axis=(1, 2, 3))
-    if tiles.shape[-1] == 1:
-        return tiles[..., 0]
-    return tiles[..., ::-1] if bgr else tiles

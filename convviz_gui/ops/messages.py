@@ -312,7 +312,7 @@ class BatchReport(Request):
 
     def __post_init__(self) -> None:
         from convviz_gui.engine.errors import ConvVizError
-        from convviz_gui.engine.report import report_format
+        from convviz_gui.figures.report.base import report_format
 
         report_format(self.out)
         if not self.inputs:

@@ -16,8 +16,8 @@ import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerInfo, find_layer, spatial_layers
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.context import OpContext
-from convviz_gui.ops.figures import figure_for
 from convviz_gui.ops.messages import (
     Activations,
     ActivationsResult,
@@ -335,7 +335,8 @@ def batch_report(request: BatchReport, context: OpContext) -> ReportResult:
     file appears only when it is complete (nothing is left after an error or a cancel)."""
     from convviz_gui.engine.cam import ExplanationCancelled, Progress
     from convviz_gui.engine.images import collect_image_files
-    from convviz_gui.engine.report import ReportHeader, open_report
+    from convviz_gui.figures.report import open_report
+    from convviz_gui.figures.report.base import ReportHeader
 
     started = time.perf_counter()
     files, skipped = collect_image_files(request.inputs, request.recursive)
@@ -445,7 +446,7 @@ def compare(request: Compare, context: OpContext) -> Comparison:
 
 def export_figure(request: ExportFigure, context: OpContext) -> Saved:
     """Draw the result at the figure's own size and save it atomically."""
-    from convviz_gui.engine.render import save_figure
+    from convviz_gui.files import save_figure
 
     figure = figure_for(request.result, request.style)
     return Saved((str(save_figure(figure, request.path, request.dpi)),))
@@ -458,7 +459,7 @@ def export_all_activations(request: ExportAllActivations, context: OpContext) ->
     overwritten (a numbered name is used instead).
     """
     from convviz_gui.engine.activations import compute_activations
-    from convviz_gui.engine.render import safe_file_stem, save_figure, unique_path
+    from convviz_gui.files import safe_file_stem, save_figure, unique_path
 
     folder = Path(request.folder)
     if not folder.is_dir():

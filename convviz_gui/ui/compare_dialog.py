@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.layers import spatial_layers
-from convviz_gui.ops.figures import figure_for
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import Compare, ExportFigure
 from convviz_gui.ui.figure_view import FigureView
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.layers import spatial_layers
-from convviz_gui.engine.render import overlay
+from convviz_gui.figures.colors import overlay
 from convviz_gui.ops.messages import ExplainFrame, Explanation, FigureStyle, FrameExplanation
 from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.session import Session
@@ -501,7 +501,7 @@ class LiveTab(QWidget):
 
     def export_stem(self) -> str:
         """``<model>_<frame>_live``."""
-        from convviz_gui.engine.render import safe_file_stem
+        from convviz_gui.files import safe_file_stem
 
         model = self.session.model.name if self.session.model else "model"
         frame = self.result.image_name if self.result is not None else "frame"

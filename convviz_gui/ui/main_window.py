@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.models import MODEL_SUFFIXES, friendly_model_name
-from convviz_gui.ops.figures import figure_for
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import (
     ExportAllActivations,
     ExportFigure,

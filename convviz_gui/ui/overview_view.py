@@ -14,12 +14,12 @@ import itertools
 from functools import partial
 
 import numpy as np
-from matplotlib import colormaps
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from convviz_gui.engine.layers import LayerInfo, LayerPath
+from convviz_gui.figures.colors import colorize_rgba
 from convviz_gui.ops.messages import ImageRef, ModelRef, OverviewRows, OverviewRowsResult
 
 JOB_KIND = "overview-rows"
@@ -49,7 +49,7 @@ def split_tiles(grid: np.ndarray) -> list[np.ndarray]:
 
 def tile_image(tile: np.ndarray, cmap: str) -> QImage:
     """A 0-255 tile colour-mapped into a QImage."""
-    rgba = np.ascontiguousarray(colormaps[cmap](tile / 255.0, bytes=True))
+    rgba = colorize_rgba(tile / 255.0, cmap)
     height, width = tile.shape
     return QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from convviz_gui.ops.figures import figure_for
+from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import FigureStyle, Request
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.session import Session
@@ -66,7 +66,7 @@ class ViewTab(QWidget):
 
     def export_stem(self) -> str:
         """Default export name: ``<model>_<layer>_<view>``."""
-        from convviz_gui.engine.render import safe_file_stem
+        from convviz_gui.files import safe_file_stem
 
         model = self.session.model.name if self.session.model else "model"
         layer = self.session.layer.name if self.session.layer else "image"

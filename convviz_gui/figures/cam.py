@@ -1,0 +1,129 @@
+"""The figure of one explanation: image, map with its scale, overlay with its peak, and
+optionally the segmentation mask and the faithfulness curves (Petsiuk et al. 2018)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from convviz_gui.engine.cam import CamResult, Prediction
+from convviz_gui.engine.cam.base import resize_map
+from convviz_gui.engine.cam.metrics import Faithfulness
+from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.layout import BLANK_COLOR, image_axes
+from convviz_gui.figures.registry import draws
+from convviz_gui.figures.text import LABEL_LIMIT, cam_title, shorten
+from convviz_gui.ops.messages import Explanation, FigureStyle
+
+
+def gradcam_figure(
+    image_rgb: np.ndarray, cam: CamResult, alpha: float = 0.4, cmap: str = "jet",
+    predictions: list[Prediction] | None = None, mask: np.ndarray | None = None,
+    tall: bool = False, metrics: Faithfulness | None = None, normalize: bool = True,
+    scale: float | None = None,
+) -> Figure:
+    """Image, raw heatmap (with its colour scale) and overlay (peak marked) at the resolution
+    of ``image_rgb``, plus a mask and the faithfulness curves if given; in a row, or two
+    columns for a tall, narrow canvas.
+
+    ``normalize`` False draws the map in units of the explained score (its positive part),
+    on a colour scale from 0 to ``scale`` (default: the map's own maximum): figures given the
+    same ``scale`` compare honestly. Pass ``LoadedImage.rgb``, the copy reduced to at most
+    ``DISPLAY_MAX_SIDE``: nothing here is allocated at a large file's original resolution.
+    """
+    height, width = image_rgb.shape[:2]
+    values, vmax, unit = _cam_values(cam, normalize, scale)
+    up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), 0, 1)
+    panels = 3 + (mask is not None) + (metrics is not None)
+    if tall:
+        rows = -(-panels // 2)
+        figure = Figure(figsize=(8, 4.3 * rows), layout="constrained")
+        axes = list(image_axes(figure, rows, 2).flat)
+        for extra in axes[panels:]:
+            extra.remove()  # the empty last cell of the grid
+    else:
+        figure = Figure(figsize=(4 * panels, 4.6), layout="constrained")
+        axes = list(image_axes(figure, 1, panels)[0])
+    axes[0].imshow(image_rgb)
+    axes[0].set_title("image", fontsize=10)
+    heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
+    what = "heatmap" if cam.resolution == "layer" else "attribution (input pixels)"
+    axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10)
+    # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
+    colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
+    colorbar.set_label(unit, fontsize=7, labelpad=1)
+    colorbar.ax.tick_params(labelsize=6)
+    axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
+    if np.any(up > 0):
+        x, y = cam.peak_xy(width, height)
+        mark_peak(axes[2], x, y)
+        # A short caption: a wide legend would squeeze the panels in a narrow window.
+        axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
+                     ha="center", va="top", fontsize=7)
+    axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
+    if cam.zero_map:  # a flat panel alone would look like a drawing that failed
+        axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
+                     ha="center", va="center", fontsize=8, in_layout=False,
+                     bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "alpha": 0.9,
+                           "edgecolor": BLANK_COLOR})
+    if mask is not None:
+        axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
+                       vmin=0, vmax=max(9, int(mask.max())))
+        axes[3].set_title("mask", fontsize=10)  # the predicted classes (p > 0.5 for one channel)
+    if metrics is not None:
+        metrics_axes(axes[panels - 1], metrics)
+    top = ""
+    if predictions:
+        top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
+                                     for p in predictions[:3])
+    zero = "  (the map is zero)" if cam.zero_map else ""
+    figure.suptitle(f"{cam_title(cam)}{zero}{top}", fontsize=10, wrap=True)
+    return figure
+
+
+def mark_peak(ax: Axes, x: float, y: float, size: float = 14) -> None:
+    """A white "+" outlined in black at the heatmap's peak; not clipped, so that a peak on
+    the image's edge is still seen whole."""
+    ax.plot([x], [y], linestyle="none", marker="+", color="white", markersize=size, mew=2,
+            path_effects=[patheffects.withStroke(linewidth=size / 3.5, foreground="black")],
+            clip_on=False)
+
+
+def _cam_values(cam: CamResult, normalize: bool, scale: float | None
+                ) -> tuple[np.ndarray, float, str]:
+    """(map to draw, top of its colour scale, colorbar label)."""
+    if normalize or cam.raw is None:
+        return cam.heatmap, 1.0, "importance"
+    values = np.maximum(np.nan_to_num(cam.raw), 0.0)
+    top = float(scale) if scale else float(values.max())
+    return values, top, f"importance ({cam.score_kind} units)"
+
+
+def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None:
+    """Deletion and insertion curves with their AUCs (Petsiuk 2018) and Average Drop."""
+    ax.set_axis_on()
+    ax.plot(metrics.fractions, metrics.deletion, color="#c0392b", marker=".",
+            label=f"deletion AUC {metrics.deletion_auc:.3f} (lower better)")
+    ax.plot(metrics.fractions, metrics.insertion, color="#2471a3", marker=".",
+            label=f"insertion AUC {metrics.insertion_auc:.3f} (higher better)")
+    ax.fill_between(metrics.fractions, metrics.deletion, color="#c0392b", alpha=0.12)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02))
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6 if compact else 7, loc="upper right" if compact else "best")
+    if not compact:
+        ax.set_xlabel("share of pixels removed / inserted, most important first", fontsize=8)
+        ax.set_ylabel("class probability", fontsize=8)
+        ax.set_title(f"faithfulness: average drop {metrics.average_drop:.1%}, increase "
+                     f"{'yes' if metrics.average_increase else 'no'}", fontsize=10)
+
+
+@draws(Explanation, cmap="jet")
+def explanation_view(result: Explanation, style: FigureStyle, cmap: str) -> Figure:
+    """One image's explanation with its predictions, mask and metrics."""
+    return gradcam_figure(result.image_rgb, result.cam, style.alpha, cmap,
+                          list(result.predictions), result.mask, tall=style.tall,
+                          metrics=result.metrics, normalize=style.normalize)

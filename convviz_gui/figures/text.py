@@ -1,0 +1,39 @@
+"""Text on figures and in reports: names cut to fit, and an explanation's title."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convviz_gui.engine.cam import CamResult
+
+NAME_LIMIT = 60  # characters of a layer path kept in a title (the middle gives way)
+LABEL_LIMIT = 40  # characters of a class label kept in a title
+
+
+def shorten(text: str, limit: int = NAME_LIMIT) -> str:
+    """``text``, its middle replaced by "…" when it is longer than ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head):]}"
+
+
+def shorten_path(path: Sequence[str], limit: int = NAME_LIMIT) -> str:
+    """A layer path for a title: the layer's own name kept whole where it fits, the model
+    names before it cut short (``mobilenetv2_1.00…/block_16_project``)."""
+    text = "/".join(path)
+    if len(text) <= limit:
+        return text
+    name = shorten(path[-1], limit)
+    room = limit - len(name) - 2
+    return f"{text[:room]}…/{name}" if room > 0 else name
+
+
+def cam_title(cam: CamResult) -> str:
+    """"Grad-CAM for 'cat' (0.912; logit 3.1) at block14_sepconv2_act"."""
+    target = cam.target or f"'{cam.label}'"
+    explained = ""
+    if cam.score_kind == "logit" and cam.explained is not None:
+        explained = f"; logit {cam.explained:.3g}"
+    where = f"at {shorten_path(cam.layer)}" if cam.layer else "at the input"
+    return f"{cam.method} for {shorten(target, LABEL_LIMIT)} ({cam.score:.3f}{explained}) {where}"
