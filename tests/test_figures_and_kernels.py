@@ -6,8 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from PIL import Image
 
 from convviz_gui.cli import main as cli
 from convviz_gui.engine.activations import compute_activations
@@ -17,11 +20,12 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.filters import FilterSettings, visualize_filters
 from convviz_gui.figures.activations import activation_grid_figure, channel_figure
 from convviz_gui.figures.cam import gradcam_figure
+from convviz_gui.figures.colors import colorize_rgba
 from convviz_gui.figures.filters import filter_grid_figure
 from convviz_gui.figures.kernels import kernel_tiles
-from convviz_gui.figures.registry import figure_for
+from convviz_gui.figures.registry import draws, figure_for, registered_views
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import Kernels, KernelsResult, ModelRef
+from convviz_gui.ops.messages import ExportFigure, FigureStyle, Kernels, KernelsResult, ModelRef
 from convviz_gui.ops.operations import run
 
 from .conftest import WINDOW_TIMEOUT_MS, random_image, shared, wait_idle, wrap
@@ -304,3 +308,51 @@ def test_weights_tab_follows_the_selected_layer(qtbot, demo_window):
     assert set(histogram_counts(tab.figure)) == {"depthwise_kernel", "pointwise_kernel"}
     wait_idle(qtbot, window)
     assert len(window.errors_shown) == errors_before  # hints, never an error dialog
+
+
+# ----- the figure registry ------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ToyProfile:
+    """A result type that a new operation might add: one row of values."""
+
+    values: np.ndarray
+
+
+@draws(ToyProfile, cmap="magma")
+def toy_profile_view(result: ToyProfile, style: FigureStyle, cmap: str) -> Figure:
+    figure = Figure(figsize=(3, 1))
+    figure.add_subplot().imshow(result.values[None, :], cmap=cmap, vmin=0, vmax=1)
+    return figure
+
+
+def test_a_new_result_type_is_drawn_and_exported_by_one_registered_function(tmp_path):
+    """One ``@draws`` function makes a result drawable by figure_for and exportable by the
+    window's and CLI's export operation; its default colour map gives way to the style's."""
+    toy = ToyProfile(np.linspace(0.0, 1.0, 16))
+    assert registered_views()[ToyProfile].view is toy_profile_view
+    assert figure_for(toy).axes[0].images[0].get_cmap().name == "magma"
+    assert figure_for(toy, FigureStyle(cmap="gray")).axes[0].images[0].get_cmap().name == "gray"
+    saved = run(ExportFigure(toy, str(tmp_path / "toy.png"), dpi=50), OpContext(Workspace()))
+    with Image.open(saved.paths[0]) as image:
+        assert image.size == (150, 50)
+        row = np.asarray(image.convert("RGB"))[25]
+    assert len({tuple(pixel) for pixel in row}) > 8  # the 16 values drawn in different colours
+    with pytest.raises(ValueError, match="ToyProfile already has a figure"):
+        draws(ToyProfile)(toy_profile_view)
+    with pytest.raises(ConvVizError, match="This view has no figure to draw"):
+        figure_for(toy.values)
+
+
+def test_overview_tiles_are_coloured_by_the_figures_colour_maps():
+    """The window's overview tiles: matplotlib's colours for every level, gaps transparent."""
+    from convviz_gui.ui.overview_view import tile_image
+
+    levels = np.arange(256, dtype=np.float32).reshape(16, 16)
+    levels[3, 4] = np.nan
+    for cmap in ("viridis", "magma", "gray"):
+        image = tile_image(levels, cmap)
+        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(16, image.bytesPerLine())
+        expected = colormaps[cmap](levels / 255.0, bytes=True)
+        assert np.array_equal(pixels[:, :64].reshape(16, 16, 4), expected)
+        assert np.array_equal(colorize_rgba(levels / 255.0, cmap), expected)
+        assert tuple(expected[3, 4]) == (0, 0, 0, 0)
