@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple, cast
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Rectangle
 
 from convviz_gui.engine.kernels import weight_stats
@@ -29,6 +30,29 @@ def kernel_tiles(kernel: np.ndarray, bgr: bool = False) -> np.ndarray:
     return tiles[..., ::-1] if bgr else tiles
 
 
+class KernelGrid(NamedTuple):
+    """A first convolution's kernels laid out as images: the tiles and their places."""
+
+    tiles: np.ndarray  # (filters, h, w[, 3]) in [0, 1], at most KERNEL_IMAGES_MAX
+    columns: int
+    pitch: tuple[float, float]  # (x, y) data units from one tile to the next
+    height: float  # inches of the figure the grid takes
+    tile_inches: float
+    kernel_shape: tuple[int, ...]  # the whole kernel's (h, w, channels, filters)
+
+
+def kernel_grid(image_kernel: np.ndarray, bgr: bool) -> KernelGrid:
+    """The layout of a (h, w, 1 or 3, filters) kernel's first ``KERNEL_IMAGES_MAX`` filters."""
+    tiles = kernel_tiles(image_kernel, bgr)[:KERNEL_IMAGES_MAX]
+    columns = min(len(tiles), 8 if len(tiles) <= 64 else 16)
+    gap = max(tiles.shape[1:3]) / 5
+    rows = -(-len(tiles) // columns)
+    pitch = (tiles.shape[2] + gap, tiles.shape[1] + gap)
+    mosaic = (rows * pitch[1] - gap, columns * pitch[0] - gap)
+    (_, height), tile_inches = mosaic_size(mosaic, tiles.shape[1:3], widths=(4.0, 9.0), title=0.5)
+    return KernelGrid(tiles, columns, pitch, height, tile_inches, image_kernel.shape)
+
+
 def kernels_figure(
     layer: Sequence[str], class_name: str, kernels: Sequence[tuple[str, np.ndarray]],
     bias: np.ndarray | None, image_kernel: np.ndarray | None = None, bgr: bool = False,
@@ -38,30 +62,22 @@ def kernels_figure(
     also drawn as a small image, each scaled to its own range (``bgr``: shown as RGB)."""
     arrays = [*kernels, *([("bias", bias)] if bias is not None else [])]
     histogram_height = 3.2
-    tiles = None
-    if image_kernel is not None:
-        tiles = kernel_tiles(image_kernel, bgr)[:KERNEL_IMAGES_MAX]
-        columns = min(len(tiles), 8 if len(tiles) <= 64 else 16)
-        gap = max(tiles.shape[1:3]) / 5
-        rows = -(-len(tiles) // columns)
-        pitch = (tiles.shape[2] + gap, tiles.shape[1] + gap)
-        mosaic = (rows * pitch[1] - gap, columns * pitch[0] - gap)
-        (_, images_height), tile_inches = mosaic_size(mosaic, tiles.shape[1:3], widths=(4.0, 9.0),
-                                                       title=0.5)
+    grid = kernel_grid(image_kernel, bgr) if image_kernel is not None else None
     figure = Figure(figsize=(max(10.0, 3.2 * len(arrays)),
-                             histogram_height + (images_height if tiles is not None else 0.4)),
+                             histogram_height + (grid.height if grid is not None else 0.4)),
                     layout="constrained")
-    target = figure
-    if tiles is not None:
-        top, target = figure.subfigures(2, 1, height_ratios=(images_height, histogram_height))
+    target: Figure | SubFigure = figure
+    if grid is not None:
+        parts = figure.subfigures(2, 1, height_ratios=(grid.height, histogram_height))
+        top, target = cast(np.ndarray, parts)
         ax = top.add_subplot()
-        _draw_tiles(ax, tiles, columns, pitch)
-        label_tiles(ax, [str(i) for i in range(len(tiles))], columns, pitch,
-                    tile_inches * figure.dpi)
-        count = image_kernel.shape[-1]
-        shown = f"first {len(tiles)} of {count}" if len(tiles) < count else f"{count}"
+        _draw_tiles(ax, grid.tiles, grid.columns, grid.pitch)
+        label_tiles(ax, [str(i) for i in range(len(grid.tiles))], grid.columns, grid.pitch,
+                    grid.tile_inches * figure.dpi)
+        count = grid.kernel_shape[-1]
+        shown = f"first {len(grid.tiles)} of {count}" if len(grid.tiles) < count else f"{count}"
         order = ", BGR kernels shown as RGB" if bgr else ""
-        ax.set_title(f"{shown} kernels {'x'.join(map(str, image_kernel.shape[:3]))}, "
+        ax.set_title(f"{shown} kernels {'x'.join(map(str, grid.kernel_shape[:3]))}, "
                      f"each scaled to its own range{order}", fontsize=9, wrap=True)
     for ax, (name, values) in zip(target.subplots(1, len(arrays), squeeze=False)[0], arrays):
         _weight_histogram(ax, name, values)

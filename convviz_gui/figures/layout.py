@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import rcParams
@@ -49,10 +50,10 @@ def label_tiles(ax: Axes, labels: Sequence[str], columns: int, pitch: tuple[floa
     """
     step = max(1, math.ceil(TILE_LABEL_MIN_PX / max(tile_px, 1e-6)),
                math.ceil(math.sqrt(len(labels) / MAX_TILE_LABELS)))
-    style = {"fontproperties": FontProperties(size=6), "color": "white", "ha": "left", "va": "top",
-             "clip_on": True, "in_layout": False,  # the layout never waits for hundreds of labels
-             "bbox": {"boxstyle": "square,pad=0.15", "facecolor": "black", "alpha": 0.55,
-                      "linewidth": 0}}
+    style: dict[str, Any] = {
+        "fontproperties": FontProperties(size=6), "color": "white", "ha": "left", "va": "top",
+        "clip_on": True, "in_layout": False,  # the layout never waits for hundreds of labels
+        "bbox": {"boxstyle": "square,pad=0.15", "facecolor": "black", "alpha": 0.55, "linewidth": 0}}
     for slot, label in enumerate(labels):
         row, col = divmod(slot, columns)
         if row % step == 0 and col % step == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
@@ -50,8 +51,8 @@ class PdfReport(ReportWriter):
         row = self._row(item)
         self.rows.append(row)
         figure = Figure(figsize=PAGE_INCHES, layout="constrained")
-        bottom = ["top", "metrics" if item.metrics is not None else "."]
-        axes = figure.subplot_mosaic([["image", "overlay"], bottom], height_ratios=[1.6, 1])
+        mosaic: Any = [["image", "overlay"], ["top", "metrics" if item.metrics is not None else "."]]
+        axes = figure.subplot_mosaic(mosaic, height_ratios=[1.6, 1])
         figure.suptitle(f"{row.number}. {shorten(row.name, 90)}  ({item.size[0]}x{item.size[1]} "
                         f"px)\n{cam_title(item.cam)}", fontsize=11)
         axes["image"].imshow(item.rgb)
