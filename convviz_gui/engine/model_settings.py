@@ -46,7 +46,7 @@ def save_model_settings(model_path: str | Path, class_count: int, preset: str,
     path = Path(model_path)
     written = []
     labels = read_labels_file(Path(labels_source)) if labels_source else None
-    if labels is not None and len(labels) != class_count:
+    if labels_source and labels is not None and len(labels) != class_count:
         raise ConvVizError(f"{Path(labels_source).name} names {len(labels)} classes; "
                            f"the model has {class_count} outputs.")
     settings = read_model_settings(path)
