@@ -22,12 +22,14 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/python main.py
 
-test: $(STAMP)
-	$(BIN)/ruff check convviz_gui tests bench main.py
+test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# The tools that hold the design: style, types of the Qt-free layers, imports between layers.
 lint: $(STAMP)
 	$(BIN)/ruff check convviz_gui tests bench main.py
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 BENCHES := bench/gradcam.py bench/filters.py bench/activations.py bench/gui.py bench/report.py bench/live.py
 

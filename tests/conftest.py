@@ -15,6 +15,16 @@ from convviz_gui.engine.runtime import load_keras  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FACE_BOX = (130, 30, 330, 230)  # x0, y0, x1, y1 of the face in astronaut.png
+QT_FIXTURES = {"qtbot", "qapp", "demo_window"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``gui`` every test that needs Qt widgets: all of tests/ui, and any test using a Qt
+    fixture (``-m "not gui"`` runs the rest, without a display)."""
+    for item in items:
+        in_ui = item.path.parent.name == "ui"
+        if in_ui or QT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
 
 
 def shared(*parts: str) -> Path:

@@ -34,7 +34,8 @@ def caffe_vgg(keras, tmp_path_factory):
     """(model file with a caffe sidecar, LoadedModel): two VGG blocks of ReLU convolutions
     (Keras' own random kernels) whose last layer has a bias of -1 on every channel, as deep
     VGG16 channels that a mean-coloured image leaves negative; channel 7 has no kernel."""
-    from convviz_gui.engine.models import load_model_file, save_model_settings
+    from convviz_gui.engine.model_settings import save_model_settings
+    from convviz_gui.engine.models import load_model_file
 
     keras.utils.set_random_seed(7)
     layers = keras.layers

@@ -176,7 +176,7 @@ def _starts_with_input(model: dict) -> bool:
 
 def _slash_free_names(names: set[str]) -> dict[str, str]:
     """New names for layer names with '/' (Keras 3 refuses them): 'conv1/conv' -> 'conv1_conv'."""
-    renames = {}
+    renames: dict[str, str] = {}
     for name in sorted(name for name in names if name and "/" in name):
         new = name.replace("/", "_")
         while new in names or new in renames.values():

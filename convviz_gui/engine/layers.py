@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ class LayerInfo:
     @property
     def channels(self) -> int | None:
         """Channel count of a spatial output."""
-        return self.output_shape[-1] if self.spatial else None
+        return self.output_shape[-1] if self.spatial and self.output_shape else None
 
     @property
     def is_container(self) -> bool:
@@ -110,7 +111,7 @@ def build_layer_tree(model: Any, prefix: LayerPath = ()) -> list[LayerInfo]:
     return nodes
 
 
-def iter_layers(tree: list[LayerInfo]):
+def iter_layers(tree: list[LayerInfo]) -> Iterator[LayerInfo]:
     """Depth-first walk over every node of the tree, containers before their children."""
     for node in tree:
         yield node
@@ -175,11 +176,11 @@ def choose_cam_layer(tree: list[LayerInfo], output_name: str | None,
         output_name: the layer that produces the explained output.
         ancestors: the paths the explained output depends on (None: all of them).
     """
-    skipped = []
+    skipped: list[str] = []
     for node in reversed(spatial_layers(tree)):
         why_not = _rejection(node, ancestors, output_name)
         if why_not is None:
-            height, width = node.output_shape[1:3]
+            height, width = (node.output_shape or (None, None, None))[1:3]
             size = "x".join("?" if dim is None else str(dim) for dim in (height, width))
             reason = (f"{node.name}: the last {node.class_name} with a spatial ({size}) output "
                       f"that the output '{output_name}' depends on")

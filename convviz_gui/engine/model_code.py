@@ -252,8 +252,9 @@ def explain_load_failure(path: Path, error: Exception, code: Sequence[str],
 
 def _code_failed(name: str, error: BaseException, code: Sequence[str]) -> ConvVizError:
     """The innermost error (Keras wraps the user's own in several layers of its text)."""
-    while (error.__cause__ or error.__context__) is not None:
-        error = error.__cause__ or error.__context__
+    inner: BaseException | None = error
+    while inner is not None:
+        error, inner = inner, inner.__cause__ or inner.__context__
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].endswith(":"):  # "...message for object <X>:" then the reason
         lines[0] += " " + lines[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from convviz_gui.engine import keras2
+from convviz_gui.engine.catalog import CATALOG, friendly_model_name
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError
 from convviz_gui.engine.images import LoadedImage, preprocess, to_model_pixels
 from convviz_gui.engine.labels import imagenet_labels, resolve_labels, sidecar_labels
@@ -28,6 +28,7 @@ from convviz_gui.engine.model_code import (
     stored_code,
     subclassed_error,
 )
+from convviz_gui.engine.model_settings import read_model_settings, settings_file, write_model_settings
 from convviz_gui.engine.outputs import (
     ModelOutput,
     choose_output,
@@ -45,55 +46,6 @@ DEMO_IMAGE = ("images", "astronaut_face.png")
 # The demo photo is the face of the NASA astronaut photo: rows 30-230, cols 130-330.
 DEMO_CROP_OFFSET_XY = (130, 30)
 DYNAMIC_INPUT_SIZE = 224
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """A Keras Application ConvViz can build, and its ImageNet weights file."""
-
-    name: str
-    module: str
-    input_size: int
-    weights_file: str  # as Keras names it in its cache (~/.keras/models)
-    download_mb: int
-
-    def cached_weights(self) -> Path | None:
-        """The ImageNet weights file if Keras has already downloaded it, else None."""
-        folder = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-        path = folder / self.weights_file
-        return path if path.is_file() else None
-
-
-CATALOG: dict[str, CatalogEntry] = {
-    entry.name: entry
-    for entry in (
-        CatalogEntry("Xception", "xception", 299,
-                     "xception_weights_tf_dim_ordering_tf_kernels.h5", 88),
-        CatalogEntry("ResNet50V2", "resnet_v2", 224,
-                     "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5", 98),
-        CatalogEntry("ResNet50", "resnet50", 224,
-                     "resnet50_weights_tf_dim_ordering_tf_kernels.h5", 98),
-        CatalogEntry("VGG16", "vgg16", 224, "vgg16_weights_tf_dim_ordering_tf_kernels.h5", 528),
-        CatalogEntry("MobileNetV2", "mobilenet_v2", 224,
-                     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5", 14),
-        CatalogEntry("EfficientNetB0", "efficientnet", 224, "efficientnetb0.h5", 29),
-        CatalogEntry("InceptionV3", "inception_v3", 299,
-                     "inception_v3_weights_tf_dim_ordering_tf_kernels.h5", 92),
-        CatalogEntry("DenseNet121", "densenet", 224,
-                     "densenet121_weights_tf_dim_ordering_tf_kernels.h5", 33),
-    )
-}
-
-
-def friendly_model_name(spec: str) -> str:
-    """Plain words for a model spec: 'the demo model', 'Xception (random weights)', a file name."""
-    if spec == "demo":
-        return "the demo model"
-    if spec.startswith("app:"):
-        parts = spec.split(":")
-        weights = parts[2] if len(parts) > 2 and parts[2] else "imagenet"
-        return f"{parts[1]} ({'random weights' if weights.lower() in ('none', 'random') else 'ImageNet'})"
-    return Path(spec).name
 
 
 @dataclass(eq=False)
@@ -236,73 +188,6 @@ def _own_preprocessing(loaded: LoadedModel) -> None:
                             "a guess: no Rescaling layer or preprocessing operations at the input")
 
 
-def settings_file(model_path: Path) -> Path:
-    """The sidecar ``<model>.convviz.json`` next to a model file."""
-    return model_path.with_name(model_path.with_suffix("").name + ".convviz.json")
-
-
-def _sidecar_settings(path: Path) -> dict[str, Any]:
-    candidate = settings_file(path)
-    if not candidate.is_file():
-        return {}
-    try:
-        return json.loads(candidate.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConvVizError(f"Cannot read the settings file {candidate.name}: {exc}") from exc
-
-
-def save_model_settings(model_path: str | Path, class_count: int, preset: str,
-                        labels_source: str | None = None, input_size: int | None = None
-                        ) -> list[Path]:
-    """Write the sidecar files ConvViz reads when it opens the model.
-
-    Args:
-        model_path: the model file.
-        class_count: the model's outputs (a labels file must name exactly that many).
-        preset: preprocessing preset stored in ``<model>.convviz.json``.
-        labels_source: a ``.txt`` (one per line) or ``.json`` labels file copied to
-            ``<model>.labels.txt``; None keeps the current labels.
-        input_size: pixels fed to a model that accepts any size; None keeps the default.
-
-    Returns:
-        The files written.
-    """
-    from convviz_gui.engine.labels import read_labels_file
-
-    path = Path(model_path)
-    written = []
-    labels = read_labels_file(Path(labels_source)) if labels_source else None
-    if labels is not None and len(labels) != class_count:
-        raise ConvVizError(f"{Path(labels_source).name} names {len(labels)} classes; "
-                           f"the model has {class_count} outputs.")
-    settings = _sidecar_settings(path)
-    settings["preprocess"] = preset
-    if input_size is not None:
-        if not 8 <= input_size <= 4096:
-            raise ConvVizError("The input size must be between 8 and 4096 pixels.")
-        settings["input_size"] = int(input_size)
-    written.append(_write_settings(path, settings))
-    try:
-        if labels is not None:
-            target = path.with_name(path.with_suffix("").name + ".labels.txt")
-            target.write_text("\n".join(labels) + "\n", encoding="utf-8")
-            written.append(target)
-    except OSError as exc:
-        raise ConvVizError(f"Cannot write the settings next to {path.name}: "
-                           f"{exc.strerror or exc}.") from exc
-    return written
-
-
-def _write_settings(model_path: Path, settings: dict[str, Any]) -> Path:
-    target = settings_file(model_path)
-    try:
-        target.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ConvVizError(f"Cannot write the settings next to {model_path.name}: "
-                           f"{exc.strerror or exc}.") from exc
-    return target
-
-
 def load_model_file(path: str | Path, trust_model_code: bool = False,
                     output: str | int | None = None, model_code: Sequence[str] = ()
                     ) -> LoadedModel:
@@ -336,7 +221,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
         raise ConvVizError(f"You do not have permission to read {name}.")
     if path.stat().st_size == 0:
         raise ConvVizError(f"The model file {name} is empty.")
-    settings = _sidecar_settings(path)
+    settings = read_model_settings(path)
     code = tuple(model_code) or remembered_code(path, settings)
     if code and not trust_model_code:
         raise UnsafeModelError(f"{name} needs its Python code from {code_label(code)}, which runs "
@@ -357,7 +242,7 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
     if model_code and settings.get(SETTINGS_KEY) != stored_code(path, model_code):
         settings[SETTINGS_KEY] = stored_code(path, model_code)
         try:
-            _write_settings(path, settings)
+            write_model_settings(path, settings)
         except ConvVizError as exc:
             notes.append(f"{exc} The model code is not remembered for the next time.")
     candidates = sidecar_labels(path)

@@ -79,7 +79,7 @@ def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
 
 def open_model(request: OpenModel, context: OpContext) -> ModelSummary:
     """Load the model (TensorFlow on first use) and describe it."""
-    from convviz_gui.engine.models import friendly_model_name
+    from convviz_gui.engine.catalog import friendly_model_name
     from convviz_gui.engine.runtime import load_keras
 
     context.progress("Loading TensorFlow…")
@@ -106,7 +106,7 @@ def _model_image_batch(request: Any, context: OpContext) -> tuple[Any, Any, np.n
 
 def save_model_settings(request: SaveModelSettings, context: OpContext) -> Saved:
     """Write the sidecar files of a model file and forget the opened copy."""
-    from convviz_gui.engine.models import save_model_settings as write_sidecars
+    from convviz_gui.engine.model_settings import save_model_settings as write_sidecars
 
     spec = request.model.spec
     if spec == "demo" or spec.startswith("app:"):

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui import __version__
-from convviz_gui.engine.models import CATALOG
+from convviz_gui.engine.catalog import CATALOG
 from convviz_gui.ops.messages import ModelSummary, SaveModelSettings
 from convviz_gui.paths import resource, user_data_dir
 

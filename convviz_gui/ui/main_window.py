@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from convviz_gui.engine.models import MODEL_SUFFIXES, friendly_model_name
+from convviz_gui.engine.catalog import friendly_model_name
+from convviz_gui.engine.models import MODEL_SUFFIXES
 from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import (
     ExportAllActivations,
