@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QSpinBox, QVBoxLayout
 
 from convviz_gui.engine.activations import GRID_COLUMNS
@@ -56,6 +57,14 @@ class ActivationsTab(ViewTab):
         for signal in (session.model_changed, session.image_changed, session.preset_changed):
             signal.connect(lambda _value: self.overview_view.forget())
         self._clicks_connected_to = None
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """The colormap chosen last time."""
+        self.cmap.setCurrentText(settings.value("activations/cmap", "viridis"))
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the colormap."""
+        settings.setValue("activations/cmap", self.cmap.currentText())
 
     def _set_page_count(self, pages: int) -> None:
         self.page.blockSignals(True)

@@ -1,16 +1,31 @@
-"""Controls shared by the tabs and dialogs: the method box, the CAM-layer box, array pixmaps."""
+"""Controls shared by the window, tabs and dialogs: menu actions, the method box, the
+CAM-layer box, array pixmaps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import QComboBox, QMenu
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
 from convviz_gui.ops.messages import ModelSummary
+
+
+def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], object],
+               shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
+    """A menu entry calling ``slot()`` (never with ``triggered``'s checked flag, which would
+    land in a first parameter such as a path)."""
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(lambda _checked=False, call=slot: call())
+    menu.addAction(action)
+    return action
 
 
 def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:

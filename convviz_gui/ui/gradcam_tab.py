@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -255,6 +255,16 @@ class GradCamTab(ViewTab):
     def _restyle(self, *_args) -> None:
         self.alpha_label.setText(f"{self.alpha.value() / 100:.2f}")
         self.redraw()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """The colormap and opacity chosen last time."""
+        self.cmap.setCurrentText(settings.value("gradcam/cmap", "jet"))
+        self.alpha.setValue(int(settings.value("gradcam/alpha", 40)))
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the colormap and the opacity."""
+        settings.setValue("gradcam/cmap", self.cmap.currentText())
+        settings.setValue("gradcam/alpha", self.alpha.value())
 
     def style(self) -> FigureStyle:
         """Overlay opacity, colormap and scale from the controls."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -420,6 +420,12 @@ class LiveTab(QWidget):
         self._closed = True
         self._resume_on_show = False
         self.stop()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Nothing is remembered: the camera and the video are chosen anew."""
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Nothing is remembered (see ``restore_settings``)."""
 
     # ----- export (File > Export Figure, Edit > Copy Figure) -----------------------------------
     def style(self) -> FigureStyle:

@@ -46,7 +46,7 @@ class ReportDialog(QDialog):
         self.setWindowTitle(f"Batch Report — {model.name}")
         self.result: ReportResult | None = None
         tab = main.gradcam_tab
-        start = Path(main._last_dir())
+        start = Path(main.files.last_dir())
         self.folder = QLineEdit(placeholderText="a folder of images")
         self.folder.setToolTip("Every file in it is explained, sorted by name; files that are not "
                                "images are listed as skipped.")
@@ -112,10 +112,10 @@ class ReportDialog(QDialog):
     def choose_folder(self) -> None:
         """The folder chooser, opened where the user last opened or saved a file."""
         folder = QFileDialog.getExistingDirectory(self, "Folder of images",
-                                                  self.folder.text() or self.main._last_dir())
+                                                  self.folder.text() or self.main.files.last_dir())
         if folder:
             self.folder.setText(folder)
-            self.main._remember_dir(folder)
+            self.main.files.remember_dir(folder)
             self._default_output()
 
     def _default_output(self) -> None:
@@ -135,7 +135,7 @@ class ReportDialog(QDialog):
                 path += ".pdf" if "pdf" in chosen.lower() else ".html"
             self.out.setText(path)
             self._out_chosen = True
-            self.main._remember_dir(path)
+            self.main.files.remember_dir(path)
 
     def request(self) -> BatchReport:
         """The report the controls describe (raises ``ConvVizError`` for a wrong suffix)."""
