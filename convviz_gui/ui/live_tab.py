@@ -304,10 +304,10 @@ class LiveTab(QWidget):
         self.pause_button.setText("&Play" if self._play_next() else "&Pause")
 
     # ----- frames ----------------------------------------------------------------------------
-    def _frame_arrived(self, frame, arrived: float) -> None:
+    def _frame_arrived(self, frame: object, arrived: float) -> None:
         self.pump.arrive(frame, arrived)
 
-    def _send_frame(self, frame_id: int, frame) -> np.ndarray | None:
+    def _send_frame(self, frame_id: int, frame: object) -> np.ndarray | None:
         """Send a frame to the engine; its RGB pixels are kept for its overlay."""
         if self.session.model is None or self._closed:
             return None
