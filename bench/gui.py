@@ -59,12 +59,12 @@ def main() -> None:
     heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
     heartbeat.start()
 
-    window.open_model("demo")
-    window.open_image(str(demo_image_path()))
+    window.files.open_model("demo")
+    window.files.open_image(str(demo_image_path()))
     wait(lambda: window.activations_tab.figure is not None)
     visualized = time.perf_counter() - STARTED
 
-    window.open_model("app:Xception:none")
+    window.files.open_model("app:Xception:none")
     wait(lambda: window.session.model.source.startswith("app:Xception") and not window.runner.busy)
     window.tree.select_path(("block3_sepconv1",))  # the layer of the filter job and the Grad-CAM
     window.tabs.setCurrentWidget(window.gradcam_tab)  # Grad-CAM once: its function is compiled

@@ -88,7 +88,7 @@ def main() -> None:
     video = write_gif(folder / "face_50fps.gif", face_frames(320, 240, 150), 20)
     window = MainWindow(QSettings(str(folder / "bench.ini"), QSettings.Format.IniFormat))
     window.show()
-    window.open_model("demo")
+    window.files.open_model("demo")
     wait(lambda: window.session.model is not None)
     tab = window.live_tab
     window.tabs.setCurrentWidget(tab)
@@ -102,10 +102,10 @@ def main() -> None:
 
     def measure(seconds: float) -> dict:
         """Counts over ``seconds`` after a two-second warm-up."""
-        wait(lambda: tab.explained >= 3)
+        wait(lambda: tab.pump.explained >= 3)
         warm = time.perf_counter() + 2.0
         wait(lambda: time.perf_counter() > warm)
-        start = (tab.received, tab.explained, tab.dropped, len(tab.shown))
+        start = (tab.pump.received, tab.pump.explained, tab.pump.dropped, len(tab.pump.shown))
         engine_ms.clear()
         ticks.clear()
         heartbeat.start()
@@ -113,9 +113,9 @@ def main() -> None:
         wait(lambda: time.perf_counter() > began + seconds)
         heartbeat.stop()
         elapsed = time.perf_counter() - began
-        received, explained, dropped = (tab.received - start[0], tab.explained - start[1],
-                                        tab.dropped - start[2])
-        latencies = [item.latency * 1000 for item in list(tab.shown)[-explained:]] \
+        received, explained, dropped = (tab.pump.received - start[0], tab.pump.explained - start[1],
+                                        tab.pump.dropped - start[2])
+        latencies = [item.latency * 1000 for item in list(tab.pump.shown)[-explained:]] \
             if explained else [float("nan")]
         gaps = [(b - a) * 1000 - 20 for a, b in zip(ticks, ticks[1:])]
         return {"fps": explained / elapsed, "received_per_s": received / elapsed,

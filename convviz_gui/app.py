@@ -77,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     from convviz_gui.engine.models import demo_image_path
 
-    window.open_model(args.model or "demo")
+    window.files.open_model(args.model or "demo")
     if len(args.images) > 1:
-        window.compare_images(args.images)
+        window.files.compare_images(args.images)
     else:
-        window.open_image(args.images[0] if args.images else str(demo_image_path()))
+        window.files.open_image(args.images[0] if args.images else str(demo_image_path()))
     if args.screenshot:
         from convviz_gui.ui.screenshots import ScreenshotDirector
 

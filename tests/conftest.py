@@ -152,8 +152,8 @@ def demo_window(qapp, tmp_path_factory):
                          QSettings.Format.IniFormat)
     win = MainWindow(settings)
     win.show()
-    win.open_model("demo")
-    win.open_image(str(demo_image_path()))
+    win.files.open_model("demo")
+    win.files.open_image(str(demo_image_path()))
     yield win
     win.close()
 

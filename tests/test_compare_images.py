@@ -107,7 +107,7 @@ def test_compare_images_menu_and_export(qtbot, demo_window, photos, monkeypatch,
     qtbot.waitUntil(out.exists, timeout=WINDOW_TIMEOUT_MS)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Opening one other image leaves the comparison.
-    window.open_image(str(shared("images", "astronaut.png")))
+    window.files.open_image(str(shared("images", "astronaut.png")))
     qtbot.waitUntil(lambda: isinstance(tab.result, Explanation), timeout=WINDOW_TIMEOUT_MS)
     assert tab.compare_paths == () and tab.images_button.text() == "Compare images…"
     wait_idle(qtbot, window)
@@ -150,8 +150,8 @@ def test_comparing_from_the_start_selects_the_explained_layer(qtbot, qapp, tmp_p
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     window.show()
     try:
-        window.open_model("demo")
-        window.compare_images([str(path) for path in photos[:2]])
+        window.files.open_model("demo")
+        window.files.compare_images([str(path) for path in photos[:2]])
         _wait_images(qtbot, window, 2)
         qtbot.waitUntil(lambda: window.session.layer is not None
                         and window.session.layer.path == ("conv2d_7",), timeout=WINDOW_TIMEOUT_MS)

@@ -57,8 +57,8 @@ GUI_SCRIPT = textwrap.dedent("""
         app = QApplication([])
         window = MainWindow(QSettings({ini!r}, QSettings.Format.IniFormat))
         window.show()
-        window.open_model("demo")
-        window.open_image({image!r})
+        window.files.open_model("demo")
+        window.files.open_image({image!r})
 
         def wait(condition):
             deadline = time.time() + 240
@@ -105,8 +105,8 @@ def fresh_window(qapp, tmp_path):
 
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     window.show()
-    window.open_model("demo")
-    window.open_image(DEMO_IMAGE)
+    window.files.open_model("demo")
+    window.files.open_image(DEMO_IMAGE)
     yield window
     window.close()
 
@@ -119,8 +119,8 @@ def _start_long_filter_job(qtbot, window, steps: int) -> None:
     tab.range_edit.setText("0-7")
     tab.steps.setValue(steps)
     tab.size.setValue(64)
-    qtbot.mouseClick(tab.run_button, qtbot_left())
-    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.mouseClick(tab.job.run_button, qtbot_left())
+    qtbot.waitUntil(lambda: tab.job.progress.value() > 0, timeout=WINDOW_TIMEOUT_MS)
 
 
 def qtbot_left():
@@ -162,7 +162,7 @@ def test_gradcam_during_filter_job_is_answered_before_the_job_ends(qtbot, fresh_
     latency = time.perf_counter() - started
     assert window.runner.running("filters") is job  # the filter job is still running
     print(f"Grad-CAM answered in {latency:.2f} s during the filter job")
-    window.filters_tab.cancel()
+    window.filters_tab.job.cancel()
     wait_idle(qtbot, window)
     assert window.filters_tab.last_result.cancelled
 
@@ -193,8 +193,8 @@ def test_window_export_equals_cli_output(qtbot, fresh_window, tmp_path, capsys):
     qtbot.waitUntil(lambda: window.gradcam_tab.figure is not None, timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, window)
     from_window = tmp_path / "window.png"
-    window.export_dpi = lambda: 100
-    window.export_figure(str(from_window))
+    window.exports.export_dpi = lambda: 100
+    window.exports.export_figure(str(from_window))
     wait_idle(qtbot, window)
     from_cli = tmp_path / "cli.png"
     assert cli(["gradcam", "demo", DEMO_IMAGE, "--out", str(from_cli), "--dpi", "100"]) == 0

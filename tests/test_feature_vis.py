@@ -368,7 +368,7 @@ def test_window_clear_style_and_class_objective(qtbot, demo_window):
     qtbot.keyClicks(tab.size.lineEdit(), "64")
     tab.range_edit.clear()
     qtbot.keyClicks(tab.range_edit, "0-3")
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
     result = tab.last_result
     assert result.settings.style == "clear" and result.settings.steps == 12
@@ -379,7 +379,7 @@ def test_window_clear_style_and_class_objective(qtbot, demo_window):
     qtbot.keyClicks(tab.objective, "Class")  # the demo has 7 classes: the range follows
     assert tab.range_edit.text() == "0-6" and tab.range_label.text() == "Classes"
     assert tab.size.value() == 64  # the model's own size
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.last_result is not None and tab.last_result.layer == ("predictions",),
                     timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, window)

@@ -77,15 +77,15 @@ def test_a_batched_method_shows_progress_and_cancels(qtbot, demo_window):
     job = demo_window.runner.running("gradcam")
     assert job is not None and job.request.long and job.request.options.patch == 1
     job.signals.progress.connect(updates.append)
-    assert tab.progress.isVisible() and tab.cancel_button.isVisible()
+    assert tab.job.progress.isVisible() and tab.job.cancel_button.isVisible()
     qtbot.waitUntil(lambda: len(updates) >= 2, timeout=WINDOW_TIMEOUT_MS)
-    assert 0 < tab.progress.value() < 1000
+    assert 0 < tab.job.progress.value() < 1000
     qtbot.waitUntil(demo_window.busy_bar.isVisible, timeout=WINDOW_TIMEOUT_MS)  # a long job
-    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.cancel_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, demo_window)
     assert not demo_window.busy_bar.isVisible()
     assert tab.result is None and "Cancelled" in tab.figure_view._hint.text()
-    assert tab.progress.isHidden() and tab.cancel_button.isHidden()
+    assert tab.job.progress.isHidden() and tab.job.cancel_button.isHidden()
     assert demo_window.errors_shown == []
     _type_value(qtbot, tab.options.patch, "0")  # back to auto: the whole run this time
     _type_value(qtbot, tab.options.stride, "0")
@@ -105,8 +105,8 @@ def segmentation_window(qapp, tmp_path, segmentation_model):
     segmentation_model.keras_model.save(path)
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win.show()
-    win.open_model(str(path))
-    win.open_image(str(demo_image_path()))
+    win.files.open_model(str(path))
+    win.files.open_image(str(demo_image_path()))
     yield win
     win.close()
 
@@ -200,8 +200,8 @@ def test_compare_grid_from_the_tab_with_metrics_and_export(qtbot, demo_window, t
     qtbot.keyClick(methods, Qt.Key.Key_Space)  # check one more method with the keyboard
     dialog.classes.selectAll()
     qtbot.keyClicks(dialog.classes, "happy, sad")
-    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
-    assert dialog.progress.isVisible() and dialog.cancel_button.isEnabled()
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
+    assert dialog.job.progress.isVisible() and dialog.job.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, demo_window)
     result = dialog.result
@@ -216,7 +216,7 @@ def test_compare_grid_from_the_tab_with_metrics_and_export(qtbot, demo_window, t
     qtbot.waitUntil(path.exists, timeout=WINDOW_TIMEOUT_MS)
     assert path.read_text().lstrip().startswith("<?xml")
     _choose(qtbot, dialog.axis, "layers")
-    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.result is not None and dialog.result.axis == "layers",
                     timeout=WINDOW_TIMEOUT_MS)
     assert dialog.result.columns == ("batch_normalization_12", "add_4", "conv2d_7")  # the last 3

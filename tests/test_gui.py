@@ -71,7 +71,7 @@ def test_drop_model_file(qtbot, window, tmp_path, keras):
     drop(window, path)
     qtbot.waitUntil(lambda: window.session.model.name == "small", timeout=TIMEOUT)
     assert window.tree.source.rowCount() == 4
-    window.open_model("demo")
+    window.files.open_model("demo")
     qtbot.waitUntil(lambda: window.session.model.source == "demo", timeout=TIMEOUT)
     wait_idle(qtbot, window)
 
@@ -87,11 +87,11 @@ def test_filter_job_progress_preview_and_cancel(qtbot, window):
     job.signals.progress.connect(updates.append)
     qtbot.waitUntil(lambda: len(updates) >= 6, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: tab.figure_view.showing_preview, timeout=TIMEOUT)
-    assert tab.progress.value() > 0 and tab.figure is None  # a live preview, not a figure
-    tab.cancel()
+    assert tab.job.progress.value() > 0 and tab.figure is None  # a live preview, not a figure
+    tab.job.cancel()
     wait_idle(qtbot, window)
     assert tab.last_result.cancelled and tab.last_result.partial
-    assert tab.run_button.isEnabled() and not tab.cancel_button.isEnabled()
+    assert tab.job.run_button.isEnabled() and not tab.job.cancel_button.isEnabled()
     assert "cancelled" in tab.figure.axes[0].get_title() and not tab.figure_view.showing_preview
 
 
@@ -119,7 +119,7 @@ def test_export_png_svg_pdf(qtbot, window, tmp_path):
     wait_idle(qtbot, window)
     for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")):
         saved = tmp_path / f"figure{suffix}"
-        window.export_figure(str(saved))
+        window.exports.export_figure(str(saved))
         wait_idle(qtbot, window)
         assert saved.read_bytes()[:5].startswith(magic)
     assert window.activations_tab.export_stem().endswith("_activations")
@@ -129,7 +129,7 @@ def test_close_during_filter_job_exits_cleanly(qtbot, qapp, tmp_path, capfd):
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings)
     win.show()
-    win.open_model("demo")
+    win.files.open_model("demo")
     qtbot.waitUntil(lambda: win.session.model is not None, timeout=TIMEOUT)
     win.filters_tab.range_edit.setText("0-63")
     win.filters_tab.run()

@@ -83,7 +83,7 @@ def window(qapp, qtbot, tmp_path, squares_file, monkeypatch):
     monkeypatch.setattr(live_tab, "cameras", lambda: [])
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win.show()
-    win.open_model(squares_file)
+    win.files.open_model(squares_file)
     qtbot.waitUntil(lambda: win.session.model is not None, timeout=WINDOW_TIMEOUT_MS)
     yield win
     win.close()
@@ -142,7 +142,7 @@ def test_no_camera_is_said_and_the_video_file_still_works(qtbot, window, videos,
     tab._fill_cameras()  # what a change of the camera list does
     assert "may not use the camera" in tab.no_camera.text() and tab.video_button.isVisible()
     _open_video(qtbot, window, videos["slow"], monkeypatch)
-    qtbot.waitUntil(lambda: tab.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pump.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
     assert tab.view.showing_frame and "red" in tab.predictions.text()
     missing = [type(control).__name__ for control in
                (tab.video_button, tab.loop, tab.pause_button, tab.step_button, tab.method,
@@ -178,75 +178,75 @@ def test_frames_are_dropped_never_queued(qtbot, window, videos, monkeypatch):
     tab = window.live_tab
     backlog = []  # frames received but neither explained nor dropped, after every arrival
     tab.source.frame_arrived.connect(
-        lambda *_: backlog.append(tab.received - tab.explained - tab.dropped))
+        lambda *_: backlog.append(tab.pump.received - tab.pump.explained - tab.pump.dropped))
     _open_video(qtbot, window, videos["fast"], monkeypatch)
-    qtbot.waitUntil(lambda: tab.explained >= 5, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pump.explained >= 5, timeout=WINDOW_TIMEOUT_MS)
     for _ in range(3):  # the window is busy for a while: frames pile up in the meantime
         time.sleep(0.4)
         _settle(0.3)
-    qtbot.waitUntil(lambda: tab.explained >= 30, timeout=WINDOW_TIMEOUT_MS)
-    print(f"received {tab.received}, explained {tab.explained}, dropped {tab.dropped}, "
+    qtbot.waitUntil(lambda: tab.pump.explained >= 30, timeout=WINDOW_TIMEOUT_MS)
+    print(f"received {tab.pump.received}, explained {tab.pump.explained}, dropped {tab.pump.dropped}, "
           f"largest backlog {max(backlog)}")
-    assert tab.dropped > 0 and tab.explained + tab.dropped <= tab.received
+    assert tab.pump.dropped > 0 and tab.pump.explained + tab.pump.dropped <= tab.pump.received
     assert max(backlog) <= 2  # at most one frame in the engine and one waiting
-    shown = list(tab.shown)
+    shown = list(tab.pump.shown)
     # Every frame sent was the newest one received at that moment, and frames are shown in
     # order (an older frame never overtakes a newer one).
     assert all(item.frame_id == item.newest_at_submit for item in shown)
     assert [item.frame_id for item in shown] == sorted({item.frame_id for item in shown})
     assert "frames/s explained" in tab.readout.text() and "dropped" in tab.readout.text()
-    assert tab.frames_per_second() > 0
+    assert tab.pump.frames_per_second() > 0
 
 
 def test_pause_and_step(qtbot, window, videos, monkeypatch):
     tab = window.live_tab
     seen = _collect(tab)
     _open_video(qtbot, window, videos["slow"], monkeypatch)
-    qtbot.waitUntil(lambda: tab.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pump.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
     qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
-    assert tab.paused and tab.pause_button.text() == "&Play"
+    assert tab.pump.paused and tab.pause_button.text() == "&Play"
     assert tab.readout.text().startswith("Paused · ")
     qtbot.waitUntil(lambda: tab.runner.running("live") is None, timeout=WINDOW_TIMEOUT_MS)
     _settle(0.5)
-    explained = tab.explained
+    explained = tab.pump.explained
     _settle(0.5)
-    assert tab.explained == explained  # paused: nothing more is explained
+    assert tab.pump.explained == explained  # paused: nothing more is explained
     boxes = []
     for step in range(1, 4):
         qtbot.mouseClick(tab.step_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda step=step: tab.explained == explained + step,
+        qtbot.waitUntil(lambda step=step: tab.pump.explained == explained + step,
                         timeout=WINDOW_TIMEOUT_MS)
         boxes.append(red_box(seen[-1][0]))
     # Each step moves the video on by one frame: the square moves 2 px right, 1 px down
     # (give or take a pixel of decoding).
     for before, after in zip(boxes, boxes[1:]):
         assert 1 <= after[0] - before[0] <= 3 and 0 <= after[1] - before[1] <= 2, boxes
-    assert tab.paused
+    assert tab.pump.paused
     qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
-    assert not tab.paused and tab.pause_button.text() == "&Pause"
-    qtbot.waitUntil(lambda: tab.explained >= explained + 8, timeout=WINDOW_TIMEOUT_MS)
+    assert not tab.pump.paused and tab.pause_button.text() == "&Pause"
+    qtbot.waitUntil(lambda: tab.pump.explained >= explained + 8, timeout=WINDOW_TIMEOUT_MS)
 
 
 def test_hiding_pauses_showing_resumes_a_new_model_pauses_export_works(qtbot, window, videos,
                                                                       monkeypatch, tmp_path):
     tab = window.live_tab
     _open_video(qtbot, window, videos["slow"], monkeypatch)
-    qtbot.waitUntil(lambda: tab.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pump.explained >= 3, timeout=WINDOW_TIMEOUT_MS)
     out = tmp_path / "live.png"
-    window.export_dpi = lambda: 60
-    window.export_figure(str(out))  # File > Export Figure of the frame on screen
+    window.exports.export_dpi = lambda: 60
+    window.exports.export_figure(str(out))  # File > Export Figure of the frame on screen
     qtbot.waitUntil(out.exists, timeout=WINDOW_TIMEOUT_MS)
     window.tabs.setCurrentWidget(window.activations_tab)
     assert not tab.source.running  # the video pauses while the tab is hidden
     qtbot.waitUntil(lambda: tab.runner.running("live") is None, timeout=WINDOW_TIMEOUT_MS)
     _settle(0.3)
-    explained = tab.explained
+    explained = tab.pump.explained
     _settle(0.5)
-    assert tab.explained == explained
+    assert tab.pump.explained == explained
     window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.explained > explained + 3, timeout=WINDOW_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pump.explained > explained + 3, timeout=WINDOW_TIMEOUT_MS)
     assert tab.source.running
-    window.open_model("demo")  # another model: the video pauses until Play
+    window.files.open_model("demo")  # another model: the video pauses until Play
     qtbot.waitUntil(lambda: window.session.model.source == "demo", timeout=WINDOW_TIMEOUT_MS)
-    assert tab.paused and not tab.source.running and "model changed" in tab.view.text()
+    assert tab.pump.paused and not tab.source.running and "model changed" in tab.view.text()
     assert tab.class_combo.itemText(0) == "top class" and tab.class_combo.count() == 8

@@ -239,7 +239,7 @@ def test_window_loads_model_code(qapp, qtbot, case, tmp_path_factory, monkeypatc
     window.show()
     try:
         model = case / "attention.keras"
-        window.open_model(str(model))
+        window.files.open_model(str(model))
         qtbot.waitUntil(lambda: bool(window.errors_shown), timeout=WINDOW_TIMEOUT_MS)
         assert "uses the custom layer 'ChannelAttention'" in window.errors_shown[-1]
         assert "Model > Load Model Code…" in window.errors_shown[-1]
@@ -267,7 +267,7 @@ def test_window_loads_model_code(qapp, qtbot, case, tmp_path_factory, monkeypatc
         assert len(window.errors_shown) == 1
 
         opened = window.session.model
-        window.open_model(str(model))  # as from Recent Models: the sidecar names the code
+        window.files.open_model(str(model))  # as from Recent Models: the sidecar names the code
         qtbot.waitUntil(lambda: window.session.model is not opened, timeout=WINDOW_TIMEOUT_MS)
         assert "needs its Python code from attention.py" in asked[-1]
         assert window.session.model.ref.trust_code and len(window.errors_shown) == 1

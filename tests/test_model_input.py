@@ -69,13 +69,13 @@ def window(qapp, tmp_path):
 
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win.show()
-    win.open_image(str(demo_image_path()))
+    win.files.open_image(str(demo_image_path()))
     yield win
     win.close()
 
 
 def test_window_shows_what_the_model_sees_and_remembers_the_fit(qtbot, window, qapp):
-    window.open_model("demo")
+    window.files.open_model("demo")
     panel = window.image_panel
     qtbot.waitUntil(lambda: "64x64 grayscale" in panel.model_view_caption.text(),
                     timeout=WINDOW_TIMEOUT_MS)
@@ -105,7 +105,7 @@ def _answer_dialog(qtbot, fill) -> None:
 
 
 def test_model_settings_saved_as_sidecars_and_used(qtbot, window, own_model, tmp_path):
-    window.open_model(str(own_model))
+    window.files.open_model(str(own_model))
     qtbot.waitUntil(lambda: window.session.model is not None, timeout=WINDOW_TIMEOUT_MS)
     assert window.session.model.preset_guessed and window.session.preset == "unit"
     assert not window.image_panel.preset_hint.isHidden()
@@ -118,7 +118,7 @@ def test_model_settings_saved_as_sidecars_and_used(qtbot, window, own_model, tmp
         dialog.input_size.setValue(96)
 
     _answer_dialog(qtbot, fill)
-    window.model_settings_action.trigger()
+    window.exports.model_settings_action.trigger()
     qtbot.waitUntil(lambda: window.session.model.labels == ("cat", "dog", "bird"),
                     timeout=WINDOW_TIMEOUT_MS)
     model = window.session.model
@@ -133,13 +133,13 @@ def test_model_settings_saved_as_sidecars_and_used(qtbot, window, own_model, tmp
 
 def test_model_settings_refuses_a_labels_file_of_the_wrong_length(qtbot, window, own_model,
                                                                   tmp_path):
-    window.open_model(str(own_model))
+    window.files.open_model(str(own_model))
     qtbot.waitUntil(lambda: window.session.model is not None, timeout=WINDOW_TIMEOUT_MS)
     labels = tmp_path / "two.txt"
     labels.write_text("cat\ndog\n")
     _answer_dialog(qtbot, lambda dialog: dialog.labels.setText(str(labels)))
     errors = len(window.errors_shown)
-    window.model_settings_action.trigger()
+    window.exports.model_settings_action.trigger()
     qtbot.waitUntil(lambda: len(window.errors_shown) > errors, timeout=WINDOW_TIMEOUT_MS)
     assert "names 2 classes; the model has 3 outputs" in window.errors_shown[-1]
     window.last_error_dialog.close()

@@ -214,7 +214,7 @@ def test_window_output_box_switches_the_explained_head_and_remembers_it(qapp, qt
     window = MainWindow(settings)
     window.show()
     try:
-        window.open_model(models["onet"])
+        window.files.open_model(models["onet"])
         qtbot.waitUntil(lambda: window.session.model is not None, timeout=60_000)
         panel = window.image_panel
         assert panel.output_combo.isVisible() and panel.output_combo.currentData() == "face"
@@ -226,14 +226,14 @@ def test_window_output_box_switches_the_explained_head_and_remembers_it(qapp, qt
         assert window.session.model.output_kind == "regression"
         assert [node.name for node in window.session.model.layer_tree] == order  # file order
         assert "regression" in panel.model_info.text()
-        window.open_model(models["dict"])  # a model with other outputs: its own default
+        window.files.open_model(models["dict"])  # a model with other outputs: its own default
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["dict"], timeout=60_000)
         assert window.session.model.output.name == "class"
-        window.open_model(models["onet"])  # back: the chosen head is remembered
+        window.files.open_model(models["onet"])  # back: the chosen head is remembered
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["onet"], timeout=60_000)
         assert window.session.model.output.name == "box"
         settings.setValue(f"output/{models['dict']}", "gone")  # the file changed since
-        window.open_model(models["dict"])
+        window.files.open_model(models["dict"])
         qtbot.waitUntil(lambda: window.session.model.ref.spec == models["dict"], timeout=60_000)
         assert window.session.model.output.name == "class" and not window.errors_shown
         wait_idle(qtbot, window)
@@ -251,7 +251,7 @@ def test_a_first_model_that_fails_to_open_leaves_no_loading_message(qapp, qtbot,
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     window.show()
     try:
-        window.open_model(str(broken))
+        window.files.open_model(str(broken))
         assert "Loading" in window.gradcam_tab.figure_view._hint.text()
         qtbot.waitUntil(lambda: len(window.errors_shown) == 1, timeout=60_000)
         assert "broken.keras" in window.errors_shown[0]

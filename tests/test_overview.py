@@ -201,7 +201,7 @@ def test_xception_first_screen_without_computing_every_layer(qtbot, window, requ
     tab = window.activations_tab
     assert tab.overview.isChecked()
     started = time.perf_counter()
-    window.open_model("app:Xception:none")
+    window.files.open_model("app:Xception:none")
     qtbot.waitUntil(lambda: window.session.model.name.lower().startswith("xception"),
                     timeout=WINDOW_TIMEOUT_MS * 3)
     opened = time.perf_counter()

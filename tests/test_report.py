@@ -140,7 +140,7 @@ def window(demo_window):
 def open_dialog(qtbot, window):
     wait_idle(qtbot, window)
     action(window, "Batch Report").trigger()
-    dialog = window.report_dialog
+    dialog = window.exports.report_dialog
     assert dialog.isVisible() and dialog.layer.currentText() == "conv2d_7"
     return dialog
 
@@ -155,7 +155,7 @@ def test_batch_report_menu_writes_and_opens(qtbot, window, folder, tmp_path, mon
     qtbot.mouseClick(dialog.browse_out, Qt.MouseButton.LeftButton)
     dialog.recursive.setChecked(True)
     assert dialog.out.text() == f"{out}.pdf"
-    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(dialog.open_button.isEnabled, timeout=WINDOW_TIMEOUT_MS)
     written = tmp_path / "from window.pdf"
     assert written.read_bytes().startswith(b"%PDF-")
@@ -168,7 +168,7 @@ def test_batch_report_menu_writes_and_opens(qtbot, window, folder, tmp_path, mon
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
     assert str(written) in dialog.status.text() and "No program" in dialog.status.text()
     dialog.out.setText(str(tmp_path / "report.txt"))  # a wrong suffix is said at once
-    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
     assert ".html, .htm or .pdf" in dialog.status.text() and not window.runner.busy
     dialog.close()
 
@@ -183,13 +183,13 @@ def test_cancel_leaves_no_report(qtbot, window, tmp_path):
     dialog.out.setText(str(tmp_path / "cancelled.html"))
     dialog.method.setCurrentIndex(dialog.method.findData("Score-CAM"))
     dialog.metrics.setChecked(True)  # slow enough to be cancelled half-way
-    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Explaining images" in dialog.status.text()
                     or "Report:" in dialog.status.text(), timeout=WINDOW_TIMEOUT_MS)
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.job.cancel_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
     assert "Cancelled" in dialog.status.text() and not dialog.open_button.isEnabled()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["many"]  # no report, no temp
-    assert dialog.run_button.isEnabled()
+    assert dialog.job.run_button.isEnabled()
     dialog.metrics.setChecked(False)
     dialog.close()

@@ -340,15 +340,15 @@ def test_window_survives_every_bad_file(qtbot, window, tmp_path, monkeypatch):
     for case in BAD_MODELS:
         path = case.make(tmp_path)
         if case.name.startswith("Lambda"):
-            window.open_files([str(path)])
+            window.files.open_files([str(path)])
             qtbot.waitUntil(lambda name=path.name: bool(asked) and name in asked[-1], timeout=TIMEOUT)
             wait_idle(qtbot, window)
         else:
-            _expect_error(qtbot, window, lambda p=str(path): window.open_model(p), case.expected)
+            _expect_error(qtbot, window, lambda p=str(path): window.files.open_model(p), case.expected)
         tried += 1
     for case in BAD_IMAGES:
         path = case.make(tmp_path)
-        _expect_error(qtbot, window, lambda p=str(path): window.open_image(p), case.expected)
+        _expect_error(qtbot, window, lambda p=str(path): window.files.open_image(p), case.expected)
         tried += 1
     assert tried == len(BAD_MODELS) + len(BAD_IMAGES) >= 27
     assert window.session.model is model and window.session.image is image
@@ -363,14 +363,14 @@ def test_window_second_job_and_model_switch_during_filters(qtbot, window):
     tab.steps.setValue(300)
     tab.run()
     first = window.runner.running("filters")
-    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tab.job.progress.value() > 0, timeout=TIMEOUT)
     tab.range_edit.setText("0-3")
     tab.run()  # a second run replaces the first, which stops at its next step
     assert first.cancelled and window.runner.running("filters") is not first
-    window.open_model("demo")  # switching model while the job runs
+    window.files.open_model("demo")  # switching model while the job runs
     wait_idle(qtbot, window)
     assert window.session.model.source == "demo"
-    assert not tab.cancel_button.isEnabled() and tab.run_button.isEnabled()
+    assert not tab.job.cancel_button.isEnabled() and tab.job.run_button.isEnabled()
     tab.steps.setValue(30)
 
 
@@ -380,13 +380,13 @@ def test_window_rejects_a_filter_index_past_the_channels(qtbot, window):
     window.tree.select_path(("conv2d_1",))  # 8 filters
     tab.range_edit.setText("0-1")
     tab.steps.setValue(2)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
     figure, errors = tab.figure, len(window.errors_shown)
     assert figure is not None
     for text, expected in (("0-99", "filter 99 does not exist"), ("zero to ten", "is not a filter range")):
         tab.range_edit.setText(text)
-        qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
         # A typo is said beside the controls; no dialog, and the patterns stay on screen.
         assert expected in tab.range_note.text() and expected in window.statusBar().currentMessage()
         assert len(window.errors_shown) == errors and tab.figure is figure
@@ -398,9 +398,9 @@ def test_window_export_errors_keep_the_figure(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.activations_tab.figure is not None, timeout=TIMEOUT)
     wait_idle(qtbot, window)
     figure = window.activations_tab.figure
-    _expect_error(qtbot, window, lambda: window.export_figure(str(tmp_path / "missing" / "a.png")),
+    _expect_error(qtbot, window, lambda: window.exports.export_figure(str(tmp_path / "missing" / "a.png")),
                   "does not exist")
-    _expect_error(qtbot, window, lambda: window.export_figure(str(tmp_path / "a.bmp")),
+    _expect_error(qtbot, window, lambda: window.exports.export_figure(str(tmp_path / "a.bmp")),
                   "not supported")
     assert window.activations_tab.figure is figure and list(tmp_path.iterdir()) == []
 
@@ -411,7 +411,7 @@ def test_window_pages_a_2048_channel_layer(qtbot, window, tmp_path, keras):
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
     path = tmp_path / "wide.keras"
     keras.Model(inputs, outputs).save(path)
-    window.open_model(str(path))
+    window.files.open_model(str(path))
     qtbot.waitUntil(lambda: window.session.model.name == "wide", timeout=TIMEOUT)
     tab = window.activations_tab
     window.tabs.setCurrentWidget(tab)
@@ -422,5 +422,5 @@ def test_window_pages_a_2048_channel_layer(qtbot, window, tmp_path, keras):
     assert tab.page.maximum() == 8 and "2048 channels" in tab.info.text()
     tab.page.setValue(8)
     qtbot.waitUntil(lambda: "1792" in tab.figure.axes[0].get_title(), timeout=TIMEOUT)
-    window.open_model("demo")
+    window.files.open_model("demo")
     wait_idle(qtbot, window)

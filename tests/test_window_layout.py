@@ -32,14 +32,14 @@ def window(qapp, tmp_path):
 
 
 def _open(qtbot, window, spec: str) -> None:
-    window.open_model(spec)
+    window.files.open_model(spec)
     qtbot.waitUntil(lambda: window.session.model is not None
                     and window.session.model.ref.spec == spec, timeout=WINDOW_TIMEOUT_MS)
 
 
 def test_loading_states_before_anything_is_open(qtbot, window):
-    window.open_model("demo")
-    window.open_image(str(demo_image_path()))
+    window.files.open_model("demo")
+    window.files.open_image(str(demo_image_path()))
     # Immediately: the panels say what is loading, the tabs say they are busy.
     assert window.image_panel.thumbnail.text() == "Loading the image…"
     assert window.image_panel.model_info.text() == "Loading the model…"
@@ -53,7 +53,7 @@ def test_loading_states_before_anything_is_open(qtbot, window):
 
 @pytest.mark.parametrize("spec", ["demo", "app:Xception:none", "app:MobileNetV2:none"])
 def test_minimum_size_fits_a_laptop_on_every_tab(qtbot, window, spec):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, spec)
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
@@ -78,7 +78,7 @@ def test_panels_hide_from_the_view_menu_and_reset_layout_restores_them(qtbot, wi
 
 
 def test_never_a_stale_figure_while_a_layer_is_computing(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     tab = window.activations_tab
     qtbot.waitUntil(lambda: tab.figure is not None, timeout=WINDOW_TIMEOUT_MS)
@@ -91,7 +91,7 @@ def test_never_a_stale_figure_while_a_layer_is_computing(qtbot, window):
 
 
 def test_the_tile_under_the_mouse_is_named(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     tab = window.activations_tab
     window.tree.select_path(("separable_conv2d_1",))  # 60x60, 16 channels
@@ -103,7 +103,7 @@ def test_the_tile_under_the_mouse_is_named(qtbot, window):
 
 
 def test_target_layer_box_and_tree_stay_in_sync(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     cam = window.gradcam_tab
     window.tabs.setCurrentWidget(cam)
@@ -123,7 +123,7 @@ def test_target_layer_box_and_tree_stay_in_sync(qtbot, window):
 
 
 def test_every_class_can_be_found_and_explained(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     cam = window.gradcam_tab
     window.tabs.setCurrentWidget(cam)
@@ -141,7 +141,7 @@ def test_every_class_can_be_found_and_explained(qtbot, window):
 
 
 def test_non_spatial_layer_is_said_inline_and_keeps_the_window_calm(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     tab = window.activations_tab
     qtbot.waitUntil(lambda: tab.figure is not None, timeout=WINDOW_TIMEOUT_MS)
@@ -164,7 +164,7 @@ def test_tree_columns_fit_their_content_and_names_have_tooltips(qtbot, window):
 
 
 def test_every_control_explains_itself(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     missing = []
     for widget in (window.activations_tab, window.filters_tab, window.gradcam_tab,
@@ -183,13 +183,13 @@ def test_every_control_explains_itself(qtbot, window):
 
 
 def test_default_filter_range_fits_the_layer_and_runs(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     tab = window.filters_tab
     window.tabs.setCurrentWidget(tab)
     assert window.session.layer.name == "conv2d_1" and tab.range_edit.text() == "0-7"  # 8 filters
     tab.steps.setValue(2)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.last_result is not None, timeout=WINDOW_TIMEOUT_MS)
     assert sorted(tab.last_result.patterns) == list(range(8)) and tab.range_note.text() == ""
     window.tree.select_path(("separable_conv2d_5",))  # 64 filters: the range stays as typed
@@ -202,23 +202,23 @@ def test_default_filter_range_fits_the_layer_and_runs(qtbot, window):
 
 
 def test_filter_progress_bar_only_while_running(qtbot, window):
-    window.open_image(str(demo_image_path()))
+    window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")
     tab = window.filters_tab
     window.tabs.setCurrentWidget(tab)
-    assert tab.progress.isHidden()  # not an empty box before the first run
+    assert tab.job.progress.isHidden()  # not an empty box before the first run
     window.tree.select_path(("separable_conv2d_5",))
     tab.range_edit.setText("0-31")
     tab.steps.setValue(200)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    assert tab.progress.isVisible()
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
+    assert tab.job.progress.isVisible()
     qtbot.waitUntil(lambda: tab.figure_view.showing_preview, timeout=WINDOW_TIMEOUT_MS)
     preview = tab.figure_view._hint.pixmap()
     room = tab.figure_view._hint.contentsRect()
     assert preview.width() <= room.width() and preview.height() <= room.height()  # nothing cut
-    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.job.cancel_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
-    assert tab.progress.isHidden() and tab.last_result.cancelled  # not stuck at 15 %
+    assert tab.job.progress.isHidden() and tab.last_result.cancelled  # not stuck at 15 %
     tab.steps.setValue(30)
 
 

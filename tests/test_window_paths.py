@@ -79,8 +79,8 @@ def test_run_does_not_move_focus_into_the_layer_filter(qtbot, window):
     window.tree.select_path(("conv2d_1",))
     tab.range_edit.setText("0-1")
     tab.steps.setValue(2)
-    tab.run_button.setFocus()
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    tab.job.run_button.setFocus()
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
     assert not window.tree.filter_box.hasFocus()
     wait_idle(qtbot, window)
     tab.steps.setValue(30)
@@ -131,8 +131,8 @@ def test_page_number_follows_the_layer(qtbot, qapp, tmp_path, keras):
     try:
         from convviz_gui.engine.models import demo_image_path
 
-        win.open_model(str(path))
-        win.open_image(str(demo_image_path()))
+        win.files.open_model(str(path))
+        win.files.open_image(str(demo_image_path()))
         tab = win.activations_tab
         qtbot.waitUntil(lambda: win.session.ready, timeout=WINDOW_TIMEOUT_MS)
         win.tree.select_path(("wide",))

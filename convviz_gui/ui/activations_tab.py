@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QSpinBox, QVBoxLayout
 
 from convviz_gui.engine.activations import GRID_COLUMNS
@@ -51,14 +52,19 @@ class ActivationsTab(ViewTab):
         self.overview_view.rows_received.connect(self._overview_rows_received)
         self.overview_view.failed.connect(self.error)
         self.overview_view.layer_clicked.connect(self.open_layer)
-        session.changed.connect(self._session_changed)
+        for signal in (session.model_changed, session.layer_changed):
+            signal.connect(lambda _value: self._set_page_count(1))  # a new layer: first page
+        for signal in (session.model_changed, session.image_changed, session.preset_changed):
+            signal.connect(lambda _value: self.overview_view.forget())
         self._clicks_connected_to = None
 
-    def _session_changed(self, what: str) -> None:
-        if what in ("model", "layer"):
-            self._set_page_count(1)  # a new layer starts on its first page
-        if what in ("model", "image", "preset"):
-            self.overview_view.forget()
+    def restore_settings(self, settings: QSettings) -> None:
+        """The colormap chosen last time."""
+        self.cmap.setCurrentText(settings.value("activations/cmap", "viridis"))
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the colormap."""
+        settings.setValue("activations/cmap", self.cmap.currentText())
 
     def _set_page_count(self, pages: int) -> None:
         self.page.blockSignals(True)

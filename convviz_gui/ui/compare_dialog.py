@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
 )
@@ -25,6 +24,7 @@ from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import Compare, ExportFigure
 from convviz_gui.ui.figure_view import FigureView
+from convviz_gui.ui.job_controls import JobControls
 
 DEFAULT_METHODS = ("Grad-CAM", "Score-CAM", "Integrated Gradients")
 
@@ -76,19 +76,15 @@ class CompareDialog(QDialog):
                                  "Layers compared (with 'layers' columns), for the first class.")
         self.metrics = QCheckBox("Metrics", checked=True)
         self.metrics.setToolTip("Deletion/insertion AUC and average drop under every cell.")
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Compute every cell of the grid.")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
-        self.cancel_button.setToolTip("Stop after the current batch.")
+        self.job = JobControls(self.runner, "compare", on_run=self.run,
+                               run_tip="Compute every cell of the grid.",
+                               cancel_tip="Stop after the current batch.", progress_tip="Cells done.")
         self.export_button = QPushButton("Export…", enabled=False)
         self.export_button.setToolTip("Save the grid as one figure (PNG, SVG or PDF).")
-        self.progress = QProgressBar(maximum=1000)
-        self.progress.setToolTip("Cells done.")
-        self.progress.hide()
         self.figure_view = FigureView("Choose methods and classes (or layers), then press Run.")
         self._layout()
-        self.run_button.clicked.connect(lambda _checked=False: self.run())
-        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.job.progress_text.connect(self.job.progress.setToolTip)
+        self.job.cancelled.connect(lambda: self.figure_view.set_hint("Cancelled."))
         self.export_button.clicked.connect(lambda _checked=False: self.export())
         self.resize(1000, 720)
 
@@ -109,8 +105,7 @@ class CompareDialog(QDialog):
             label.setToolTip(widget.toolTip())
             controls.addWidget(label)
             controls.addWidget(widget)
-        for widget in (self.metrics, self.run_button, self.cancel_button, self.progress,
-                       self.export_button):
+        for widget in (self.metrics, self.job, self.export_button):
             controls.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.addLayout(lists)
@@ -131,25 +126,8 @@ class CompareDialog(QDialog):
         request = self.request()
         self.result = None
         self.export_button.setEnabled(False)
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.setEnabled(True)
-        self.run_button.setEnabled(False)
         self.figure_view.set_pending(f"Comparing {len(request.methods)} methods…")
-        self.runner.submit("compare", request, on_result=self._show, on_error=self._failed,
-                           on_progress=self._progress, on_finished=self._idle)
-
-    def cancel(self) -> None:
-        """Stop the running grid."""
-        job = self.runner.running("compare")
-        if job is not None:
-            job.cancel()
-            self.figure_view.set_hint("Cancelled.")
-
-    def _progress(self, update) -> None:
-        if hasattr(update, "fraction"):
-            self.progress.setValue(int(update.fraction * 1000))
-            self.progress.setToolTip(str(update))
+        self.job.start(request, on_result=self._show, on_error=self._failed)
 
     def _show(self, result) -> None:
         self.result = result
@@ -158,12 +136,6 @@ class CompareDialog(QDialog):
 
     def _failed(self, message: str, details: str) -> None:
         self.figure_view.set_hint(message)
-
-    def _idle(self) -> None:
-        if self.runner.running("compare") is None:
-            self.progress.hide()
-            self.cancel_button.setEnabled(False)
-            self.run_button.setEnabled(True)
 
     def export(self, path: str | None = None) -> None:
         """Save the grid as drawn (the same figure as the CLI's ``compare --out``)."""

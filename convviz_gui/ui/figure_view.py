@@ -16,8 +16,10 @@ from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from PySide6.QtCore import QMargins, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+
+from convviz_gui.ui.controls import ndarray_to_pixmap
 
 HINT_PADDING = 24
 TALL_RATIO = 1.1  # height over width beyond which multi-panel figures stack 2x2
@@ -161,11 +163,7 @@ class FigureView(QWidget):
         Drawing a matplotlib figure takes ~100 ms, too long to repeat during a job;
         the canvas is hidden (not destroyed) until the next ``set_figure``.
         """
-        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-        height, width = pixels.shape[:2]
-        fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGB888
-        image = QImage(pixels.data, width, height, pixels.strides[0], fmt).copy()
-        self._preview = QPixmap.fromImage(image)
+        self._preview = ndarray_to_pixmap(pixels)
         self._spinner.hide()
         self.pending = False
         self.figure = None  # the old figure is no longer what is shown (nor exported)

@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
     QLineEdit,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QToolButton,
 )
@@ -21,7 +19,8 @@ from PySide6.QtWidgets import (
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis.settings import ClearSettings
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
-from convviz_gui.ops.messages import Filters, FiltersResult
+from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
+from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
 STYLES = (("Reference", "reference"), ("Clear", "clear"))
@@ -76,12 +75,10 @@ class FiltersTab(ViewTab):
                               "saturated colours.")
         self.blur = _weight_box("Blur weight (clear style): pulls the image towards a blurred copy "
                                 "of itself every step.")
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
-        self.progress = QProgressBar(maximum=1000)
-        self.progress.setMaximumWidth(200)
-        self.progress.setFormat("%p%")
-        self.progress.hide()  # shown while a job runs
+        self.job = JobControls(runner, self.view_name, on_run=self.run, keep_partial=True,
+                               progress_width=200,
+                               run_tip="Optimize an input pattern for each chosen filter.",
+                               cancel_tip="Stop; the patterns computed so far stay on screen.")
         self.range_note = QLabel("")
         self.range_note.setStyleSheet("color: #b3261e;")
         self._set_tooltips()
@@ -97,7 +94,7 @@ class FiltersTab(ViewTab):
         ):
             self.add_controls(*row)
             self._advanced_rows.append(self.controls)
-        self.add_controls(self.run_button, self.cancel_button, self.progress, self.range_note)
+        self.add_controls(self.job, self.range_note)
         self._clear_only = [self.objective, self.negative, self.variants, self.diversity,
                             self.decorrelate, self.transforms, self.total_variation, self.l2,
                             self.blur]
@@ -107,12 +104,13 @@ class FiltersTab(ViewTab):
         self._show_advanced(False)
         self._style_changed()
         self.range_edit.textEdited.connect(lambda _text: self.range_note.clear())
-        self.run_button.clicked.connect(lambda _checked=False: self.run())
-        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.job.cancelled.connect(lambda: self.status.emit("Cancelling filter job…"))
         self.advanced_button.toggled.connect(self._show_advanced)
         self.style_combo.currentIndexChanged.connect(lambda _index: self._style_changed())
         self.objective.currentIndexChanged.connect(lambda _index: self._objective_changed())
-        session.changed.connect(self._session_changed)
+        session.model_changed.connect(self._model_changed)
+        session.layer_changed.connect(lambda _layer: self._fit_range_to_layer())
+        session.preset_changed.connect(self._preset_changed)
 
     def _set_tooltips(self) -> None:
         self.range_edit.setToolTip("Which filters to visualize: e.g. 0-15, or 0,4,8-15 (units or "
@@ -145,8 +143,6 @@ class FiltersTab(ViewTab):
                                     "colour space (RGB models).")
         self.transforms.setToolTip("Clear style: pad, jitter, scale and rotate the image at random "
                                    "every step (transformation robustness).")
-        self.run_button.setToolTip("Optimize an input pattern for each chosen filter.")
-        self.cancel_button.setToolTip("Stop; the patterns computed so far stay on screen.")
 
     # ----- controls -----------------------------------------------------------------------------
     def _show_advanced(self, shown: bool) -> None:
@@ -190,11 +186,13 @@ class FiltersTab(ViewTab):
         if self.session.model is not None:
             self.compute()
 
-    def _session_changed(self, what: str) -> None:
-        if what == "preset" and self._style() == "clear":  # clear images go through the preset
+    def _model_changed(self, _model: ModelSummary) -> None:
+        self.cache.clear()
+        self._fit_range_to_layer()
+
+    def _preset_changed(self, _preset: str) -> None:
+        if self._style() == "clear":  # clear images go through the preset
             self.invalidate()
-        if what in ("model", "layer"):
-            self._fit_range_to_layer()
 
     def _fit_range_to_layer(self) -> None:
         """A plain ``0-N`` range is cut to the layer's filters (``0-15`` on an 8-filter layer
@@ -296,20 +294,13 @@ class FiltersTab(ViewTab):
             return
         self._job_request = request
         self._previews = {}
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.setEnabled(True)
-        if self.run_button.hasFocus():  # else Qt hands the focus to the next widget in the window
-            self.cancel_button.setFocus()
-        self.run_button.setEnabled(False)
         self.result = None
         name, _ = self._target_count()
         text = f"Optimizing {len(request.indices)} {COUNTED[self._objective()]} of {name}…"
         self.figure_view.set_pending(text)
         self.status.emit(text)
-        self.runner.submit("filters", request, on_result=self._finished_run,
-                           on_error=self.report_error, on_progress=self._progress,
-                           on_finished=self._idle)
+        self.job.start(request, on_result=self._finished_run, on_error=self.report_error,
+                       on_progress=self._progress, on_finished=self._forget_previews)
 
     def _check_range(self, request: Filters) -> None:
         name, count = self._target_count()
@@ -319,13 +310,6 @@ class FiltersTab(ViewTab):
             raise ConvVizError(f"{name} has {count} {counted} (0-{count - 1}); "
                                f"{one} {max(request.indices)} does not exist.")
 
-    def cancel(self) -> None:
-        """Stop the running ascent within one step; partial patterns stay on screen."""
-        job = self.runner.running("filters")
-        if job is not None:
-            job.cancel(keep_result=True)
-            self.status.emit("Cancelling filter job…")
-
     def _showing_job(self) -> bool:
         try:
             return self.current_request() == self._job_request
@@ -333,10 +317,6 @@ class FiltersTab(ViewTab):
             return False
 
     def _progress(self, update) -> None:
-        # QProgressBar.setValue repaints synchronously; let the event loop paint it instead.
-        self.progress.setUpdatesEnabled(False)
-        self.progress.setValue(int(update.fraction * 1000))
-        self.progress.setUpdatesEnabled(True)
         if update.previews:
             self._previews.update(update.previews)
             if self._showing_job():  # never over the figure of another layer
@@ -370,10 +350,5 @@ class FiltersTab(ViewTab):
             self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s "
                              f"({found.optimized}).{dead}{inputs} {note}".strip())
 
-    def _idle(self) -> None:
+    def _forget_previews(self) -> None:
         self._previews = {}
-        self.progress.hide()
-        self.run_button.setEnabled(True)
-        if self.cancel_button.hasFocus():  # else Qt hands the focus to the next widget
-            self.run_button.setFocus()
-        self.cancel_button.setEnabled(False)

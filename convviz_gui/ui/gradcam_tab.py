@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,25 +22,27 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from convviz_gui.engine.cam import CAM_METHODS, SCORES
+from convviz_gui.engine.cam import SCORES
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
-from convviz_gui.engine.layers import find_layer, spatial_layers
+from convviz_gui.engine.layers import LayerInfo, find_layer
 from convviz_gui.ops.messages import (
     Explain,
     ExplainImages,
     Explanation,
     FigureStyle,
     ImageExplanations,
+    ImageSummary,
+    ModelSummary,
 )
-from convviz_gui.ui.dialogs import compact_combo
+from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
+from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
@@ -70,13 +72,9 @@ class GradCamTab(ViewTab):
         self.class_filter.setToolTip("Type part of a class name; Enter explains the first match.")
         self.class_filter.textChanged.connect(self._filter_classes)
         self.class_filter.returnPressed.connect(self._explain_first_match)
-        self.layer_combo = compact_combo(18, "The layer whose feature maps are weighted: the last "
-                                             "convolution gives the most class-specific map.")
-        self.method = QComboBox()
-        for name, cls in CAM_METHODS.items():
-            self.method.addItem(name, name)
-            self.method.setItemData(self.method.count() - 1, cls.summary,
-                                    Qt.ItemDataRole.ToolTipRole)
+        self.layer_combo = CamLayerCombo("The layer whose feature maps are weighted: the last "
+                                         "convolution gives the most class-specific map.", 18)
+        self.method = MethodCombo()
         self.method.setToolTip("CAMs weigh a layer's feature maps (Grad-CAM, Grad-CAM++, "
                                "HiResCAM, XGrad-CAM, Layer-CAM, Score-CAM, Ablation-CAM, "
                                "Eigen-CAM); pixel attributions score every input pixel "
@@ -93,14 +91,10 @@ class GradCamTab(ViewTab):
         self.target.setToolTip("What is explained: the class, what speaks against it, or (on a "
                                "segmentation) the class over its predicted pixels.")
         self.options = MethodOptionsBar()
-        self.progress = QProgressBar(maximum=1000)
-        self.progress.setMaximumWidth(160)
-        self.progress.setFormat("%p%")
-        self.progress.setToolTip("Batches done of this method (masked images, samples, patches).")
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop this computation.")
-        self.cancel_button.hide()
+        self.job = JobControls(
+            runner, self.view_name, parts=("progress", "cancel"), progress_width=160,
+            cancel_tip="Stop this computation.",
+            progress_tip="Batches done of this method (masked images, samples, patches).")
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
         self.alpha.setMaximumWidth(140)
         self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
@@ -128,8 +122,7 @@ class GradCamTab(ViewTab):
         self.compare_paths: tuple[str, ...] = ()  # several images side by side, else ()
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
-        self.add_controls(("Explain", self.target), self.options, self.progress,
-                          self.cancel_button)
+        self.add_controls(("Explain", self.target), self.options, self.job)
         self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
                           self.absolute, self.metrics)
         self.add_controls(self.compare_button, self.images_button, self.single_button)
@@ -149,14 +142,17 @@ class GradCamTab(ViewTab):
             control.currentIndexChanged.connect(lambda _: self.invalidate())
         self.options.changed.connect(self.invalidate)
         self.metrics.toggled.connect(lambda _: self.invalidate())
-        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        self.job.progress_text.connect(self.status)
+        self.job.cancelled.connect(self._cancelled)
         self.compare_button.clicked.connect(lambda _checked=False: self.open_compare())
         self.images_button.clicked.connect(lambda _checked=False: self.pick_images.emit())
         self.single_button.clicked.connect(lambda _checked=False: self.set_compare_images(()))
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         self.absolute.toggled.connect(lambda _: self._restyle())
-        session.changed.connect(self._session_changed)
+        session.model_changed.connect(self._model_changed)
+        session.image_changed.connect(self._image_changed)
+        session.layer_changed.connect(self._layer_changed)
 
     def _build_body(self) -> None:
         """Class list on the left; the figure and the metrics line under it on the right."""
@@ -183,29 +179,21 @@ class GradCamTab(ViewTab):
         body.addLayout(view, 1)
         self.layout().addLayout(body, 1)
 
-    def _session_changed(self, what: str) -> None:
-        if what == "model":
-            self.class_index = None
-            self.layer_combo.clear()
-            model = self.session.model
-            default = model.default_cam_layer()
-            for node in spatial_layers(list(model.layer_tree)):
-                self.layer_combo.addItem(node.display_path, node.path)
-            if default is not None:
-                self.layer_combo.setCurrentIndex(self.layer_combo.findData(default.path))
-            self._fill_targets(model.output_kind == "segmentation")
-            if self.isVisible():  # shown before the model came (e.g. comparing images at start)
-                QTimer.singleShot(0, self._select_layer_in_tree)
-        elif what == "image":
-            self.class_index = None
-            self.region = None
-            if self.session.image.ref.path not in self.compare_paths:
-                self.set_compare_images(())
-        elif what == "layer":
-            layer = self.session.layer
-            index = self.layer_combo.findData(layer.path) if layer is not None else -1
-            if index >= 0 and index != self.layer_combo.currentIndex():
-                self.layer_combo.setCurrentIndex(index)
+    def _model_changed(self, model: ModelSummary) -> None:
+        self.class_index = None
+        self.layer_combo.set_model(model)
+        self._fill_targets(model.output_kind == "segmentation")
+        if self.isVisible():  # shown before the model came (e.g. comparing images at start)
+            QTimer.singleShot(0, self._select_layer_in_tree)
+
+    def _image_changed(self, image: ImageSummary) -> None:
+        self.class_index = None
+        self.region = None
+        if image.ref.path not in self.compare_paths:
+            self.set_compare_images(())
+
+    def _layer_changed(self, layer: LayerInfo | None) -> None:
+        self.layer_combo.show_layer(layer)
 
     def _fill_targets(self, segmentation: bool) -> None:
         self.region = None
@@ -217,14 +205,8 @@ class GradCamTab(ViewTab):
         self.target.blockSignals(False)
 
     def _method_changed(self) -> None:
-        method = self.method.currentData()
-        self.options.show_for(method)
-        uses_layer = method_class(method).uses_layer
-        self.layer_combo.setEnabled(uses_layer)
-        self.layer_combo.setToolTip(
-            "The layer whose feature maps are weighted: the last convolution gives the most "
-            "class-specific map." if uses_layer else f"{method} reads no layer: it attributes "
-            "the score to the input pixels.")
+        self.options.show_for(self.method.method())
+        self.layer_combo.follow_method(self.method)
         self.invalidate()
 
     def _layer_chosen(self, index: int) -> None:
@@ -273,6 +255,16 @@ class GradCamTab(ViewTab):
     def _restyle(self, *_args) -> None:
         self.alpha_label.setText(f"{self.alpha.value() / 100:.2f}")
         self.redraw()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """The colormap and opacity chosen last time."""
+        self.cmap.setCurrentText(settings.value("gradcam/cmap", "jet"))
+        self.alpha.setValue(int(settings.value("gradcam/alpha", 40)))
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the colormap and the opacity."""
+        settings.setValue("gradcam/cmap", self.cmap.currentText())
+        settings.setValue("gradcam/alpha", self.alpha.value())
 
     def style(self) -> FigureStyle:
         """Overlay opacity, colormap and scale from the controls."""
@@ -381,33 +373,12 @@ class GradCamTab(ViewTab):
         self.metrics_row.hide()
         self.figure_view.set_pending(text)
         self.status.emit(text)
-        self.progress.setValue(0)
-        self.progress.setVisible(request.long)
-        self.cancel_button.setVisible(request.long)
-        self.runner.submit(self.view_name, request, on_result=self.show_result,
-                           on_error=self.report_error, on_progress=self._progress,
-                           on_finished=self._finished)
+        self.job.start(request, on_result=self.show_result, on_error=self.report_error,
+                       cancellable=request.long)
 
-    def _progress(self, update) -> None:
-        if hasattr(update, "fraction"):
-            self.progress.setValue(int(update.fraction * 1000))
-            self.status.emit(str(update))
-
-    def _finished(self) -> None:
-        if self.runner.running(self.view_name) is None:  # not a replaced job: this view is idle
-            self.progress.hide()
-            self.cancel_button.hide()
-
-    def cancel(self) -> None:
-        """Stop the running explanation at its next batch."""
-        job = self.runner.running(self.view_name)
-        if job is not None:
-            job.cancel()
-            self.progress.hide()
-            self.cancel_button.hide()
-            self.figure_view.set_hint("Cancelled. Pick a class or change a control to compute "
-                                      "again.")
-            self.status.emit("Cancelled.")
+    def _cancelled(self) -> None:
+        self.figure_view.set_hint("Cancelled. Pick a class or change a control to compute again.")
+        self.status.emit("Cancelled.")
 
     def show_result(self, result) -> None:
         """Fill the class list from the predictions, then draw; the metrics go under it

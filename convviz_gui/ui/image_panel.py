@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from convviz_gui.engine.images import FIT_MODES
 from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummary
+from convviz_gui.ui.controls import ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
 
 THUMBNAIL_MIN = 120
 UNIT_WORDS = {"features": "channels", "regression": "values", "score": "score"}
 MODEL_VIEW_SIDE = 128
-
-
-def array_to_pixmap(rgb: np.ndarray) -> QPixmap:
-    """QPixmap from an (H, W, 3) uint8 array."""
-    data = np.ascontiguousarray(rgb)
-    height, width = data.shape[:2]
-    image = QImage(data.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
 
 
 def _counted(count: int, plural: str) -> str:
@@ -109,7 +101,7 @@ class ImagePanel(QWidget):
 
     def set_image(self, image: ImageSummary) -> None:
         """Show the image's thumbnail, name and original size."""
-        self._pixmap = array_to_pixmap(image.thumbnail)
+        self._pixmap = ndarray_to_pixmap(image.thumbnail)
         self._fit_thumbnail()
         width, height = image.size
         self.image_info.setText(f"{image.name}\n{width}x{height} px")
@@ -167,8 +159,7 @@ class ImagePanel(QWidget):
         """Show what the model sees, at most MODEL_VIEW_SIDE px, pixels kept sharp."""
         pixels = result.pixels
         gray = pixels.ndim == 2
-        rgb = np.repeat(pixels[..., None], 3, axis=2) if gray else pixels
-        pixmap = array_to_pixmap(rgb)
+        pixmap = ndarray_to_pixmap(pixels)
         side = min(MODEL_VIEW_SIDE, max(pixmap.width(), pixmap.height()) * 4)
         self.model_view.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.FastTransformation))

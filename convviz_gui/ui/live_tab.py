@@ -1,21 +1,17 @@
 """Live tab: a camera or a video file explained frame after frame, always the newest frame.
 
-One frame is in the engine at a time. Frames that arrive meanwhile wait in a single
-"newest frame" slot: a newer frame replaces the waiting one (counted as dropped), so the
-view never falls behind the video. When the engine's answer comes, the overlay is drawn
-(the overlay blended in NumPy through a colormap table, no figure per frame) and the waiting frame is sent.
+The ``FramePump`` keeps one frame in the engine and the newest one waiting. When the engine's
+answer comes, the overlay is drawn (blended in NumPy through a colormap table, no figure per
+frame) and the waiting frame is sent.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,11 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam import CAM_METHODS
-from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.figures.colors import overlay
-from convviz_gui.ops.messages import ExplainFrame, Explanation, FigureStyle, FrameExplanation
+from convviz_gui.ops.messages import (
+    ExplainFrame,
+    Explanation,
+    FigureStyle,
+    FrameExplanation,
+    ModelSummary,
+)
+from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
+from convviz_gui.ui.frame_pump import FramePump
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.video_source import (
     VIDEO_FILTER,
@@ -47,30 +49,11 @@ LIVE_KIND = "live"
 TOP_K = 5
 ALPHA = 0.4  # the reference overlay's opacity
 CMAP = "jet"
-FPS_WINDOW_S = 2.0  # frames per second over the last two seconds
-HISTORY = 1000  # shown frames remembered for the readout and the tests
 TOP_CLASS = "top class"
 NO_MODEL_HINT = ("Open a model, then start a camera or open a video file: every frame is "
                  "explained as fast as the engine allows.")
 READY_HINT = ("Start a camera or open a video file: every frame is explained as fast as the "
               "engine allows, always the newest one.")
-
-
-@dataclass(frozen=True)
-class ShownFrame:
-    """One explained frame: its id, the newest frame id when it was sent to the engine, and
-    the seconds from its arrival to its overlay on screen."""
-
-    frame_id: int
-    newest_at_submit: int
-    latency: float
-
-
-def rgb_pixmap(rgb: np.ndarray) -> QPixmap:
-    """A QPixmap of an (h, w, 3) uint8 array."""
-    rgb = np.ascontiguousarray(rgb)
-    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
 
 
 class FrameLabel(QLabel):
@@ -130,20 +113,14 @@ class LiveTab(QWidget):
         self.source.message.connect(self._source_message)
         self.source.state_changed.connect(self._update_buttons)
         self.source.cameras_changed.connect(self._fill_cameras)
-        self.paused = False
-        self._step_wanted = False
+        self.pump = FramePump(self._send_frame)
         self._resume_on_show = False
-        self._waiting: tuple[int, object, float] | None = None  # the newest frame slot
-        self._in_flight: tuple[int, np.ndarray, float, int] | None = None
-        self.received = self.explained = self.dropped = 0
-        self.shown: deque[ShownFrame] = deque(maxlen=HISTORY)
-        self._shown_at: deque[float] = deque(maxlen=HISTORY)
         self.last_peak: tuple[int, int] | None = None
         self._camera_device = None  # the camera released when the tab was hidden
         self._closed = False  # the window closes: nothing more is sent to the engine
         self._engine_seconds = 0.0  # the last frame's time in the engine
         self._build()
-        session.changed.connect(self._session_changed)
+        session.model_changed.connect(self._model_changed)
         self._fill_cameras()
         self._update_buttons()
 
@@ -172,17 +149,12 @@ class LiveTab(QWidget):
         self.step_button.setToolTip("Paused: explain the next frame once (a video moves on by "
                                     "one frame).")
         self.step_button.clicked.connect(lambda _checked=False: self.step())
-        self.method = QComboBox()
-        for name, cls in CAM_METHODS.items():
-            if not cls.long:  # batched methods take many passes per frame
-                self.method.addItem(name, name)
-                self.method.setItemData(self.method.count() - 1, cls.summary,
-                                        Qt.ItemDataRole.ToolTipRole)
+        self.method = MethodCombo(single_pass=True)  # batched methods take many passes a frame
         self.method.setToolTip("The explanation drawn over each frame: the methods that need one "
                                "pass (batched ones such as Score-CAM are in the Grad-CAM tab).")
-        self.method.currentIndexChanged.connect(lambda _: self._method_changed())
-        self.layer_combo = compact_combo(14, "The layer whose feature maps are weighted (the last "
-                                             "convolution by default).")
+        self.layer_combo = CamLayerCombo("The layer whose feature maps are weighted (the last "
+                                         "convolution by default).", 14)
+        self.method.currentIndexChanged.connect(lambda _: self.layer_combo.follow_method(self.method))
         self.class_combo = compact_combo(12, "The class explained in every frame: each frame's "
                                              "top class, or one class throughout.")
         self.view = FrameLabel(NO_MODEL_HINT)
@@ -282,11 +254,7 @@ class LiveTab(QWidget):
         return True
 
     def _restart_counts(self) -> None:
-        self.paused = self._step_wanted = False
-        self._waiting = None
-        self.received = self.explained = self.dropped = 0
-        self.shown.clear()
-        self._shown_at.clear()
+        self.pump.restart()
         self.view.set_hint("Waiting for the first frame…")
 
     def _source_message(self, text: str) -> None:
@@ -297,7 +265,7 @@ class LiveTab(QWidget):
 
     def _play_next(self) -> bool:
         """True when the Pause button says Play: paused, or a video that stopped or ended."""
-        return self.paused or (self.source.kind == "file" and not self.source.running)
+        return self.pump.paused or (self.source.kind == "file" and not self.source.running)
 
     def toggle_pause(self) -> None:
         """Pause or go on."""
@@ -305,30 +273,28 @@ class LiveTab(QWidget):
 
     def set_paused(self, paused: bool) -> None:
         """Paused: no frame is explained (a video stops) until Step or Play."""
-        self.paused = paused
-        self._step_wanted = False
+        self.pump.set_paused(paused)
         if paused:
-            self._waiting = None
             self.source.pause()
         else:
             self.source.play()
         self._update_buttons()
-        if self.explained:
+        if self.pump.explained:
             self._show_readout()
         self.status.emit("Paused: Step explains the next frame, Play goes on." if paused
                          else "Live.")
 
     def step(self) -> None:
         """Explain the next frame once (pausing first); a video moves on by one frame."""
-        if not self.paused:
+        if not self.pump.paused:
             self.set_paused(True)
-        self._step_wanted = True
+        self.pump.step()
         self.source.step()
 
     def stop(self) -> None:
         """Release the camera or the video (nothing more is explained)."""
         self.source.close()
-        self._waiting = None
+        self.pump.forget_waiting()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -338,55 +304,37 @@ class LiveTab(QWidget):
         self.pause_button.setText("&Play" if self._play_next() else "&Pause")
 
     # ----- frames ----------------------------------------------------------------------------
-    def _frame_arrived(self, frame, arrived: float) -> None:
-        self.received += 1
-        if self.paused and not self._step_wanted:
-            return
-        self._step_wanted = False
-        if self._waiting is not None:
-            self.dropped += 1  # a newer frame replaces the one that waited
-        self._waiting = (self.received, frame, arrived)
-        self._send_waiting()
+    def _frame_arrived(self, frame: object, arrived: float) -> None:
+        self.pump.arrive(frame, arrived)
 
-    def _send_waiting(self) -> None:
-        """Send the waiting frame when no frame is in the engine."""
-        if self._in_flight is not None or self._waiting is None or self.session.model is None \
-                or self._closed:
-            return
-        frame_id, frame, arrived = self._waiting
-        self._waiting = None
+    def _send_frame(self, frame_id: int, frame: object) -> np.ndarray | None:
+        """Send a frame to the engine; its RGB pixels are kept for its overlay."""
+        if self.session.model is None or self._closed:
+            return None
         rgb = to_rgb(frame)
         if rgb is None:
-            return
+            return None
         layer = self.layer_combo.currentData()
         class_ = self.class_combo.currentData()
         request = ExplainFrame(self.session.model_ref, rgb, frame_id,
                                tuple(layer) if layer else None, self.method.currentData(),
                                class_, self.session.preset or None, top=TOP_K,
                                fit=self.session.fit)
-        self._in_flight = (frame_id, rgb, arrived, self.received)
         self.runner.submit(LIVE_KIND, request, on_result=self._show, on_error=self._failed,
-                           on_finished=self._engine_done, quiet=True)
-
-    def _engine_done(self) -> None:
-        self._in_flight = None
-        self._send_waiting()
+                           on_finished=self.pump.done, quiet=True)
+        return rgb
 
     def _show(self, result: FrameExplanation) -> None:
-        if self._in_flight is None or result.frame_id != self._in_flight[0]:
+        sent = self.pump.answer(result.frame_id)
+        if sent is None:
             return
-        _, rgb, arrived, newest = self._in_flight
-        cam = result.cam
+        rgb, cam = sent.payload, result.cam
         height, width = rgb.shape[:2]
-        pixmap = rgb_pixmap(overlay(rgb, cam.upsampled(width, height), ALPHA, CMAP))
+        pixmap = ndarray_to_pixmap(overlay(rgb, cam.upsampled(width, height), ALPHA, CMAP))
         self._mark_peak(pixmap, result.peak_xy)
         self.view.set_frame(pixmap)
         self.last_peak = result.peak_xy
         self._show_predictions(result)
-        now = time.monotonic()
-        self.explained += 1
-        self.shown.append(ShownFrame(result.frame_id, newest, now - arrived))
-        self._shown_at.append(now)
         self._engine_seconds = result.seconds
         self._show_readout()
         self.result = Explanation(cam, result.predictions, rgb, f"frame {result.frame_id}",
@@ -414,18 +362,10 @@ class LiveTab(QWidget):
             f"<br><b>{result.cam.label}&nbsp;&nbsp;{result.cam.score:.3f}</b> (explained)"
         self.predictions.setText(f"<b>Top {TOP_K}</b><br>" + "<br>".join(rows) + explained)
 
-    def frames_per_second(self) -> float:
-        """Frames explained per second over the last ``FPS_WINDOW_S`` seconds."""
-        if not self._shown_at:
-            return 0.0
-        recent = [t for t in self._shown_at if t >= self._shown_at[-1] - FPS_WINDOW_S]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / (recent[-1] - recent[0])
-
     def _show_readout(self) -> None:
-        rate = "Paused" if self.paused else f"{self.frames_per_second():.1f} frames/s explained"
-        self.readout.setText(f"{rate} · {self.received} received · {self.dropped} dropped · "
+        pump = self.pump
+        rate = "Paused" if pump.paused else f"{pump.frames_per_second():.1f} frames/s explained"
+        self.readout.setText(f"{rate} · {pump.received} received · {pump.dropped} dropped · "
                              f"{self._engine_seconds * 1000:.0f} ms in the engine per frame")
 
     def _failed(self, message: str, details: str) -> None:
@@ -435,14 +375,7 @@ class LiveTab(QWidget):
         self.status.emit(message)
 
     # ----- choices ---------------------------------------------------------------------------
-    def _method_changed(self) -> None:
-        method = self.method.currentData()
-        uses_layer = CAM_METHODS[method].uses_layer if method in CAM_METHODS else True
-        self.layer_combo.setEnabled(uses_layer)
-
-    def _session_changed(self, what: str) -> None:
-        if what != "model":
-            return
+    def _model_changed(self, model: ModelSummary) -> None:
         if self.source.kind == "camera":
             self.stop()  # the camera is released; Start Camera uses it with the new model
             self.view.set_hint("The model changed: press Start Camera to go on.")
@@ -452,14 +385,8 @@ class LiveTab(QWidget):
         else:
             self.view.set_hint(READY_HINT)
         self.runner.cancel(LIVE_KIND)
-        self._waiting = None
-        model = self.session.model
-        self.layer_combo.clear()
-        default = model.default_cam_layer()
-        for node in spatial_layers(list(model.layer_tree)):
-            self.layer_combo.addItem(node.display_path, node.path)
-        if default is not None:
-            self.layer_combo.setCurrentIndex(self.layer_combo.findData(default.path))
+        self.pump.forget_waiting()
+        self.layer_combo.set_model(model)
         self.class_combo.clear()
         self.class_combo.addItem(TOP_CLASS, None)
         for index, label in enumerate(model.labels):
@@ -469,7 +396,7 @@ class LiveTab(QWidget):
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Hidden (another tab, window closed): the camera is released, a video paused."""
         super().hideEvent(event)
-        kind, running = self.source.kind, self.source.running and not self.paused
+        kind, running = self.source.kind, self.source.running and not self.pump.paused
         self._resume_on_show = running
         if kind == "camera":
             self._camera_device = self.camera_combo.currentData()
@@ -493,6 +420,12 @@ class LiveTab(QWidget):
         self._closed = True
         self._resume_on_show = False
         self.stop()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Nothing is remembered: the camera and the video are chosen anew."""
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Nothing is remembered (see ``restore_settings``)."""
 
     # ----- export (File > Export Figure, Edit > Copy Figure) -----------------------------------
     def style(self) -> FigureStyle:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,15 +16,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
 )
 
-from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.ops.messages import BatchReport, ReportResult
+from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
 from convviz_gui.ui.dialogs import show_error
+from convviz_gui.ui.job_controls import JobControls
 
 REPORT_FILTER = "HTML report (*.html *.htm);;PDF report (*.pdf)"
 
@@ -47,7 +46,7 @@ class ReportDialog(QDialog):
         self.setWindowTitle(f"Batch Report — {model.name}")
         self.result: ReportResult | None = None
         tab = main.gradcam_tab
-        start = Path(main._last_dir())
+        start = Path(main.files.last_dir())
         self.folder = QLineEdit(placeholderText="a folder of images")
         self.folder.setToolTip("Every file in it is explained, sorted by name; files that are not "
                                "images are listed as skipped.")
@@ -57,17 +56,11 @@ class ReportDialog(QDialog):
         for index, label in enumerate(model.labels):
             self.class_.addItem(f"{label} ({index})", index)
         self.class_.setToolTip("Explain each image's own top prediction, or the same class in all.")
-        self.method = QComboBox()
-        for name, cls in CAM_METHODS.items():
-            self.method.addItem(name, name)
-            self.method.setItemData(self.method.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
-        self.method.setCurrentIndex(max(0, self.method.findData(tab.method.currentData())))
-        self.layer = QComboBox()
-        for node in spatial_layers(list(model.layer_tree)):
-            self.layer.addItem(node.display_path, node.path)
-        self.layer.setCurrentIndex(max(0, self.layer.findData(model.default_cam_path)))
-        self.layer.setToolTip("The layer the CAM methods weigh (default: the model's last "
-                              "spatial layer).")
+        self.method = MethodCombo()
+        self.method.set_method(tab.method.method())
+        self.layer = CamLayerCombo("The layer the CAM methods weigh (default: the model's last "
+                                   "spatial layer).")
+        self.layer.set_model(model)
         self.metrics = QCheckBox("Faithfulness metrics (slower)")
         self.metrics.setToolTip("Deletion/insertion AUC and Average Drop/Increase for every image.")
         self.out = QLineEdit(str(start / "report.html"))
@@ -75,13 +68,13 @@ class ReportDialog(QDialog):
         self.out.textEdited.connect(lambda _text: setattr(self, "_out_chosen", True))
         self.out.setToolTip("report.html (one self-contained file) or report.pdf (a page per "
                             "image, then the summary).")
-        self.progress = QProgressBar(maximum=1000)
-        self.progress.hide()
+        self.job = JobControls(self.runner, "report", on_run=self.run, parts=("progress",),
+                               cancel_tip="Stop; no report file is written.")
         self.status = QLabel("Choose a folder, then press Run.")
         self.status.setWordWrap(True)
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
-        self.cancel_button.setToolTip("Stop; no report file is written.")
+        self.job.progress_text.connect(self.status.setText)
+        self.job.cancelled.connect(
+            lambda: self.status.setText("Cancelled; no report was written."))
         self.open_button = QPushButton("Open report", enabled=False)
         self._layout()
         self.method.currentIndexChanged.connect(lambda _index: self._method_changed())
@@ -94,11 +87,9 @@ class ReportDialog(QDialog):
             button.setAutoDefault(False)  # Enter in a field runs the report, not a chooser
         self.browse_out.clicked.connect(lambda _checked=False: self.choose_output())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        for button in (self.run_button, self.cancel_button, self.open_button):
+        for button in (self.job.run_button, self.job.cancel_button, self.open_button):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
-        self.run_button.clicked.connect(lambda _checked=False: self.run())
-        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
         self.open_button.clicked.connect(lambda _checked=False: self.open_report())
         form = QFormLayout(self)
         form.addRow("Model", QLabel(self.model.name))
@@ -109,23 +100,22 @@ class ReportDialog(QDialog):
         form.addRow("Layer", self.layer)
         form.addRow("", self.metrics)
         form.addRow("Report file", _with_button(self.out, self.browse_out))
-        form.addRow(self.progress)
+        form.addRow(self.job)
         form.addRow(self.status)
         form.addRow(buttons)
-        self.run_button.setDefault(True)  # once it is in the dialog: Enter runs
+        self.job.run_button.setDefault(True)  # once it is in the dialog: Enter runs
         self.setMinimumWidth(560)
 
     def _method_changed(self) -> None:
-        uses_layer = CAM_METHODS[self.method.currentData()].uses_layer
-        self.layer.setEnabled(uses_layer)
+        self.layer.follow_method(self.method)
 
     def choose_folder(self) -> None:
         """The folder chooser, opened where the user last opened or saved a file."""
         folder = QFileDialog.getExistingDirectory(self, "Folder of images",
-                                                  self.folder.text() or self.main._last_dir())
+                                                  self.folder.text() or self.main.files.last_dir())
         if folder:
             self.folder.setText(folder)
-            self.main._remember_dir(folder)
+            self.main.files.remember_dir(folder)
             self._default_output()
 
     def _default_output(self) -> None:
@@ -145,7 +135,7 @@ class ReportDialog(QDialog):
                 path += ".pdf" if "pdf" in chosen.lower() else ".html"
             self.out.setText(path)
             self._out_chosen = True
-            self.main._remember_dir(path)
+            self.main.files.remember_dir(path)
 
     def request(self) -> BatchReport:
         """The report the controls describe (raises ``ConvVizError`` for a wrong suffix)."""
@@ -173,25 +163,8 @@ class ReportDialog(QDialog):
             return
         self.result = None
         self.open_button.setEnabled(False)
-        self.progress.setValue(0)
-        self.progress.show()
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
         self.status.setText(f"Explaining the images in {request.inputs[0]}…")
-        self.runner.submit("report", request, on_result=self._written, on_error=self._failed,
-                           on_progress=self._progress, on_finished=self._idle)
-
-    def cancel(self) -> None:
-        """Stop the report; its temporary file is deleted, the target is left untouched."""
-        job = self.runner.running("report")
-        if job is not None:
-            job.cancel()
-            self.status.setText("Cancelled; no report was written.")
-
-    def _progress(self, update) -> None:
-        if hasattr(update, "fraction"):
-            self.progress.setValue(int(update.fraction * 1000))
-            self.status.setText(str(update))
+        self.job.start(request, on_result=self._written, on_error=self._failed)
 
     def _written(self, result: ReportResult) -> None:
         self.result = result
@@ -208,12 +181,6 @@ class ReportDialog(QDialog):
         self.status.setText(message)
         if details:  # an unexpected error: the window's dialog keeps the details and the log
             show_error(self, message, details)
-
-    def _idle(self) -> None:
-        if self.runner.running("report") is None:
-            self.progress.hide()
-            self.cancel_button.setEnabled(False)
-            self.run_button.setEnabled(True)
 
     def open_report(self) -> None:
         """Open the written report with the desktop's viewer (browser, PDF reader)."""

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from convviz_gui.engine.layers import CONV_CLASSES, LayerInfo, spatial_layers
 from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelRef, ModelSummary
 
 
 class Session(QObject):
-    """Current model/image/layer; emits ``changed`` with what changed."""
+    """Current model/image/layer; one signal per field, carrying its new value."""
 
-    changed = Signal(str)  # "model", "image", "layer", "preset" or "fit"
+    model_changed = Signal(object)  # ModelSummary
+    image_changed = Signal(object)  # ImageSummary
+    layer_changed = Signal(object)  # LayerInfo
+    preset_changed = Signal(str)
+    fit_changed = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,30 +48,36 @@ class Session(QObject):
         spatial = spatial_layers(list(model.layer_tree))
         convs = [node for node in spatial if node.class_name in CONV_CLASSES]
         self.layer = (convs or spatial or [None])[0]
-        self.changed.emit("model")
+        self.model_changed.emit(model)
 
     def set_image(self, image: ImageSummary) -> None:
         """Switch image."""
         self.image = image
-        self.changed.emit("image")
+        self.image_changed.emit(image)
 
     def set_layer(self, layer: LayerInfo) -> None:
         """Select a layer."""
         if self.layer is None or layer.path != self.layer.path:
             self.layer = layer
-            self.changed.emit("layer")
+            self.layer_changed.emit(self.layer)
 
     def set_fit(self, fit: str) -> None:
         """How the image is fitted to the model's input (stretch, crop, pad)."""
         if fit != self.fit:
             self.fit = fit
-            self.changed.emit("fit")
+            self.fit_changed.emit(self.fit)
 
     def set_preset(self, preset: str) -> None:
         """Override the preprocessing preset."""
         if preset != self.preset:
             self.preset = preset
-            self.changed.emit("preset")
+            self.preset_changed.emit(self.preset)
+
+    def field_signals(self) -> dict[str, SignalInstance]:
+        """Each field's signal by the field's name, for code that reacts to several alike."""
+        return {"model": self.model_changed, "image": self.image_changed,
+                "layer": self.layer_changed, "preset": self.preset_changed,
+                "fit": self.fit_changed}
 
     @property
     def ready(self) -> bool:

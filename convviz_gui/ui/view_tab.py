@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convviz_gui.figures.registry import figure_for
@@ -63,6 +63,12 @@ class ViewTab(QWidget):
     def style(self) -> FigureStyle:
         """How results are drawn; subclasses read their controls."""
         return FigureStyle()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Set the controls the user's settings remember (none by default)."""
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the controls worth keeping for the next session (none by default)."""
 
     def export_stem(self) -> str:
         """Default export name: ``<model>_<layer>_<view>``."""

@@ -22,11 +22,6 @@ class WeightsTab(ViewTab):
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.controls.addWidget(self.info, 1)
-        session.changed.connect(self._session_changed)
-
-    def _session_changed(self, what: str) -> None:
-        if what in ("model", "layer"):
-            self.invalidate()
 
     def refresh(self) -> None:
         """Recompute if stale: weights need a model, not an image."""

@@ -1,0 +1,104 @@
+"""Controls shared by the window, tabs and dialogs: menu actions, the method box, the
+CAM-layer box, array pixmaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import QComboBox, QMenu
+
+from convviz_gui.engine.cam import CAM_METHODS
+from convviz_gui.engine.cam.registry import method_class
+from convviz_gui.engine.layers import LayerInfo, spatial_layers
+from convviz_gui.ops.messages import ModelSummary
+
+
+def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], object],
+               shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
+    """A menu entry calling ``slot()`` (never with ``triggered``'s checked flag, which would
+    land in a first parameter such as a path)."""
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(lambda _checked=False, call=slot: call())
+    menu.addAction(action)
+    return action
+
+
+def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:
+    """A QPixmap of a uint8 image: (H, W) grayscale or (H, W, 3) RGB (the pixels are copied)."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGB888
+    return QPixmap.fromImage(QImage(pixels.data, width, height, pixels.strides[0], fmt).copy())
+
+
+class MethodCombo(QComboBox):
+    """The explanation methods by display name, each item's tooltip the method's idea.
+
+    Args:
+        single_pass: only the methods that need one pass (no batched ones such as Score-CAM).
+    """
+
+    def __init__(self, single_pass: bool = False) -> None:
+        super().__init__()
+        for name, cls in CAM_METHODS.items():
+            if single_pass and cls.long:
+                continue
+            self.addItem(name, name)
+            self.setItemData(self.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+
+    def method(self) -> str:
+        """The chosen method's display name."""
+        return self.currentData()
+
+    def set_method(self, name: str) -> None:
+        """Choose a method by display name (the first one if it is not listed)."""
+        self.setCurrentIndex(max(0, self.findData(name)))
+
+    def uses_layer(self) -> bool:
+        """True when the chosen method weighs a layer's feature maps (the CAMs)."""
+        return self.count() == 0 or method_class(self.method()).uses_layer
+
+
+class CamLayerCombo(QComboBox):
+    """A model's spatial layers, its default CAM layer chosen; greyed out for the methods
+    that read no layer.
+
+    Args:
+        tip: the tooltip while the box applies.
+        characters: width in characters (layer names are long); None: as wide as the longest.
+    """
+
+    def __init__(self, tip: str, characters: int | None = None) -> None:
+        super().__init__()
+        if characters is not None:
+            self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.setMinimumContentsLength(characters)
+        self._tip = tip
+        self.setToolTip(tip)
+
+    def set_model(self, model: ModelSummary) -> None:
+        """List the model's spatial layers and choose its default CAM layer."""
+        self.clear()
+        for node in spatial_layers(list(model.layer_tree)):
+            self.addItem(node.display_path, node.path)
+        default = model.default_cam_layer()
+        if default is not None:
+            self.setCurrentIndex(self.findData(default.path))
+
+    def show_layer(self, layer: LayerInfo | None) -> None:
+        """Choose ``layer`` if it is listed (else keep the choice)."""
+        index = self.findData(layer.path) if layer is not None else -1
+        if index >= 0 and index != self.currentIndex():
+            self.setCurrentIndex(index)
+
+    def follow_method(self, methods: MethodCombo) -> None:
+        """Enabled for a method that weighs a layer; the tooltip says why when it is not."""
+        uses_layer = methods.uses_layer()
+        self.setEnabled(uses_layer)
+        self.setToolTip(self._tip if uses_layer else f"{methods.method()} reads no layer: it "
+                        "attributes the score to the input pixels.")
