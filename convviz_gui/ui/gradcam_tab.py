@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam import CAM_METHODS, SCORES
+from convviz_gui.engine.cam import SCORES
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import find_layer, spatial_layers
@@ -41,7 +41,7 @@ from convviz_gui.ops.messages import (
     ImageExplanations,
 )
 from convviz_gui.ui.dialogs import compact_combo
-from convviz_gui.ui.method_options import MethodOptionsBar
+from convviz_gui.ui.method_options import MethodOptionsBar, add_methods
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
@@ -73,15 +73,7 @@ class GradCamTab(ViewTab):
         self.layer_combo = compact_combo(18, "The layer whose feature maps are weighted: the last "
                                              "convolution gives the most class-specific map.")
         self.method = QComboBox()
-        for name, cls in CAM_METHODS.items():
-            self.method.addItem(name, name)
-            self.method.setItemData(self.method.count() - 1, cls.summary,
-                                    Qt.ItemDataRole.ToolTipRole)
-        self.method.setToolTip("CAMs weigh a layer's feature maps (Grad-CAM, Grad-CAM++, "
-                               "HiResCAM, XGrad-CAM, Layer-CAM, Score-CAM, Ablation-CAM, "
-                               "Eigen-CAM); pixel attributions score every input pixel "
-                               "(Saliency, SmoothGrad, Integrated Gradients, Guided Backprop, "
-                               "Guided Grad-CAM, Occlusion). Hover an item for its idea.")
+        add_methods(self.method)
         self.score = QComboBox()
         for name, text in SCORES.items():
             self.score.addItem(name, name)
