@@ -33,29 +33,29 @@ def add_methods(combo: QComboBox) -> None:
     combo.setToolTip(methods_tooltip())
 
 
-def option_widget(option: Option, tooltip: str) -> QWidget:
+def option_widget(option: Option, tooltip: str) -> QComboBox | QSpinBox | QDoubleSpinBox:
     """A combo box (choices), spin box (int) or double spin box (float) for ``option``."""
+    widget: QComboBox | QSpinBox | QDoubleSpinBox
+    low = -2**31 + 1 if option.minimum is None else option.minimum
+    high = 2**31 - 1 if option.maximum is None else option.maximum
     if option.choices:
-        combo = QComboBox()
+        widget = QComboBox()
         for value, meaning in option.choices.items():
-            combo.addItem(value, value)
-            combo.setItemData(combo.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
-        combo.setCurrentIndex(combo.findData(option.default))
-        widget: QWidget = combo
+            widget.addItem(value, value)
+            widget.setItemData(widget.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
+        widget.setCurrentIndex(widget.findData(option.default))
+    elif option.kind is int:
+        widget = QSpinBox(minimum=int(low), maximum=int(high), value=int(option.default))
+        widget.setSpecialValueText(option.special)
     else:
-        spin = QSpinBox() if option.kind is int else QDoubleSpinBox()
-        spin.setRange(option.kind(-2**31 + 1 if option.minimum is None else option.minimum),
-                      option.kind(2**31 - 1 if option.maximum is None else option.maximum))
-        if option.step is not None:
-            spin.setSingleStep(option.step)
-        spin.setValue(option.default)
-        spin.setSpecialValueText(option.special)
-        widget = spin
+        widget = QDoubleSpinBox(minimum=low, maximum=high, value=float(option.default))
+        widget.setSingleStep(option.step or 1.0)
+        widget.setSpecialValueText(option.special)
     widget.setToolTip(tooltip)
     return widget
 
 
-def _value(widget: QWidget) -> OptionValue:
+def _value(widget: QComboBox | QSpinBox | QDoubleSpinBox) -> OptionValue:
     return widget.currentData() if isinstance(widget, QComboBox) else widget.value()
 
 
@@ -69,7 +69,7 @@ class MethodOptionsBar(QWidget):
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._widgets: dict[str, QWidget] = {}
+        self._widgets: dict[str, QComboBox | QSpinBox | QDoubleSpinBox] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
         for option, owners in declared_options():
             if not owners:

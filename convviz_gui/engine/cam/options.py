@@ -70,18 +70,19 @@ class Option:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 return f"must be one of {', '.join(self.choices)}, not {value!r}"
             return ""
-        number = Integral if self.kind is int else Real
-        if isinstance(value, bool) or not isinstance(value, number):
+        numeric = Integral if self.kind is int else Real
+        if isinstance(value, bool) or not isinstance(value, numeric):
             return f"must be {'a whole number' if self.kind is int else 'a number'}, not {value!r}"
         low = -float("inf") if self.minimum is None else self.minimum
         high = float("inf") if self.maximum is None else self.maximum
-        if low <= value <= high:
+        number = float(value)
+        if low <= number <= high:
             return ""
         if self.maximum is None:
-            return f"must be at least {low:g}, not {value:g}"
+            return f"must be at least {low:g}, not {number:g}"
         if self.minimum is None:
-            return f"must be at most {high:g}, not {value:g}"
-        return f"must be from {low:g} to {high:g}, not {value:g}"
+            return f"must be at most {high:g}, not {number:g}"
+        return f"must be from {low:g} to {high:g}, not {number:g}"
 
     def checked(self, value: Any) -> OptionValue:
         """``value`` as the option's type; ``ConvVizError`` when it is not valid."""
@@ -165,7 +166,7 @@ class MethodOptions:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return _restored, (self._values,)
 
-    def __getattr__(self, name: str) -> OptionValue:
+    def __getattr__(self, name: str) -> Any:  # the declared option's type
         if name.startswith("_"):
             raise AttributeError(name)
         for key, value in self._values:
