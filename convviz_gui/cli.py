@@ -6,16 +6,15 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
-from convviz_gui.engine.cam.registry import CAM_METHODS
+from convviz_gui.engine.cam.registry import method_keys
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.images import FIT_MODES, PRESETS
-
-METHOD_KEYS = tuple(cls.key for cls in CAM_METHODS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     gradcam.add_argument("--class", dest="class_", help="class index or label (default: top)")
     gradcam.add_argument("--layer", help="target layer (default: last spatial layer)")
     gradcam.add_argument("--method", default="gradcam",
-                         help=f"one of {', '.join(METHOD_KEYS)} (any case; display names too)")
+                         help=f"one of {', '.join(method_keys())} (any case; display names too)")
     _explain_options(gradcam)
     gradcam.add_argument("--metrics", action="store_true",
                          help="add deletion/insertion AUC and Average Drop/Increase")
@@ -146,7 +145,7 @@ def _report_parser(commands: Any) -> None:
                      help="class index or label explained in every image, or 'top' (default): "
                           "each image's own top class")
     sub.add_argument("--method", default="gradcam",
-                     help=f"one of {', '.join(METHOD_KEYS)} (any case; display names too)")
+                     help=f"one of {', '.join(method_keys())} (any case; display names too)")
     sub.add_argument("--layer", help="target layer (default: last spatial layer)")
     sub.add_argument("--metrics", action="store_true",
                      help="add deletion/insertion AUC and Average Drop/Increase per image")
@@ -455,42 +454,48 @@ def _region(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _explain_options(sub: argparse.ArgumentParser, unnormalized: bool = True) -> None:
-    """Options shared by ``gradcam``, ``compare`` and ``report``: score, method options."""
-    from convviz_gui.engine.cam.base import MethodOptions
+    """Options shared by ``gradcam``, ``compare`` and ``report``: the score, and a flag for
+    every option the methods declare (``engine.cam.options``), with its help and range."""
+    from convviz_gui.engine.cam.options import declared_options
 
-    defaults = MethodOptions()
     sub.add_argument("--score", choices=["logit", "probability"], default="logit",
                      help="explain the score before the output's softmax/sigmoid (logit, the "
                           "papers' definition; default) or after it (probability)")
-    sub.add_argument("--top-n", type=int, default=defaults.top_n,
-                     help="Score-CAM: feature maps of highest variance scored (0: all)")
-    sub.add_argument("--samples", type=int, default=defaults.samples, help="SmoothGrad samples")
-    sub.add_argument("--noise", type=float, default=defaults.noise,
-                     help="SmoothGrad noise, a fraction of the input range")
-    sub.add_argument("--steps", type=int, default=defaults.steps, help="Integrated Gradients steps")
-    sub.add_argument("--baseline", choices=["black", "blurred"], default=defaults.baseline,
-                     help="Integrated Gradients baseline")
-    sub.add_argument("--patch", type=int, default=defaults.patch,
-                     help="Occlusion patch side in input pixels (0: an eighth of the input)")
-    sub.add_argument("--stride", type=int, default=defaults.stride,
-                     help="Occlusion stride (0: half the patch)")
-    sub.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                     help="images per batch for batched methods (0: from the input size)")
-    sub.add_argument("--metric-steps", type=int, default=defaults.metric_steps,
-                     help="points per deletion/insertion curve")
+    for option, owners in declared_options():
+        special = "" if option.minimum is None else f"{option.minimum:g}"
+        checked = {"choices": list(option.choices)} if option.choices else \
+            {"type": _option_value(option)}
+        sub.add_argument(option.flag, default=option.default,
+                         help=option.describe(owners, special).replace("%", "%%"), **checked)
     if not unnormalized:
         return
     sub.add_argument("--unnormalized", action="store_true",
                      help="maps in units of the explained score instead of scaled to [0, 1]")
 
 
-def _method_options(args: argparse.Namespace) -> Any:
-    from convviz_gui.engine.cam.base import MethodOptions
+def _option_value(option: Any) -> Callable[[str], Any]:
+    """The argparse ``type`` of a declared number option: converted, then range-checked
+    (a bad value is one ``convviz: error: argument --FLAG: ...`` line)."""
 
-    return MethodOptions(top_n=args.top_n, samples=args.samples, noise=args.noise,
-                         steps=args.steps, baseline=args.baseline, patch=args.patch,
-                         stride=args.stride, batch_size=args.batch_size,
-                         metric_steps=args.metric_steps)
+    def parse(text: str) -> Any:
+        try:
+            value = option.kind(text)
+        except ValueError:
+            value = text
+        problem = option.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
+
+
+def _method_options(args: argparse.Namespace) -> Any:
+    """The ``MethodOptions`` of the declared options' flags."""
+    from convviz_gui.engine.cam.options import MethodOptions, declared_options
+
+    return MethodOptions(**{option.name: getattr(args, option.name)
+                            for option, _ in declared_options()})
 
 
 def _compare(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:

@@ -17,7 +17,7 @@ def test_demo_model_metadata(demo_model):
 
 def test_demo_predicts_happy(demo_model, demo_image):
     batch = demo_model.prepare(demo_image)
-    assert batch.shape == (1, 64, 64, 1) and -1.0 <= batch.min() and batch.max() <= 1.0
+    assert batch.shape == (1, 64, 64, 1) and batch.min() >= -1.0 and batch.max() <= 1.0
     top = predict(demo_model, batch, 3)
     assert top[0].label == "happy"
     assert top[0].score > 0.9

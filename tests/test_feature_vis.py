@@ -235,7 +235,7 @@ def test_nested_layer_in_a_transfer_learning_base(transfer_model):
     result = visualize_filters(transfer_model, path, [0, 1], clear(12, 128))
     assert result.size_used == (128, 128) and result.patterns[0].shape == (96, 96, 3)
     assert all(result.losses[i] > result.start_losses[i] for i in (0, 1))
-    assert -1.0 <= result.input_range[0] and result.input_range[1] <= 1.0
+    assert result.input_range[0] >= -1.0 and result.input_range[1] <= 1.0
 
 
 def test_clear_step_never_computes_weight_gradients(demo_model):
@@ -305,12 +305,12 @@ def test_fourier_image_and_transforms_stay_in_range():
     coefficients = np.random.default_rng(0).normal(0, 1, image.coefficient_shape(2)).astype("float32")
     pixels = image.pixels(tf.constant(coefficients))
     assert pixels.shape == (2, 40, 30, 3)
-    assert 0 <= float(tf.reduce_min(pixels)) and float(tf.reduce_max(pixels)) <= 255
+    assert float(tf.reduce_min(pixels)) >= 0 and float(tf.reduce_max(pixels)) <= 255
     start = image.pixels(tf.constant(image.start(1, np.random.default_rng(0))))
     assert abs(float(tf.reduce_mean(start)) - 127.5) < 2  # faint noise around grey
     seed = tf.constant([0, 1])
     views = [random_view(pixels, seed), random_view(pixels, seed), random_view(pixels, seed + 1)]
-    assert views[0].shape == pixels.shape and 0 <= float(tf.reduce_min(views[0]))
+    assert views[0].shape == pixels.shape and float(tf.reduce_min(views[0])) >= 0
     assert float(tf.reduce_max(views[0])) <= 255
     np.testing.assert_array_equal(views[0], views[1])
     assert not np.allclose(views[0], views[2])

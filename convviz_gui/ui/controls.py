@@ -11,9 +11,10 @@ from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import QComboBox, QMenu
 
 from convviz_gui.engine.cam import CAM_METHODS
-from convviz_gui.engine.cam.registry import method_class
+from convviz_gui.engine.cam.registry import method_class, method_reference
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
 from convviz_gui.ops.messages import ModelSummary
+from convviz_gui.ui.method_options import methods_tooltip
 
 
 def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], object],
@@ -37,7 +38,8 @@ def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:
 
 
 class MethodCombo(QComboBox):
-    """The explanation methods by display name, each item's tooltip the method's idea.
+    """The registered explanation methods by display name (a third-party method too: its
+    request name ``module:Name`` is the item's data), each item's tooltip the method's idea.
 
     Args:
         single_pass: only the methods that need one pass (no batched ones such as Score-CAM).
@@ -48,11 +50,12 @@ class MethodCombo(QComboBox):
         for name, cls in CAM_METHODS.items():
             if single_pass and cls.long:
                 continue
-            self.addItem(name, name)
+            self.addItem(name, method_reference(cls))
             self.setItemData(self.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+        self.setToolTip(methods_tooltip())
 
     def method(self) -> str:
-        """The chosen method's display name."""
+        """The chosen method as a request names it (the display name of a built-in one)."""
         return self.currentData()
 
     def set_method(self, name: str) -> None:

@@ -75,11 +75,6 @@ class GradCamTab(ViewTab):
         self.layer_combo = CamLayerCombo("The layer whose feature maps are weighted: the last "
                                          "convolution gives the most class-specific map.", 18)
         self.method = MethodCombo()
-        self.method.setToolTip("CAMs weigh a layer's feature maps (Grad-CAM, Grad-CAM++, "
-                               "HiResCAM, XGrad-CAM, Layer-CAM, Score-CAM, Ablation-CAM, "
-                               "Eigen-CAM); pixel attributions score every input pixel "
-                               "(Saliency, SmoothGrad, Integrated Gradients, Guided Backprop, "
-                               "Guided Grad-CAM, Occlusion). Hover an item for its idea.")
         self.score = QComboBox()
         for name, text in SCORES.items():
             self.score.addItem(name, name)

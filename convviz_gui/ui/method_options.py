@@ -1,8 +1,6 @@
-"""The options of the chosen explanation method: only the ones it reads are shown."""
+"""The method list and the chosen method's options, made from the methods' declarations."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -14,72 +12,86 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam.base import MethodOptions
-from convviz_gui.engine.cam.baselines import BASELINES
-from convviz_gui.engine.cam.registry import method_class
+from convviz_gui.engine.cam import CAM_METHODS, method_class
+from convviz_gui.engine.cam.options import MethodOptions, Option, OptionValue, declared_options
+
+
+def methods_tooltip() -> str:
+    """The method list's tooltip: the CAMs and the pixel attributions by name."""
+    cams = [name for name, cls in CAM_METHODS.items() if cls.resolution == "layer"]
+    pixels = [name for name, cls in CAM_METHODS.items() if cls.resolution != "layer"]
+    return (f"CAMs weigh a layer's feature maps ({', '.join(cams)}); pixel attributions "
+            f"score every input pixel ({', '.join(pixels)}). Hover an item for its idea.")
+
+
+def option_widget(option: Option, tooltip: str) -> QComboBox | QSpinBox | QDoubleSpinBox:
+    """A combo box (choices), spin box (int) or double spin box (float) for ``option``."""
+    widget: QComboBox | QSpinBox | QDoubleSpinBox
+    low = -2**31 + 1 if option.minimum is None else option.minimum
+    high = 2**31 - 1 if option.maximum is None else option.maximum
+    if option.choices:
+        widget = QComboBox()
+        for value, meaning in option.choices.items():
+            widget.addItem(value, value)
+            widget.setItemData(widget.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
+        widget.setCurrentIndex(widget.findData(option.default))
+    elif option.kind is int:
+        widget = QSpinBox(minimum=int(low), maximum=int(high), value=int(option.default))
+        widget.setSpecialValueText(option.special)
+    else:
+        widget = QDoubleSpinBox(minimum=low, maximum=high, value=float(option.default))
+        widget.setSingleStep(option.step or 1.0)
+        widget.setSpecialValueText(option.special)
+    widget.setToolTip(tooltip)
+    return widget
+
+
+def _value(widget: QComboBox | QSpinBox | QDoubleSpinBox) -> OptionValue:
+    return widget.currentData() if isinstance(widget, QComboBox) else widget.value()
 
 
 class MethodOptionsBar(QWidget):
-    """Labelled spin boxes for ``MethodOptions``; ``changed`` when the user edits one."""
+    """A labelled widget per declared method option, only the chosen method's shown;
+    ``changed`` when the user edits one. ``bar.top_n`` is the widget of option ``top_n``."""
 
     changed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        defaults = MethodOptions()
-        self.top_n = QSpinBox(minimum=0, maximum=4096, value=defaults.top_n)
-        self.top_n.setSpecialValueText("all")
-        self.top_n.setToolTip("Score-CAM: score only this many feature maps, those of highest "
-                              "variance (faster); 'all' scores every map.")
-        self.samples = QSpinBox(minimum=1, maximum=500, value=defaults.samples)
-        self.samples.setToolTip("SmoothGrad: noisy copies of the image averaged.")
-        self.noise = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=defaults.noise)
-        self.noise.setToolTip("SmoothGrad: noise standard deviation, a fraction of the input's "
-                              "range (0.1-0.2 in the paper).")
-        self.steps = QSpinBox(minimum=2, maximum=1024, value=defaults.steps)
-        self.steps.setToolTip("Integrated Gradients: points on the path from the baseline.")
-        self.baseline = QComboBox()
-        for name, text in BASELINES.items():
-            self.baseline.addItem(name, name)
-            self.baseline.setItemData(self.baseline.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
-        self.baseline.setToolTip("Integrated Gradients: the image the path starts from: "
-                                 + "; ".join(f"{k}: {v}" for k, v in BASELINES.items()) + ".")
-        self.patch = QSpinBox(minimum=0, maximum=1024, value=defaults.patch)
-        self.patch.setSpecialValueText("auto")
-        self.patch.setToolTip("Occlusion: side of the square patch in input pixels (auto: an "
-                              "eighth of the input).")
-        self.stride = QSpinBox(minimum=0, maximum=1024, value=defaults.stride)
-        self.stride.setSpecialValueText("auto")
-        self.stride.setToolTip("Occlusion: pixels between two patch positions (auto: half the "
-                               "patch).")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._fields: dict[str, list[QWidget]] = {}
-        for name, label_text in (("top_n", "Maps"), ("samples", "Samples"), ("noise", "Noise"),
-                                 ("steps", "Steps"), ("baseline", "Baseline"), ("patch", "Patch"),
-                                 ("stride", "Stride")):
-            widget = getattr(self, name)
-            label = QLabel(label_text)
+        self._widgets: dict[str, QComboBox | QSpinBox | QDoubleSpinBox] = {}
+        self._rows: dict[str, tuple[QLabel, QWidget]] = {}
+        for option, owners in declared_options():
+            if not owners:
+                continue  # the general options (batch size, metric steps): CLI only
+            tooltip = option.describe(owners, option.special) + "."
+            widget = option_widget(option, tooltip)
+            label = QLabel(option.label)
             label.setBuddy(widget)
-            label.setToolTip(widget.toolTip())
+            label.setToolTip(tooltip)
             layout.addWidget(label)
             layout.addWidget(widget)
-            self._fields[name] = [label, widget]
+            self._widgets[option.name] = widget
+            self._rows[option.name] = (label, widget)
             signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else \
                 widget.valueChanged
             signal.connect(lambda *_: self.changed.emit())
         self.show_for("Grad-CAM")
 
+    def __getattr__(self, name: str) -> QWidget:
+        widgets = self.__dict__.get("_widgets", {})
+        if name in widgets:
+            return widgets[name]
+        raise AttributeError(f"MethodOptionsBar has no attribute or option '{name}'")
+
     def show_for(self, method: str) -> None:
         """Show the options ``method`` reads (none for most)."""
         fields = method_class(method).option_fields
-        for name, widgets in self._fields.items():
+        for name, widgets in self._rows.items():
             for widget in widgets:
                 widget.setVisible(name in fields)
 
     def options(self) -> MethodOptions:
         """The options on screen."""
-        return replace(MethodOptions(), top_n=self.top_n.value(), samples=self.samples.value(),
-                       noise=self.noise.value(), steps=self.steps.value(),
-                       baseline=self.baseline.currentData(), patch=self.patch.value(),
-                       stride=self.stride.value())
+        return MethodOptions(**{name: _value(widget) for name, widget in self._widgets.items()})

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from convviz_gui.engine.cam.options import MethodOptions, Option
 from convviz_gui.engine.cam.targets import ClassScore, Target
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, find_layer
@@ -150,30 +151,6 @@ class ExplanationCancelled(ConvVizError):
     """The user cancelled a batched explanation (nothing partial is worth showing)."""
 
 
-@dataclass(frozen=True)
-class MethodOptions:
-    """Options of the methods that have some (each reads its own; plain, picklable data).
-
-    ``top_n``: Score-CAM scores only the ``top_n`` feature maps of highest variance (the
-    faster variant; 0 = every map). ``samples``/``noise``: SmoothGrad's sample count and
-    noise standard deviation as a fraction of the input's range. ``steps``/``baseline``:
-    Integrated Gradients' Riemann steps and baseline (``black`` or ``blurred``).
-    ``patch``/``stride``: Occlusion's square patch and stride in input pixels (0 = an
-    eighth of the input and half the patch). ``batch_size``: images per batch for batched
-    methods (0 = chosen from the input size). ``metric_steps``: points per faithfulness curve.
-    """
-
-    top_n: int = 32
-    samples: int = 25
-    noise: float = 0.15
-    steps: int = 32
-    baseline: str = "black"
-    patch: int = 0
-    stride: int = 0
-    batch_size: int = 0
-    metric_steps: int = 16
-
-
 class Steps:
     """Batches of a long computation, with progress between them and cancel checks."""
 
@@ -215,11 +192,13 @@ class Attribution:
 
 
 class Explainer:
-    """One explanation method. Subclasses set the class attributes and ``attribute``.
+    """One explanation method. Subclasses set the class attributes and ``attribute``; a
+    subclass that sets its own ``key`` is registered as a method when it is defined.
 
     ``name`` is the display name, ``key`` the CLI name; ``uses_layer`` says whether the
     method reads a layer's feature maps; ``resolution`` whether its map has the layer's
-    or the input's resolution; ``long`` whether it runs batches with progress and cancel.
+    or the input's resolution; ``long`` whether it runs batches with progress and cancel;
+    ``declared_options`` its own options (CLI flags and window widgets are made from them).
     """
 
     name: ClassVar[str] = "base"
@@ -228,7 +207,17 @@ class Explainer:
     resolution: ClassVar[str] = "layer"
     long: ClassVar[bool] = False
     summary: ClassVar[str] = ""  # one line for tooltips
-    option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` fields it reads
+    declared_options: ClassVar[tuple[Option, ...]] = ()
+    option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.option_fields = (tuple(option.name for option in cls.declared_options)
+                             + (("batch_size",) if cls.long else ()))
+        if "key" in cls.__dict__:
+            from convviz_gui.engine.cam.registry import register
+
+            register(cls)
 
     def __init__(self, loaded: Any, layer: LayerPath | None = None, score: str = "logit",
                  options: MethodOptions | None = None, preset: str | None = None) -> None:

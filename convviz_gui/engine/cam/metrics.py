@@ -19,8 +19,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from convviz_gui.engine.cam.base import CamResult, MethodOptions, Steps, batch_size_for
+from convviz_gui.engine.cam.base import CamResult, Steps, batch_size_for
 from convviz_gui.engine.cam.baselines import black, blurred
+from convviz_gui.engine.cam.options import MethodOptions
 from convviz_gui.engine.cam.scoring import output_head, scores_of
 from convviz_gui.engine.cam.targets import Target
 

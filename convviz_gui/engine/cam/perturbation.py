@@ -1,4 +1,4 @@
-"""Perturbation methods: no gradients, the score of many changed inputs, run in batches.
+"""Perturbation CAMs: no gradients, the score of many changed inputs, run in batches.
 
 Each batch is one compiled call; progress is reported and cancel checked between batches.
 """
@@ -10,14 +10,13 @@ from typing import Any
 import numpy as np
 
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_size_for
-from convviz_gui.engine.cam.baselines import black
+from convviz_gui.engine.cam.options import Option
 from convviz_gui.engine.cam.scoring import (
     cached,
     forward_function,
     input_spec,
     read_out,
     score_graph,
-    scores_of,
     weights_spec,
 )
 
@@ -52,7 +51,9 @@ class ScoreCAM(Explainer):
     key = "scorecam"
     long = True
     summary = "each feature map masks the image; weighted by the masked score (Wang 2020)"
-    option_fields = ("top_n", "batch_size")
+    declared_options = (Option(
+        "top_n", "Maps", "score only this many feature maps, those of highest variance "
+        "(faster; {special}: every map)", 32, minimum=0, maximum=4096, special="all"),)
 
     def _masked_scores(self) -> Any:
         def build() -> Any:
@@ -106,7 +107,6 @@ class AblationCAM(Explainer):
     key = "ablationcam"
     long = True
     summary = "each channel zeroed in turn; weighted by the score drop (Desai 2020)"
-    option_fields = ("batch_size",)
 
     def _ablated_scores(self, channels: int, tile: bool) -> Any:
         def build() -> Any:
@@ -163,44 +163,3 @@ class AblationCAM(Explainer):
                                                                    read).numpy())
         drops = (clean_score - np.concatenate(scores)) / max(abs(clean_score), 1e-7)
         return Attribution(np.maximum(features @ drops.astype(np.float32), 0.0), clean)
-
-
-class Occlusion(Explainer):
-    """Occlusion (Zeiler and Fergus 2014, Sec. 4.2): a square patch, replaced by the black
-    baseline, slides over the image; each pixel gets the mean score drop of the patches that
-    cover it (input resolution). Patch: an eighth of the input, stride half the patch."""
-
-    name = "Occlusion"
-    key = "occlusion"
-    uses_layer = False
-    resolution = "input"
-    long = True
-    summary = "a grey patch slides over the image; the score drop it causes (Zeiler 2014)"
-    option_fields = ("patch", "stride", "batch_size")
-
-    def patch_and_stride(self, height: int, width: int) -> tuple[int, int]:
-        """Patch side and stride in input pixels (options, else from the input size)."""
-        patch = self.options.patch or max(1, round(min(height, width) / 8))
-        patch = min(patch, height, width)
-        return patch, self.options.stride or max(1, patch // 2)
-
-    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
-        height, width = batch.shape[1:3]
-        patch, stride = self.patch_and_stride(height, width)
-        ys = sorted({*range(0, height - patch + 1, stride), height - patch})
-        xs = sorted({*range(0, width - patch + 1, stride), width - patch})
-        corners = [(y, x) for y in ys for x in xs]
-        background = black(self.loaded, batch, self.preset)[0]
-        size = batch_size_for(self.loaded, self.options)
-        _, clean_score, clean = clean_pass(self, batch, weights)
-        drop = np.zeros((height, width), np.float32)
-        count = np.zeros((height, width), np.float32)
-        for part in steps.batches(len(corners), size, f"{self.name}: occluded images"):
-            images = np.repeat(batch, part.stop - part.start, axis=0)
-            for image, (y, x) in zip(images, corners[part]):
-                image[y:y + patch, x:x + patch] = background[y:y + patch, x:x + patch]
-            scores, _ = scores_of(self.loaded, self.score, images, weights, len(images), Steps(), "")
-            for score, (y, x) in zip(scores, corners[part]):
-                drop[y:y + patch, x:x + patch] += clean_score - score
-                count[y:y + patch, x:x + patch] += 1
-        return Attribution(drop / np.maximum(count, 1), clean)

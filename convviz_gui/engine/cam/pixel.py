@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_size_for
-from convviz_gui.engine.cam.baselines import baseline
+from convviz_gui.engine.cam.baselines import BASELINES, baseline
 from convviz_gui.engine.cam.gradient import GradCAM
+from convviz_gui.engine.cam.options import Option
 from convviz_gui.engine.cam.scoring import cached, input_spec, read_out, score_graph, weights_spec
 from convviz_gui.engine.layers import iter_layers, resolve_layer
 
@@ -119,7 +120,12 @@ class SmoothGrad(Explainer):
     resolution = "input"
     long = True
     summary = "gradients averaged over noisy copies of the image (Smilkov 2017)"
-    option_fields = ("samples", "noise", "batch_size")
+    declared_options = (
+        Option("samples", "Samples", "noisy copies of the image averaged", 25, minimum=1,
+               maximum=500),
+        Option("noise", "Noise", "noise standard deviation, a fraction of the input's range "
+               "(0.1-0.2 in the paper)", 0.15, minimum=0.0, maximum=1.0, step=0.05),
+    )
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         sigma = self.options.noise * float(np.ptp(batch) or 1.0)
@@ -139,7 +145,12 @@ class IntegratedGradients(Explainer):
     resolution = "input"
     long = True
     summary = "gradients integrated from a black or blurred baseline (Sundararajan 2017)"
-    option_fields = ("steps", "baseline", "batch_size")
+    declared_options = (
+        Option("steps", "Steps", "points on the path from the baseline", 32, minimum=2,
+               maximum=1024),
+        Option("baseline", "Baseline", "the image the path starts from", "black",
+               choices=BASELINES),
+    )
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         start = baseline(self.options.baseline, self.loaded, batch, self.preset)
