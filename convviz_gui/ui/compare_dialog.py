@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.cam import CAM_METHODS
+from convviz_gui.engine.cam.registry import method_reference
 from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.messages import Compare, ExportFigure
@@ -59,8 +60,9 @@ class CompareDialog(QDialog):
         self.session, self.runner = tab.session, tab.runner
         self.result = None
         self.model = model = self.session.model  # the dialog's lists belong to this model
-        self.methods = _checklist([(name, name) for name in CAM_METHODS], {*DEFAULT_METHODS,
-                                  tab.method.currentData()}, "The methods compared, one row each.")
+        methods = [(name, method_reference(cls)) for name, cls in CAM_METHODS.items()]
+        self.methods = _checklist(methods, {*DEFAULT_METHODS, tab.method.currentData()},
+                                  "The methods compared, one row each.")
         self.axis = QComboBox()
         self.axis.addItem("classes", "classes")
         self.axis.addItem("layers", "layers")
