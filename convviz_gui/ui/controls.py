@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import QComboBox, QMenu
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QImage, QKeyEvent, QKeySequence, QPixmap
+from PySide6.QtWidgets import QApplication, QComboBox, QMenu, QWidget
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class
@@ -26,6 +26,46 @@ def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], objec
     action.triggered.connect(lambda _checked=False, call=slot: call())
     menu.addAction(action)
     return action
+
+
+# Keys a text box keeps even when a menu entry has them too (Copy, Paste… act on the text).
+TEXT_EDITING_KEYS = (
+    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.Delete,
+    QKeySequence.StandardKey.DeleteEndOfWord, QKeySequence.StandardKey.DeleteStartOfWord,
+    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.SelectPreviousWord)
+
+
+class MenuShortcutsWin(QObject):
+    """A window's menu shortcuts work whatever widget has the focus: a text box claims keys
+    such as Ctrl+E ("end of line") through ``ShortcutOverride``; the claim is refused for
+    the keys of the window's menu entries, except the text-editing ones (Copy, Paste…).
+
+    Args:
+        window: the window whose actions win; its text boxes are watched.
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if (event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget)
+                or watched.window() is not self._window or not isinstance(event, QKeyEvent)):
+            return False
+        if any(event.matches(key) for key in TEXT_EDITING_KEYS):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        for action in self._window.findChildren(QAction):
+            if action.isEnabled() and any(
+                    shortcut.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
+                    for shortcut in action.shortcuts()):
+                event.ignore()  # not the text box's: the shortcut goes to the menu entry
+                return True
+        return False
 
 
 def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:

@@ -170,6 +170,7 @@ class FigureView(QWidget):
         self.pending = False
         self._preview = None
         self.figure = None
+        self._forget_readout()
         for widget in (self._toolbar, self.canvas):
             if widget is not None:
                 widget.hide()
@@ -241,6 +242,7 @@ class FigureView(QWidget):
             figure.set_size_inches(self.canvas.width() * ratio / figure.dpi,
                                    self.canvas.height() * ratio / figure.dpi, forward=False)
             self._toolbar.update()
+            self._forget_readout()
             self._draw_when_visible()
             return self.canvas
         self._clear()
@@ -254,6 +256,11 @@ class FigureView(QWidget):
         self._layout.addWidget(self.canvas, 1)
         self._draw_when_visible()
         return self.canvas
+
+    def _forget_readout(self) -> None:
+        """The toolbar's value under the mouse described the figure that is gone."""
+        if self._toolbar is not None:
+            self._toolbar.set_message("")
 
     def _drawn(self) -> None:
         """The canvas finished drawing: show it if it holds the current figure."""

@@ -25,6 +25,7 @@ from convviz_gui.ui.view_tab import ViewTab
 
 STYLES = (("Reference", "reference"), ("Clear", "clear"))
 OBJECTIVES = (("Channel", "channel"), ("Neuron", "neuron"), ("Unit", "unit"), ("Class", "class"))
+DEFAULT_RANGE = "0-15"
 # What the indices count for each objective (the range label and the messages).
 COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": "classes"}
 
@@ -47,7 +48,7 @@ class FiltersTab(ViewTab):
                          "patterns each filter responds to most.")
         defaults, clear = FilterSettings(), ClearSettings()
         self.range_label = QLabel("Filters")
-        self.range_edit = QLineEdit("0-15")
+        self.range_edit = QLineEdit(DEFAULT_RANGE)
         self.range_edit.setMaximumWidth(90)
         self.range_label.setBuddy(self.range_edit)
         self.style_combo = QComboBox()
@@ -167,6 +168,7 @@ class FiltersTab(ViewTab):
         for control in self._clear_only:
             control.setEnabled(self._style() == "clear")
         self._objective_changed()
+        self.status.emit("")  # the last run's news was about the other style's result
 
     def _objective_changed(self) -> None:
         counted = COUNTED[self._objective()]
@@ -187,7 +189,10 @@ class FiltersTab(ViewTab):
             self.compute()
 
     def _model_changed(self, _model: ModelSummary) -> None:
+        """The range typed and its note belong to the old model's layer: the default range."""
         self.cache.clear()
+        self.range_edit.setText(DEFAULT_RANGE)
+        self.range_note.clear()
         self._fit_range_to_layer()
 
     def _preset_changed(self, _preset: str) -> None:
