@@ -9,10 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QLabel,
     QLineEdit,
-    QSpinBox,
     QToolButton,
 )
 
@@ -20,6 +18,7 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis.settings import ClearSettings
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
 from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
+from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
@@ -30,9 +29,9 @@ DEFAULT_RANGE = "0-15"
 COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": "classes"}
 
 
-def _weight_box(tooltip: str) -> QDoubleSpinBox:
+def _weight_box(name: str, tooltip: str) -> DecimalBox:
     """A regularizer weight: 0 (off) to 100."""
-    box = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
+    box = DecimalBox(name, minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
     box.setToolTip(f"{tooltip}\n0 is off; 0.5-4 are gentle to strong, relative to the objective.")
     return box
 
@@ -60,22 +59,25 @@ class FiltersTab(ViewTab):
         self.advanced_button = QToolButton(text="Advanced", checkable=True)
         self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
-        self.steps = QSpinBox(minimum=1, maximum=4096, value=defaults.steps)
-        self.learning_rate = QDoubleSpinBox(minimum=0.001, maximum=1000, value=defaults.learning_rate,
-                                            decimals=3)
-        self.size = QSpinBox(minimum=32, maximum=512, value=defaults.size, singleStep=8)
+        self.steps = NumberBox("Steps", minimum=1, maximum=4096, value=defaults.steps)
+        self.learning_rate = DecimalBox("Learning rate", minimum=0.001, maximum=1000,
+                                        value=defaults.learning_rate, decimals=3)
+        self.size = NumberBox("Size", minimum=32, maximum=512, value=defaults.size, singleStep=8)
         self.negative = QCheckBox("Negative")
-        self.variants = QSpinBox(minimum=1, maximum=9, value=clear.variants)
-        self.diversity = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=clear.diversity,
-                                        singleStep=0.5, decimals=2)
+        self.variants = NumberBox("Variants", minimum=1, maximum=9, value=clear.variants)
+        self.diversity = DecimalBox("Diversity", minimum=0.0, maximum=100.0, value=clear.diversity,
+                                    singleStep=0.5, decimals=2)
         self.decorrelate = QCheckBox("Decorrelate colour", checked=clear.decorrelate)
         self.transforms = QCheckBox("Transforms", checked=clear.transforms)
-        self.total_variation = _weight_box("Total-variation weight (clear style): smooths the image "
-                                           "by penalizing differences between neighbouring pixels.")
-        self.l2 = _weight_box("L2 weight (clear style): pulls pixels towards mid grey, against "
-                              "saturated colours.")
-        self.blur = _weight_box("Blur weight (clear style): pulls the image towards a blurred copy "
-                                "of itself every step.")
+        self.total_variation = _weight_box(
+            "Total variation", "Total-variation weight (clear style): smooths the image "
+            "by penalizing differences between neighbouring pixels.")
+        self.l2 = _weight_box(
+            "L2", "L2 weight (clear style): pulls pixels towards mid grey, against "
+            "saturated colours.")
+        self.blur = _weight_box(
+            "Blur", "Blur weight (clear style): pulls the image towards a blurred copy "
+            "of itself every step.")
         self.job = JobControls(runner, self.view_name, on_run=self.run, keep_partial=True,
                                progress_width=200,
                                run_tip="Optimize an input pattern for each chosen filter.",

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QProgressBa
 from convviz_gui.engine.layers import LayerInfo
 from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelInput, ModelRef, ModelSummary
 from convviz_gui.paths import resource
-from convviz_gui.ui.controls import MenuShortcutsWin, add_action
+from convviz_gui.ui.controls import DecimalBox, MenuShortcutsWin, NumberBox, add_action
 from convviz_gui.ui.dialogs import about_text, shortcuts_text, show_error, user_guide_dialog
 from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
@@ -51,6 +51,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.menu_shortcuts = MenuShortcutsWin(self)
+        for kind in (NumberBox, DecimalBox):  # a typed number set to a bound: said here too
+            for box in self.findChildren(kind):
+                box.clamped.connect(self.show_status)
         self._connect_session()
         self.runner.busy_changed.connect(self._busy)
         self.runner.engine_restarted.connect(self.files.reopen_after_restart)
