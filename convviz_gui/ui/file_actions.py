@@ -93,9 +93,9 @@ class FileActions(QObject):
 
     def last_dir(self, kind: str) -> str:
         """Where a file dialog for ``kind`` (one of ``FOLDER_KINDS``) opens: where the user
-        last opened or saved that kind of file; else the last folder of any kind, else home."""
-        anywhere = str(self.settings.value("recent/dir", str(Path.home())))
-        return str(self.settings.value(f"recent/dir/{kind}", anywhere))
+        last opened or saved that kind of file, else the home folder (never the folder of
+        another kind: exports do not land among the photos)."""
+        return str(self.settings.value(f"recent/dir/{kind}", str(Path.home())))
 
     def remember_dir(self, path: str, kind: str) -> None:
         """File dialogs for ``kind`` open where the user last opened or saved such a file
@@ -106,7 +106,6 @@ class FileActions(QObject):
         own = [resources_dir().resolve()] + ([self._paste_dir.resolve()] if self._paste_dir else [])
         if folder.is_dir() and not any(folder.is_relative_to(root) for root in own):
             self.settings.setValue(f"recent/dir/{kind}", str(folder))
-            self.settings.setValue("recent/dir", str(folder))
 
     # ----- choosing -----------------------------------------------------------------------------
     def choose_model(self) -> None:
