@@ -88,7 +88,10 @@ def gradcam_figure(
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
                                      for p in predictions[:3])
     zero = "  (the map is zero)" if cam.zero_map else ""
-    title = textwrap.fill(f"{cam_title(cam)}{zero}", TITLE_WRAP * (2 if tall else 3) // 3)
+    title = f"{cam_title(cam)}{zero}"
+    if len(title) > TITLE_WRAP * (2 if tall else 3) // 3:  # "… at <layer>" on a line of its own
+        head, at, where = title.rpartition(" at ")
+        title = f"{head}\n{at.strip()} {where}" if at else title
     figure.suptitle(f"{title}{top}", fontsize=10)
     return figure
 
