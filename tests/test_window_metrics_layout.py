@@ -37,6 +37,6 @@ def test_metrics_view_fits_its_canvas(explained, width, height, tall):
     for text in (curves.title, curves.xaxis.label, figure._suptitle):
         box = text.get_window_extent(renderer)
         assert box.x0 >= -1 and box.x1 <= width + 1, text.get_text()
-    assert 0 <= legend.x0 and legend.x1 <= width and legend.y0 >= 0
+    assert legend.x0 >= 0 and legend.x1 <= width and legend.y0 >= 0
     image = panels[0].get_window_extent(renderer)
     assert min(image.width, image.height) > 80  # larger than the 57 px of the old 5-panel row
