@@ -14,10 +14,12 @@ from convviz_gui.engine.cam import CamResult, Prediction
 from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.figures.colors import overlay
-from convviz_gui.figures.layout import BLANK_COLOR, image_axes
+from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import LABEL_LIMIT, cam_title, shorten
 from convviz_gui.ops.messages import Explanation, FigureStyle
+
+TITLE_WRAP = 60  # characters per line of the title: it fits a 1366x768 window's canvas
 
 
 def gradcam_figure(
@@ -38,20 +40,25 @@ def gradcam_figure(
     height, width = image_rgb.shape[:2]
     values, vmax, unit = _cam_values(cam, normalize, scale)
     up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), 0, 1)
-    panels = 3 + (mask is not None) + (metrics is not None)
-    if tall:
-        rows = -(-panels // 2)
-        figure = Figure(figsize=(8, 4.3 * rows), layout="constrained")
-        axes = list(image_axes(figure, rows, 2).flat)
-        for extra in axes[panels:]:
-            extra.remove()  # the empty last cell of the grid
-    else:
-        figure = Figure(figsize=(4 * panels, 4.6), layout="constrained")
-        axes = list(image_axes(figure, 1, panels)[0])
+    panels = 3 + (mask is not None)
+    # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
+    # of their own under them, as wide as the figure: readable at any canvas size.
+    cols = 2 if tall else panels
+    image_rows = -(-panels // cols)
+    curve_rows = int(metrics is not None)
+    figure = Figure(figsize=(8 if tall else 4 * cols, 4.3 * image_rows + 3.4 * curve_rows),
+                    layout="constrained")
+    grid = figure.add_gridspec(image_rows + curve_rows, cols,
+                               height_ratios=[1.0] * image_rows + [0.8] * curve_rows)
+    axes = [figure.add_subplot(grid[index // cols, index % cols]) for index in range(panels)]
+    for ax in axes:
+        ax.set_axis_off()
+    if metrics is not None:
+        axes.append(figure.add_subplot(grid[image_rows, :]))
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)
     heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
-    what = "heatmap" if cam.resolution == "layer" else "attribution (input pixels)"
+    what = "heatmap" if cam.resolution == "layer" else "attribution\n(input pixels)"
     axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
     colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
@@ -75,13 +82,17 @@ def gradcam_figure(
                        vmin=0, vmax=max(9, int(mask.max())))
         axes[3].set_title("mask", fontsize=10)  # the predicted classes (p > 0.5 for one channel)
     if metrics is not None:
-        metrics_axes(axes[panels - 1], metrics)
+        metrics_axes(axes[-1], metrics, legend_columns=1 if tall else 2)
     top = ""
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
                                      for p in predictions[:3])
     zero = "  (the map is zero)" if cam.zero_map else ""
-    figure.suptitle(f"{cam_title(cam)}{zero}{top}", fontsize=10, wrap=True)
+    title = f"{cam_title(cam)}{zero}"
+    if len(title) > TITLE_WRAP * (2 if tall else 3) // 3:  # "… at <layer>" on a line of its own
+        head, at, where = title.rpartition(" at ")
+        title = f"{head}\n{at.strip()} {where}" if at else title
+    figure.suptitle(f"{title}{top}", fontsize=10)
     return figure
 
 
@@ -103,8 +114,10 @@ def _cam_values(cam: CamResult, normalize: bool, scale: float | None
     return values, top, f"importance ({cam.score_kind} units)"
 
 
-def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None:
-    """Deletion and insertion curves with their AUCs (Petsiuk 2018) and Average Drop."""
+def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False,
+                 legend_columns: int = 2) -> None:
+    """Deletion and insertion curves with their AUCs (Petsiuk 2018) and Average Drop; the
+    legend sits under the axis (``legend_columns`` entries side by side) unless ``compact``."""
     ax.set_axis_on()
     ax.plot(metrics.fractions, metrics.deletion, color="#c0392b", marker=".",
             label=f"deletion AUC {metrics.deletion_auc:.3f} (lower better)")
@@ -113,9 +126,12 @@ def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False) -> None
     ax.fill_between(metrics.fractions, metrics.deletion, color="#c0392b", alpha=0.12)
     ax.set(xlim=(0, 1), ylim=(0, 1.02))
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6 if compact else 7, loc="upper right" if compact else "best")
-    if not compact:
-        ax.set_xlabel("share of pixels removed / inserted, most important first", fontsize=8)
+    if compact:
+        ax.legend(fontsize=6, loc="upper right")
+    else:  # under the axis, beside each other: never over the curves
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+                  ncol=legend_columns, frameon=False)
+        ax.set_xlabel("share of pixels removed / inserted (most important first)", fontsize=8)
         ax.set_ylabel("class probability", fontsize=8)
         ax.set_title(f"faithfulness: average drop {metrics.average_drop:.1%}, increase "
                      f"{'yes' if metrics.average_increase else 'no'}", fontsize=10)

@@ -369,7 +369,12 @@ def batch_report(request: BatchReport, context: OpContext) -> ReportResult:
         rule = "each image's top class" if request.class_ in (None, "", "top") else \
             f"class '{last.label}' ({last.class_index})"
         seconds = time.perf_counter() - started
+        if context.cancelled:  # a Cancel during the last image wins: no file
+            raise ExplanationCancelled("Cancelled.")
         path = writer.finish(ReportHeader(model_name, last.method, last.where, rule, seconds))
+    if context.cancelled:  # ... and during the writing too: the file goes again
+        Path(path).unlink(missing_ok=True)
+        raise ExplanationCancelled("Cancelled.")
     return ReportResult(str(path), writer.format, model_name, last.method, last.where,
                         tuple(entries), tuple(skipped), seconds)
 

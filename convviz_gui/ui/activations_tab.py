@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QVBoxLayout
 
 from convviz_gui.engine.activations import GRID_COLUMNS
 from convviz_gui.engine.layers import LayerPath, find_layer, spatial_layers
 from convviz_gui.figures.activations import channel_figure, page_start
 from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.messages import Activations, ActivationsResult, FigureStyle, OverviewResult
+from convviz_gui.ui.controls import NumberBox
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.overview_view import CHANNELS, OverviewView
 from convviz_gui.ui.view_tab import ViewTab
@@ -27,8 +28,8 @@ class ActivationsTab(ViewTab):
         super().__init__(session, runner, "Open a model and an image to see activations.")
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.columns = QSpinBox(minimum=1, maximum=64, value=GRID_COLUMNS)
-        self.page = QSpinBox(minimum=1, maximum=1)
+        self.columns = NumberBox("Channels per row", minimum=1, maximum=64, value=GRID_COLUMNS)
+        self.page = NumberBox("Page", minimum=1, maximum=1)
         self.overview = QCheckBox("All layers overview")
         self.info = QLabel("Click a channel to enlarge it.")
         self.info.setWordWrap(True)

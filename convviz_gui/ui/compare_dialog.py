@@ -58,6 +58,7 @@ class CompareDialog(QDialog):
         self.setWindowTitle("Compare explanations")
         self.tab = tab
         self.session, self.runner = tab.session, tab.runner
+        self.main = tab.window()  # the main window: its last-used folders
         self.result = None
         self.model = model = self.session.model  # the dialog's lists belong to this model
         methods = [(name, method_reference(cls)) for name, cls in CAM_METHODS.items()]
@@ -145,9 +146,11 @@ class CompareDialog(QDialog):
             return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export comparison", str(Path.home() / "comparison.png"),
+                self, "Export comparison", str(Path(self.main.files.last_dir("exports"))
+                                               / "comparison.png"),
                 "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
             if not path:
                 return
+            self.main.files.remember_dir(path, "exports")
         self.runner.submit("export-compare", ExportFigure(self.result, path, self.tab.style()),
                            on_error=self._failed)

@@ -1,14 +1,23 @@
-"""Controls shared by the window, tabs and dialogs: menu actions, the method box, the
-CAM-layer box, array pixmaps."""
+"""Controls shared by the window, tabs and dialogs: menu actions and their shortcuts, the
+method box, the CAM-layer box, number boxes that clamp what is typed, array pixmaps."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import QComboBox, QMenu
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeyEvent, QKeySequence, QPixmap, QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QMenu,
+    QSpinBox,
+    QToolTip,
+    QWidget,
+)
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class, method_reference
@@ -27,6 +36,46 @@ def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], objec
     action.triggered.connect(lambda _checked=False, call=slot: call())
     menu.addAction(action)
     return action
+
+
+# Keys a text box keeps even when a menu entry has them too (Copy, Paste… act on the text).
+TEXT_EDITING_KEYS = (
+    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.Delete,
+    QKeySequence.StandardKey.DeleteEndOfWord, QKeySequence.StandardKey.DeleteStartOfWord,
+    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.SelectPreviousWord)
+
+
+class MenuShortcutsWin(QObject):
+    """A window's menu shortcuts work whatever widget has the focus: a text box claims keys
+    such as Ctrl+E ("end of line") through ``ShortcutOverride``; the claim is refused for
+    the keys of the window's menu entries, except the text-editing ones (Copy, Paste…).
+
+    Args:
+        window: the window whose actions win; its text boxes are watched.
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if (event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget)
+                or watched.window() is not self._window or not isinstance(event, QKeyEvent)):
+            return False
+        if any(event.matches(key) for key in TEXT_EDITING_KEYS):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        for action in self._window.findChildren(QAction):
+            if action.isEnabled() and any(
+                    shortcut.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
+                    for shortcut in action.shortcuts()):
+                event.ignore()  # not the text box's: the shortcut goes to the menu entry
+                return True
+        return False
 
 
 def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:
@@ -105,3 +154,66 @@ class CamLayerCombo(QComboBox):
         self.setEnabled(uses_layer)
         self.setToolTip(self._tip if uses_layer else f"{methods.method()} reads no layer: it "
                         "attributes the score to the input pixels.")
+
+
+def _typed_number(box: QAbstractSpinBox, text: str) -> float | None:
+    """The number typed in a spin box (without its prefix and suffix), or None."""
+    core = text.removeprefix(box.prefix()).removesuffix(box.suffix()).strip()
+    core = core.replace(box.locale().groupSeparator(), "").replace(
+        box.locale().decimalPoint(), ".")
+    try:
+        return float(core)
+    except ValueError:
+        return None
+
+
+class _ClampsTyped:
+    """What a number box does with a typed number outside its range: it is accepted while
+    typing, then set to the nearest bound, and the box says so (a tooltip beside it, and its
+    ``clamped`` signal with the sentence, which the window shows in the status bar)."""
+
+    note = ""  # the last sentence said
+
+    def validate(self, text: str, pos: int):
+        number = _typed_number(self, text)
+        if number is not None and not self.minimum() <= number <= self.maximum():
+            return QValidator.State.Intermediate, text, pos
+        return super().validate(text, pos)
+
+    def fixup(self, text: str) -> str:
+        number = _typed_number(self, text)
+        if number is None or self.minimum() <= number <= self.maximum():
+            return super().fixup(text)
+        bound = self.maximum() if number > self.maximum() else self.minimum()
+        shown = self.textFromValue(bound)
+        which = "at most" if number > self.maximum() else "at least"
+        self.note = f"{self.name} is {which} {shown}: {text.strip()} became {shown}."
+        QToolTip.showText(self.mapToGlobal(self.rect().bottomLeft()), self.note, self)
+        self.clamped.emit(self.note)
+        return shown
+
+
+class NumberBox(_ClampsTyped, QSpinBox):
+    """A ``QSpinBox`` that sets a typed number beyond its range to the bound and says so
+    (a plain ``QSpinBox`` refuses the extra digits: 99999 becomes 9).
+
+    Args:
+        name: what the number is, for the sentence ("Channels per row").
+        **kwargs: ``QSpinBox`` properties (minimum, maximum, value, singleStep…).
+    """
+
+    clamped = Signal(str)
+
+    def __init__(self, name: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+
+
+class DecimalBox(_ClampsTyped, QDoubleSpinBox):
+    """``NumberBox`` for decimals (a ``QDoubleSpinBox``)."""
+
+    clamped = Signal(str)
+
+    def __init__(self, name: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.name = name

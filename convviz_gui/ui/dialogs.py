@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QSpinBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from convviz_gui import __version__
 from convviz_gui.engine.catalog import CATALOG
 from convviz_gui.ops.messages import ModelSummary, SaveModelSettings
 from convviz_gui.paths import resource, user_data_dir
+from convviz_gui.ui.controls import NumberBox
 
 
 def log_path():
@@ -104,11 +104,17 @@ class CatalogDialog(QDialog):
         form.addRow("", self.imagenet)
         form.addRow("", self.weights_note)
         form.addRow(buttons)
-        self.names.currentTextChanged.connect(self._describe_weights)
-        self._describe_weights(self.names.currentText())
+        self.names.currentTextChanged.connect(lambda _name: self._describe_weights())
+        self.imagenet.toggled.connect(lambda _checked: self._describe_weights())
+        self._describe_weights()
 
-    def _describe_weights(self, name: str) -> None:
-        entry = CATALOG[name]
+    def _describe_weights(self) -> None:
+        """What opening it costs: nothing without ImageNet weights, else cached or a download."""
+        if not self.imagenet.isChecked():
+            self.weights_note.setText("Random weights: nothing is downloaded; the views show the "
+                                      "architecture's structure, not learned features.")
+            return
+        entry = CATALOG[self.names.currentText()]
         cached = entry.cached_weights()
         self.weights_note.setText(
             f"ImageNet weights are already cached ({cached})." if cached else
@@ -185,7 +191,7 @@ class ModelSettingsDialog(QDialog):
         labels_row.addWidget(self.labels, 1)
         labels_row.addWidget(browse)
         dynamic = model.input_shape[0] is None
-        self.input_size = QSpinBox(minimum=8, maximum=4096, value=224, singleStep=32)
+        self.input_size = NumberBox("Input size", minimum=8, maximum=4096, value=224, singleStep=32)
         self.input_size.setEnabled(dynamic)
         self.input_size.setToolTip("Pixels fed to a model that accepts any image size."
                                    if dynamic else "This model has a fixed input size.")

@@ -58,6 +58,22 @@ class ExportActions(QObject):
         """Model > Model Settings."""
         self.model_settings_action = add_action(menu, self, "Model &Settings…",
                                                 self.edit_model_settings)
+        menu.setToolTipsVisible(True)  # a greyed-out entry says why
+        self._follow_model(None)
+        self.session.model_changed.connect(self._follow_model)
+
+    def _follow_model(self, model: ModelSummary | None) -> None:
+        """Model Settings applies to a model file; greyed out (the tooltip says why) for none,
+        the demo and the Keras Applications."""
+        built_in = model is not None and (model.ref.spec == "demo"
+                                          or model.ref.spec.startswith("app:"))
+        action = self.model_settings_action
+        action.setEnabled(model is not None and not built_in)
+        action.setToolTip(
+            "Open a model file first." if model is None else
+            f"{model.name} has its preprocessing, labels and input size built in; Model "
+            "Settings is for your own model files." if built_in else
+            "Preprocessing, labels file and input size, saved beside the model file.")
 
     # ----- settings -----------------------------------------------------------------------------
     def restore_settings(self) -> None:
@@ -85,12 +101,12 @@ class ExportActions(QObject):
             window.report_error("There is no figure to export yet.", "")
             return
         if path is None:
-            default = str(Path(window.files.last_dir()) / f"{tab.export_stem()}.png")
+            default = str(Path(window.files.last_dir("exports")) / f"{tab.export_stem()}.png")
             path, _ = QFileDialog.getSaveFileName(
                 window, "Export figure", default, "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
             if not path:
                 return
-            window.files.remember_dir(path)
+            window.files.remember_dir(path, "exports")
         window.show_status(f"Exporting {Path(path).name}…")
         self.runner.submit("export", ExportFigure(tab.result, str(path), tab.style(),
                                                   self.export_dpi()),
@@ -104,7 +120,7 @@ class ExportActions(QObject):
             window.report_error("Open a model and an image first.", "")
             return
         folder = folder or QFileDialog.getExistingDirectory(window, "Export all activations to",
-                                                            window.files.last_dir())
+                                                            window.files.last_dir("exports"))
         if not folder:
             return
         request = ExportAllActivations(self.session.model_ref, self.session.image_ref, folder,

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from PySide6.QtCore import QMargins, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from convviz_gui.ui.controls import ndarray_to_pixmap
@@ -76,36 +76,58 @@ class BackgroundCanvas(FigureCanvasQTAgg):
             return  # not laid out yet: drawn at the first paint
         self._draw_pending = False
         self._rendering = True
-        threading.Thread(target=self._render, args=(self.figure,), daemon=True,
+        # The size the canvas will look the drawing up by (``get_renderer``): a renderer of
+        # any other size (977 px for a 977.99 px wide figure) is replaced by a blank one.
+        key = (*self.get_width_height(physical=True), self.figure.dpi)
+        threading.Thread(target=self._render, args=(self.figure, key), daemon=True,
                          name="convviz-draw").start()
 
-    def _render(self, figure: Figure) -> None:
+    def _render(self, figure: Figure, key: tuple[int, int, float]) -> None:
         renderer = None
         try:
             with DRAW_LOCK:
-                width, height = (int(size) for size in figure.bbox.max)
-                renderer = RendererAgg(max(1, width), max(1, height), figure.dpi)
+                renderer = RendererAgg(max(1, key[0]), max(1, key[1]), key[2])
                 figure.draw(renderer)
         except Exception:  # a broken figure must not kill the thread silently
             logging.getLogger(__name__).exception("drawing a figure failed")
             renderer = None
-        self._result = (figure, renderer)
+        self._result = (figure, renderer, key)
         try:
             self._finished.emit()
         except RuntimeError:  # the canvas was deleted meanwhile
             self._rendering = False
 
     def _swap(self) -> None:
-        figure, renderer = self._result or (None, None)
+        figure, renderer, key = self._result or (None, None, None)
         self._rendering = False
         if renderer is not None and figure is self.figure:
             self.renderer = renderer
-            self._lastKey = (renderer.width, renderer.height, figure.dpi)
-            self.update()
+            self._lastKey = key
+            self.update()  # a hidden canvas is painted from it when shown
             self.drawn.emit()
-        if self._again or figure is not self.figure:
+        resized = key != (*self.get_width_height(physical=True), self.figure.dpi)
+        if self._again or figure is not self.figure or resized:
             self._again = False
             self.draw_idle()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Paint the last drawing. A canvas resized since (or never drawn) starts a drawing
+        and shows the old one stretched meanwhile, never a blank renderer of the new size;
+        the finished drawing is painted when it is swapped in."""
+        key = (*self.get_width_height(physical=True), self.figure.dpi)
+        if getattr(self, "_lastKey", None) == key:
+            super().paintEvent(event)
+            return
+        self._draw_pending = True
+        self._draw_idle()
+        renderer = getattr(self, "renderer", None)
+        if renderer is not None:
+            pixels = np.asarray(renderer.buffer_rgba())
+            image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                           QImage.Format.Format_RGBA8888)
+            painter = QPainter(self)
+            painter.drawImage(self.rect(), image)
+            painter.end()
 
 
 class FigureView(QWidget):
@@ -148,6 +170,7 @@ class FigureView(QWidget):
         self.pending = False
         self._preview = None
         self.figure = None
+        self._forget_readout()
         for widget in (self._toolbar, self.canvas):
             if widget is not None:
                 widget.hide()
@@ -219,6 +242,7 @@ class FigureView(QWidget):
             figure.set_size_inches(self.canvas.width() * ratio / figure.dpi,
                                    self.canvas.height() * ratio / figure.dpi, forward=False)
             self._toolbar.update()
+            self._forget_readout()
             self._draw_when_visible()
             return self.canvas
         self._clear()
@@ -232,6 +256,11 @@ class FigureView(QWidget):
         self._layout.addWidget(self.canvas, 1)
         self._draw_when_visible()
         return self.canvas
+
+    def _forget_readout(self) -> None:
+        """The toolbar's value under the mouse described the figure that is gone."""
+        if self._toolbar is not None:
+            self._toolbar.set_message("")
 
     def _drawn(self) -> None:
         """The canvas finished drawing: show it if it holds the current figure."""

@@ -34,6 +34,8 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
 CODE_FILTER = "Python files (*.py)"
 RECENT_LIMIT = 8
+# Each kind of file has its own last folder: models, images, exported figures, reports.
+FOLDER_KINDS = ("models", "images", "exports", "reports")
 
 
 class FileActions(QObject):
@@ -89,22 +91,26 @@ class FileActions(QObject):
                 add_action(menu, self, entry, partial(opener, entry))
             menu.setEnabled(bool(entries))
 
-    def last_dir(self) -> str:
-        """Where file dialogs open: where the user last opened or saved a file."""
-        return str(self.settings.value("recent/dir", str(Path.home())))
+    def last_dir(self, kind: str) -> str:
+        """Where a file dialog for ``kind`` (one of ``FOLDER_KINDS``) opens: where the user
+        last opened or saved that kind of file, else the home folder (never the folder of
+        another kind: exports do not land among the photos)."""
+        return str(self.settings.value(f"recent/dir/{kind}", str(Path.home())))
 
-    def remember_dir(self, path: str) -> None:
-        """File dialogs open where the user last opened or saved a file (not ConvViz's own
-        folders: the bundled demo image, pasted images)."""
+    def remember_dir(self, path: str, kind: str) -> None:
+        """File dialogs for ``kind`` open where the user last opened or saved such a file
+        (not ConvViz's own folders: the bundled demo image, pasted images)."""
+        if kind not in FOLDER_KINDS:
+            raise ValueError(f"unknown kind of folder {kind!r}")
         folder = (Path(path) if Path(path).is_dir() else Path(path).parent).resolve()
         own = [resources_dir().resolve()] + ([self._paste_dir.resolve()] if self._paste_dir else [])
         if folder.is_dir() and not any(folder.is_relative_to(root) for root in own):
-            self.settings.setValue("recent/dir", str(folder))
+            self.settings.setValue(f"recent/dir/{kind}", str(folder))
 
     # ----- choosing -----------------------------------------------------------------------------
     def choose_model(self) -> None:
         """File > Open Model."""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open Keras model", self.last_dir(),
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Keras model", self.last_dir("models"),
                                               MODEL_FILTER)
         if path:
             self.open_model(path)
@@ -119,7 +125,7 @@ class FileActions(QObject):
 
     def choose_image(self) -> None:
         """File > Open Image."""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open image", self.last_dir(),
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open image", self.last_dir("images"),
                                               IMAGE_FILTER)
         if path:
             self.open_image(path)
@@ -127,7 +133,7 @@ class FileActions(QObject):
     def choose_images(self) -> None:
         """File > Compare Images: several images side by side in the Grad-CAM tab."""
         paths, _ = QFileDialog.getOpenFileNames(self.window, "Compare images (choose two or more)",
-                                                self.last_dir(), IMAGE_FILTER)
+                                                self.last_dir("images"), IMAGE_FILTER)
         if len(paths) == 1:
             self.open_image(paths[0])
         elif paths:
@@ -171,7 +177,7 @@ class FileActions(QObject):
     def _model_ready(self, model: ModelSummary) -> None:
         spec = model.ref.spec
         if not spec.startswith(("app:", "demo")):
-            self.remember_dir(spec)
+            self.remember_dir(spec, "models")
         self._remember("recent/models", spec)
         self._failed_model = None
         self.window.show_status(f"Opened {model.name}.")
@@ -246,7 +252,7 @@ class FileActions(QObject):
     def _image_ready(self, remember: bool, image: ImageSummary) -> None:
         if remember:
             self._remember("recent/images", image.ref.path)
-            self.remember_dir(image.ref.path)
+            self.remember_dir(image.ref.path, "images")
         self.session.set_image(image)
 
     def paste_image(self) -> None:

@@ -9,10 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QLabel,
     QLineEdit,
-    QSpinBox,
     QToolButton,
 )
 
@@ -20,18 +18,20 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis.settings import ClearSettings
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
 from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
+from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
 STYLES = (("Reference", "reference"), ("Clear", "clear"))
 OBJECTIVES = (("Channel", "channel"), ("Neuron", "neuron"), ("Unit", "unit"), ("Class", "class"))
+DEFAULT_RANGE = "0-15"
 # What the indices count for each objective (the range label and the messages).
 COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": "classes"}
 
 
-def _weight_box(tooltip: str) -> QDoubleSpinBox:
+def _weight_box(name: str, tooltip: str) -> DecimalBox:
     """A regularizer weight: 0 (off) to 100."""
-    box = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
+    box = DecimalBox(name, minimum=0.0, maximum=100.0, value=0.0, singleStep=0.1, decimals=2)
     box.setToolTip(f"{tooltip}\n0 is off; 0.5-4 are gentle to strong, relative to the objective.")
     return box
 
@@ -47,7 +47,7 @@ class FiltersTab(ViewTab):
                          "patterns each filter responds to most.")
         defaults, clear = FilterSettings(), ClearSettings()
         self.range_label = QLabel("Filters")
-        self.range_edit = QLineEdit("0-15")
+        self.range_edit = QLineEdit(DEFAULT_RANGE)
         self.range_edit.setMaximumWidth(90)
         self.range_label.setBuddy(self.range_edit)
         self.style_combo = QComboBox()
@@ -59,22 +59,25 @@ class FiltersTab(ViewTab):
         self.advanced_button = QToolButton(text="Advanced", checkable=True)
         self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
-        self.steps = QSpinBox(minimum=1, maximum=4096, value=defaults.steps)
-        self.learning_rate = QDoubleSpinBox(minimum=0.001, maximum=1000, value=defaults.learning_rate,
-                                            decimals=3)
-        self.size = QSpinBox(minimum=32, maximum=512, value=defaults.size, singleStep=8)
+        self.steps = NumberBox("Steps", minimum=1, maximum=4096, value=defaults.steps)
+        self.learning_rate = DecimalBox("Learning rate", minimum=0.001, maximum=1000,
+                                        value=defaults.learning_rate, decimals=3)
+        self.size = NumberBox("Size", minimum=32, maximum=512, value=defaults.size, singleStep=8)
         self.negative = QCheckBox("Negative")
-        self.variants = QSpinBox(minimum=1, maximum=9, value=clear.variants)
-        self.diversity = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=clear.diversity,
-                                        singleStep=0.5, decimals=2)
+        self.variants = NumberBox("Variants", minimum=1, maximum=9, value=clear.variants)
+        self.diversity = DecimalBox("Diversity", minimum=0.0, maximum=100.0, value=clear.diversity,
+                                    singleStep=0.5, decimals=2)
         self.decorrelate = QCheckBox("Decorrelate colour", checked=clear.decorrelate)
         self.transforms = QCheckBox("Transforms", checked=clear.transforms)
-        self.total_variation = _weight_box("Total-variation weight (clear style): smooths the image "
-                                           "by penalizing differences between neighbouring pixels.")
-        self.l2 = _weight_box("L2 weight (clear style): pulls pixels towards mid grey, against "
-                              "saturated colours.")
-        self.blur = _weight_box("Blur weight (clear style): pulls the image towards a blurred copy "
-                                "of itself every step.")
+        self.total_variation = _weight_box(
+            "Total variation", "Total-variation weight (clear style): smooths the image "
+            "by penalizing differences between neighbouring pixels.")
+        self.l2 = _weight_box(
+            "L2", "L2 weight (clear style): pulls pixels towards mid grey, against "
+            "saturated colours.")
+        self.blur = _weight_box(
+            "Blur", "Blur weight (clear style): pulls the image towards a blurred copy "
+            "of itself every step.")
         self.job = JobControls(runner, self.view_name, on_run=self.run, keep_partial=True,
                                progress_width=200,
                                run_tip="Optimize an input pattern for each chosen filter.",
@@ -167,6 +170,7 @@ class FiltersTab(ViewTab):
         for control in self._clear_only:
             control.setEnabled(self._style() == "clear")
         self._objective_changed()
+        self.status.emit("")  # the last run's news was about the other style's result
 
     def _objective_changed(self) -> None:
         counted = COUNTED[self._objective()]
@@ -187,7 +191,10 @@ class FiltersTab(ViewTab):
             self.compute()
 
     def _model_changed(self, _model: ModelSummary) -> None:
+        """The range typed and its note belong to the old model's layer: the default range."""
         self.cache.clear()
+        self.range_edit.setText(DEFAULT_RANGE)
+        self.range_note.clear()
         self._fit_range_to_layer()
 
     def _preset_changed(self, _preset: str) -> None:

@@ -145,6 +145,7 @@ class GradCamTab(ViewTab):
         self.alpha.valueChanged.connect(self._restyle)
         self.cmap.currentTextChanged.connect(lambda _: self._restyle())
         self.absolute.toggled.connect(lambda _: self._restyle())
+        session.belongs_to("model", self._forget_classes)
         session.model_changed.connect(self._model_changed)
         session.image_changed.connect(self._image_changed)
         session.layer_changed.connect(self._layer_changed)
@@ -180,6 +181,14 @@ class GradCamTab(ViewTab):
         self._fill_targets(model.output_kind == "segmentation")
         if self.isVisible():  # shown before the model came (e.g. comparing images at start)
             QTimer.singleShot(0, self._select_layer_in_tree)
+
+    def _forget_classes(self) -> None:
+        """The class list and its search belong to the model (another model, other classes)."""
+        self.class_filter.clear()
+        self._ranking = ()
+        self.predictions.blockSignals(True)
+        self.predictions.clear()
+        self.predictions.blockSignals(False)
 
     def _image_changed(self, image: ImageSummary) -> None:
         self.class_index = None

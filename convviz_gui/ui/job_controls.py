@@ -66,6 +66,12 @@ class JobControls(QWidget):
             if widgets[part] is not None:
                 row.addWidget(widgets[part])
         self.show_idle()
+        runner.dropped.connect(self._dropped)
+
+    def _dropped(self, kind: str) -> None:
+        """The runner cancelled this kind's job (the model or image changed): idle at once."""
+        if kind == self.kind and self.running is None:
+            self.show_idle()
 
     @property
     def running(self) -> Job | None:

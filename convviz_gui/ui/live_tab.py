@@ -120,6 +120,7 @@ class LiveTab(QWidget):
         self._closed = False  # the window closes: nothing more is sent to the engine
         self._engine_seconds = 0.0  # the last frame's time in the engine
         self._build()
+        session.belongs_to("model", self._forget_frames)
         session.model_changed.connect(self._model_changed)
         self._fill_cameras()
         self._update_buttons()
@@ -373,6 +374,14 @@ class LiveTab(QWidget):
         self.set_paused(True)
         self.view.set_hint(message)
         self.status.emit(message)
+
+    def _forget_frames(self) -> None:
+        """The top classes, the readout and the frame on screen belong to the model."""
+        self.predictions.clear()
+        self.readout.setText("0.0 frames/s")
+        self.result = None
+        self.last_peak = None
+        self._engine_seconds = 0.0
 
     # ----- choices ---------------------------------------------------------------------------
     def _model_changed(self, model: ModelSummary) -> None:

@@ -13,9 +13,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIc
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget
 
 from convviz_gui.engine.layers import LayerInfo
-from convviz_gui.ops.messages import ImageSummary, ModelInput, ModelSummary
+from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelInput, ModelRef, ModelSummary
 from convviz_gui.paths import resource
-from convviz_gui.ui.controls import add_action
+from convviz_gui.ui.controls import DecimalBox, MenuShortcutsWin, NumberBox, add_action
 from convviz_gui.ui.dialogs import about_text, shortcuts_text, show_error, user_guide_dialog
 from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
@@ -23,9 +23,11 @@ from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.tabs import TAB_SPECS, TabSpec
-from convviz_gui.ui.workers import JobRunner
+from convviz_gui.ui.workers import Job, JobRunner, request_refs
 
 BUSY_BAR_DELAY_MS = 400
+# Jobs that write a file the user asked for: they finish even when the model or image changes.
+FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "model-settings"})
 
 
 class MainWindow(QMainWindow):
@@ -48,6 +50,10 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_status_bar()
         self._build_menus()
+        self.menu_shortcuts = MenuShortcutsWin(self)
+        for kind in (NumberBox, DecimalBox):  # a typed number set to a bound: said here too
+            for box in self.findChildren(kind):
+                box.clamped.connect(self.show_status)
         self._connect_session()
         self.runner.busy_changed.connect(self._busy)
         self.runner.engine_restarted.connect(self.files.reopen_after_restart)
@@ -141,6 +147,8 @@ class MainWindow(QMainWindow):
     def _connect_session(self) -> None:
         """The window's own reactions first, then each tab made stale as its spec says."""
         session = self.session
+        session.model_changed.connect(self._drop_jobs_of_other_models)
+        session.image_changed.connect(self._drop_jobs_of_other_images)
         session.model_changed.connect(self._model_changed)
         session.image_changed.connect(self._image_changed)
         session.layer_changed.connect(self._layer_changed)
@@ -201,6 +209,25 @@ class MainWindow(QMainWindow):
             self._fit_tree_dock()
 
     # ----- state changes ------------------------------------------------------------------
+    def _drop_jobs_of_other_models(self, model: ModelSummary) -> None:
+        """Another model is open: the jobs computing for the old one stop, and nothing they
+        said stays on screen (their results, errors and progress are dropped)."""
+        def stale(job: Job) -> bool:
+            models = [ref for ref in request_refs(job.request) if isinstance(ref, ModelRef)]
+            return bool(models) and model.ref not in models
+
+        self.runner.cancel_stale(stale, keep=FILE_JOBS)
+        self._tab_news.clear()  # each tab's last word was about the old model
+
+    def _drop_jobs_of_other_images(self, image: ImageSummary) -> None:
+        """Another image is open: the jobs computing for the old one stop (a comparison of
+        several images that include the new one goes on)."""
+        def stale(job: Job) -> bool:
+            paths = {ref.path for ref in request_refs(job.request) if isinstance(ref, ImageRef)}
+            return bool(paths) and image.ref.path not in paths
+
+        self.runner.cancel_stale(stale, keep=FILE_JOBS)
+
     def _model_changed(self, model: ModelSummary) -> None:
         self.tree.set_layers(list(model.layer_tree))
         if self.session.layer is not None:

@@ -55,7 +55,12 @@ class ModelTreePanel(QWidget):
         self._quiet = False  # filtering moves Qt's current row: that is not the user's choice
 
     def set_layers(self, tree: list[LayerInfo]) -> None:
-        """Show a model's layer tree (replacing the previous one)."""
+        """Show a model's layer tree (replacing the previous one); a search typed for the
+        previous model is cleared (it would hide every layer of this one)."""
+        with QSignalBlocker(self.filter_box):
+            self.filter_box.clear()
+        self.proxy.setFilterFixedString("")
+        self._selected = None
         self.source.removeRows(0, self.source.rowCount())
         self._items.clear()
         self._append(self.source.invisibleRootItem(), tree)
@@ -123,7 +128,8 @@ class ModelTreePanel(QWidget):
             if text:
                 with QSignalBlocker(self.view):
                     self.view.expandAll()
-                self.view.resizeColumnToContents(0)
+            if self.proxy.rowCount() > 0:  # columns fitted to no rows would be squashed
+                self._fit_columns()
             if self._selected is not None:
                 item = self._items.get(self._selected)
                 index = self.proxy.mapFromSource(item.index()) if item is not None else None

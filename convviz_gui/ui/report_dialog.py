@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.messages import BatchReport, ReportResult
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
 from convviz_gui.ui.dialogs import show_error
@@ -46,7 +47,7 @@ class ReportDialog(QDialog):
         self.setWindowTitle(f"Batch Report — {model.name}")
         self.result: ReportResult | None = None
         tab = main.gradcam_tab
-        start = Path(main.files.last_dir())
+        start = Path(main.files.last_dir("reports"))
         self.folder = QLineEdit(placeholderText="a folder of images")
         self.folder.setToolTip("Every file in it is explained, sorted by name; files that are not "
                                "images are listed as skipped.")
@@ -64,8 +65,9 @@ class ReportDialog(QDialog):
         self.metrics = QCheckBox("Faithfulness metrics (slower)")
         self.metrics.setToolTip("Deletion/insertion AUC and Average Drop/Increase for every image.")
         self.out = QLineEdit(str(start / "report.html"))
-        self._out_chosen = False  # until the user chooses, the report goes beside the folder
+        self._out_chosen = False  # until the user edits it, the report is named after the folder
         self.out.textEdited.connect(lambda _text: setattr(self, "_out_chosen", True))
+        self.folder.textChanged.connect(lambda _text: self._default_output())
         self.out.setToolTip("report.html (one self-contained file) or report.pdf (a page per "
                             "image, then the summary).")
         self.job = JobControls(self.runner, "report", on_run=self.run, parts=("progress",),
@@ -112,19 +114,20 @@ class ReportDialog(QDialog):
     def choose_folder(self) -> None:
         """The folder chooser, opened where the user last opened or saved a file."""
         folder = QFileDialog.getExistingDirectory(self, "Folder of images",
-                                                  self.folder.text() or self.main.files.last_dir())
+                                                  self.folder.text() or self.main.files.last_dir("images"))
         if folder:
             self.folder.setText(folder)
-            self.main.files.remember_dir(folder)
-            self._default_output()
+            self.main.files.remember_dir(folder, "images")
 
     def _default_output(self) -> None:
-        """``<folder> report.html`` beside the folder (not in it: a second run would list it
-        as skipped), unless the user chose the report file."""
-        folder = Path(self.folder.text().strip())
-        if not self._out_chosen and folder.is_dir() and folder.parent != folder:
-            suffix = Path(self.out.text()).suffix or ".html"
-            self.out.setText(str(folder.parent / f"{folder.name} report{suffix}"))
+        """Until the user edits or chooses the report file, it follows the folder as it is
+        typed: ``<folder name>_report.html``, in the folder the Report file field shows (the
+        reports folder used last), never a folder the user did not choose."""
+        name = Path(self.folder.text().strip()).name
+        if not self._out_chosen and name:
+            out = Path(self.out.text().strip() or "report.html")
+            suffix = out.suffix or ".html"
+            self.out.setText(str(out.parent / f"{safe_file_stem(name)}_report{suffix}"))
 
     def choose_output(self) -> None:
         """The report file: .html or .pdf (the filter's suffix is added when none is typed)."""
@@ -135,7 +138,7 @@ class ReportDialog(QDialog):
                 path += ".pdf" if "pdf" in chosen.lower() else ".html"
             self.out.setText(path)
             self._out_chosen = True
-            self.main.files.remember_dir(path)
+            self.main.files.remember_dir(path, "reports")
 
     def request(self) -> BatchReport:
         """The report the controls describe (raises ``ConvVizError`` for a wrong suffix)."""

@@ -6,6 +6,7 @@ model itself lives in the engine process, reached by the references in requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
@@ -78,6 +79,14 @@ class Session(QObject):
         return {"model": self.model_changed, "image": self.image_changed,
                 "layer": self.layer_changed, "preset": self.preset_changed,
                 "fit": self.fit_changed}
+
+    def belongs_to(self, fields: str, reset: Callable[[], object]) -> None:
+        """Declare state that belongs to some fields (``"model"``, ``"model image"``...):
+        ``reset()`` runs whenever one of them changes, before the views recompute, so that
+        nothing of the old model, layer or image stays on screen."""
+        signals = self.field_signals()
+        for field in fields.split():
+            signals[field].connect(lambda _value, call=reset: call())
 
     @property
     def ready(self) -> bool:

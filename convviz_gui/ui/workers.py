@@ -13,6 +13,7 @@ once.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -21,8 +22,26 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from convviz_gui.ops.engine_process import EngineProcess
+from convviz_gui.ops.messages import ImageRef, ModelRef
 
 RESTARTS_PER_MINUTE = 3  # more deaths than this in a minute: the engine cannot start at all
+
+
+def request_refs(request: Any, depth: int = 2) -> list[ModelRef | ImageRef]:
+    """The model and image references a request names (in its fields, or one level down
+    in a nested settings dataclass such as an explanation spec)."""
+    found: list[ModelRef | ImageRef] = []
+    if depth == 0 or not dataclasses.is_dataclass(request):
+        return found
+    for field in dataclasses.fields(request):
+        value = getattr(request, field.name, None)
+        values = value if isinstance(value, tuple) else (value,)
+        for item in values:
+            if isinstance(item, (ModelRef, ImageRef)):
+                found.append(item)
+            elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+                found.extend(request_refs(item, depth - 1))
+    return found
 
 
 class JobSignals(QObject):
@@ -87,6 +106,7 @@ class JobRunner(QObject):
     """Owns the engine process; one live job per kind, newer requests replace older ones."""
 
     busy_changed = Signal(bool)
+    dropped = Signal(str)  # the kind of a live job cancelled because the session moved on
     engine_restarted = Signal(str)  # one sentence for the status bar
     engine_failed = Signal(str)  # the engine cannot be started again
 
@@ -228,6 +248,17 @@ class JobRunner(QObject):
         job = self._jobs.pop(kind, None)
         if job is not None:
             job.cancel()
+
+    def cancel_stale(self, stale: Callable[[Job], bool], keep: frozenset[str] = frozenset()
+                     ) -> list[str]:
+        """Cancel every live job ``stale`` says belongs to what the window no longer shows
+        (its result and errors are dropped); ``keep``: kinds that always finish (files the
+        user asked for). Returns the kinds cancelled; ``dropped`` is emitted for each."""
+        kinds = [kind for kind, job in self._jobs.items() if kind not in keep and stale(job)]
+        for kind in kinds:
+            self.cancel(kind)
+            self.dropped.emit(kind)
+        return kinds
 
     def cancel_all(self) -> None:
         """Cancel every job."""
