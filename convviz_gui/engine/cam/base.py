@@ -269,6 +269,7 @@ class Explainer:
         if target is None or target.needs_output(self.loaded):
             clean = explained_outputs(self.loaded, batch, self.score)
         if target is None:
+            assert clean is not None  # computed above: no target needs the output
             target = ClassScore(int(np.argmax(clean[1].reshape(-1))))
         target.check(self.loaded)
         weights = target.weights(self.loaded, None if clean is None else clean[1][0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps
-from convviz_gui.engine.cam.perturbation import clean_pass
+from convviz_gui.engine.cam.perturbation import clean_layer_pass
 
 
 class EigenCAM(Explainer):
@@ -19,7 +19,7 @@ class EigenCAM(Explainer):
     summary = "first principal component of the feature maps; class-agnostic (Muhammad 2020)"
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
-        features, _, clean = clean_pass(self, batch, weights)
+        features, _, clean = clean_layer_pass(self, batch, weights)
         height, width, channels = features.shape
         matrix = features.reshape(-1, channels).astype(np.float64)
         _, _, vt = np.linalg.svd(matrix, full_matrices=False)

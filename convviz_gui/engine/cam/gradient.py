@@ -29,7 +29,7 @@ class GradientCAM(Explainer):
 
             @tf.function(input_signature=[input_spec(self.loaded),
                                           weights_spec(self.loaded, per_image=True)])
-            def function(batch, weights):
+            def function(batch: Any, weights: Any) -> Any:
                 # No weight gradients (oneDNN, see engine/__init__.py): the features come out of
                 # the same call as the outputs, so the input is watched to put them on the tape.
                 with tf.GradientTape(watch_accessed_variables=False) as tape:

@@ -34,6 +34,15 @@ def clean_pass(explainer: Explainer, batch: np.ndarray, weights: np.ndarray
     return features, float(scores.numpy()[0]), (explained.numpy(), probabilities.numpy())
 
 
+def clean_layer_pass(explainer: Explainer, batch: np.ndarray, weights: np.ndarray
+                     ) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray]]:
+    """``clean_pass`` for the methods that weigh a layer's feature maps (never None)."""
+    features, score, clean = clean_pass(explainer, batch, weights)
+    if features is None:
+        raise ValueError(f"{explainer.name} weighs a layer's feature maps: it needs a layer.")
+    return features, score, clean
+
+
 def softmax(values: np.ndarray) -> np.ndarray:
     """Softmax of a vector (shifted by its max: no overflow)."""
     shifted = np.exp(values - values.max())
@@ -63,7 +72,7 @@ class ScoreCAM(Explainer):
 
             @tf.function(input_signature=[input_spec(self.loaded), tf.TensorSpec((None, None, None)),
                                           weights_spec(self.loaded)])
-            def function(image, maps, weights):
+            def function(image: Any, maps: Any, weights: Any) -> Any:
                 size = tf.shape(image)[1:3]
                 masks = tf.image.resize(maps[..., None], size, method="bilinear")
                 low = tf.reduce_min(masks, axis=[1, 2, 3], keepdims=True)
@@ -80,7 +89,7 @@ class ScoreCAM(Explainer):
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         import tensorflow as tf
 
-        features, _, clean = clean_pass(self, batch, weights)
+        features, _, clean = clean_layer_pass(self, batch, weights)
         channels = features.shape[-1]
         top_n = self.options.top_n
         chosen = np.arange(channels)
@@ -123,7 +132,7 @@ class AblationCAM(Explainer):
 
             @tf.function(input_signature=[input_spec(self.loaded), tf.TensorSpec((None, channels)),
                                           weights_spec(self.loaded)])
-            def function(image, masks, weights):
+            def function(image: Any, masks: Any, weights: Any) -> Any:
                 if tile:  # a layer after the target also reads an earlier tensor (concatenation)
                     image = tf.repeat(image, tf.shape(masks)[0], axis=0)
                 explained = graph([image, masks], training=False)
@@ -144,7 +153,7 @@ class AblationCAM(Explainer):
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         import tensorflow as tf
 
-        features, clean_score, clean = clean_pass(self, batch, weights)
+        features, clean_score, clean = clean_layer_pass(self, batch, weights)
         channels = features.shape[-1]
         keep = 1.0 - np.eye(channels, dtype=np.float32)
         image, read = tf.constant(batch), tf.constant(weights)

@@ -36,9 +36,9 @@ def guided_substitutes(loaded: Any) -> dict:
     class GuidedGate(keras.layers.Layer):
         """Identity forward; lets only positive gradients back (Springenberg 2015, Eq. 2c)."""
 
-        def call(self, inputs):
+        def call(self, inputs: Any) -> Any:
             @tf.custom_gradient
-            def gate(x):
+            def gate(x: Any) -> Any:
                 return tf.identity(x), lambda upstream: tf.nn.relu(upstream)
 
             return gate(inputs)
@@ -61,7 +61,7 @@ def input_gradients(loaded: Any, score: str, guided: bool = False) -> Any:
         graph, finish = score_graph(loaded, (), score, guided_substitutes(loaded) if guided else None)
 
         @tf.function(input_signature=[input_spec(loaded), weights_spec(loaded)])
-        def function(batch, weights):
+        def function(batch: Any, weights: Any) -> Any:
             with tf.GradientTape(watch_accessed_variables=False) as tape:  # no weight gradients
                 tape.watch(batch)
                 explained = graph(batch, training=False)

@@ -80,7 +80,8 @@ def output_head(loaded: Any) -> OutputHead | None:
     key = ("output_head",)
     if key in loaded.cache:
         return loaded.cache[key]
-    current, path = loaded.keras_model, ()
+    current = loaded.keras_model
+    path: tuple[str, ...] = ()
     head = None
     while True:
         history = getattr(current.outputs[0], "_keras_history", None)
@@ -161,7 +162,7 @@ def forward_function(loaded: Any, score: str, layers: tuple[LayerPath, ...] = ()
         graph, finish = score_graph(loaded, layers, score)
 
         @tf.function(input_signature=[input_spec(loaded), weights_spec(loaded)])
-        def function(batch, weights):
+        def function(batch: Any, weights: Any) -> Any:
             values = graph(batch, training=False)
             values = list(values) if isinstance(values, (list, tuple)) else [values]
             explained = values[len(layers)]

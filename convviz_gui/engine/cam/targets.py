@@ -123,6 +123,8 @@ class SegmentationRegion(Target):
             region = np.zeros((height, width), bool)
             region[int(y0 * height):max(int(y0 * height) + 1, round(y1 * height)),
                    int(x0 * width):max(int(x0 * width) + 1, round(x1 * width))] = True
+        elif output is None:
+            raise ValueError("A region without a box is read from the model's output.")
         elif classes > 1:
             region = output.argmax(axis=-1) == self.class_index
         else:  # one sigmoid channel: the pixels above one half
@@ -150,7 +152,8 @@ def make_target(kind: str, class_index: int,
     if cls is None:
         raise ConvVizError(f"Unknown target '{kind}'. Choose one of {', '.join(TARGETS)}.")
     if cls is SegmentationRegion:
-        return SegmentationRegion(class_index, tuple(box) if box is not None else None)
+        corners = None if box is None else (box[0], box[1], box[2], box[3])  # a list too
+        return SegmentationRegion(class_index, corners)
     if box is not None:
         raise ConvVizError("A box is only used by the region target of a segmentation model.")
     return cls(class_index)
