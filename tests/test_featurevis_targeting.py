@@ -131,8 +131,8 @@ def _window_error(qtbot, window, layer, style, objective, filters) -> str:
     tab.objective.setCurrentIndex(tab.objective.findData(objective))
     tab.range_edit.setText(filters)  # after the objective: the class objective fits the range
     errors = len(window.errors_shown)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    assert tab.run_button.isEnabled() and len(window.errors_shown) == errors  # nothing started
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
+    assert tab.job.run_button.isEnabled() and len(window.errors_shown) == errors  # nothing started
     return tab.range_note.text()
 
 
