@@ -96,7 +96,8 @@ def run_convviz(loaded, indices: list[int], batch_size: int | None,
                 style: str = "reference") -> tuple[float, float, object]:
     """(seconds, seconds to the first preview, result) of the engine's batched ascent in
     ``style`` at its default steps."""
-    from convviz_gui.engine.filters import FilterSettings, visualize_filters
+    from convviz_gui.engine.featurevis import visualize_filters
+    from convviz_gui.engine.featurevis.settings import FilterSettings
 
     first_preview: list[float] = []
     started = time.perf_counter()

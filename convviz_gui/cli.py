@@ -91,8 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _filters_options(sub: argparse.ArgumentParser) -> None:
-    from convviz_gui.engine.featurevis.settings import OBJECTIVES
-    from convviz_gui.engine.filters import START_MODES
+    from convviz_gui.engine.featurevis.settings import OBJECTIVES, START_MODES
 
     sub.add_argument("--layer", help="the layer (not needed with --objective class)")
     sub.add_argument("--filters", default="0-63",
@@ -343,8 +342,8 @@ def _activations(model: Any, args: argparse.Namespace, context: Any) -> tuple[di
 
 
 def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, str]:
-    from convviz_gui.engine.featurevis.settings import ClearSettings
-    from convviz_gui.engine.filters import FilterSettings, parse_filter_range
+    from convviz_gui.engine.featurevis.settings import ClearSettings, FilterSettings
+    from convviz_gui.engine.featurevis.targeting import ONE, choose_filters, class_objective_size
     from convviz_gui.ops.messages import Filters
     from convviz_gui.ops.operations import run
 
@@ -361,9 +360,9 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
         raise ConvVizError("--objective, --negative, --variants, --diversity, --tv, --l2, --blur, "
                            "--no-transforms and --no-decorrelate need --style clear.")
     size = args.size
-    if size is None:  # a class is drawn best at the size the model was trained on
-        own = max(model.input_shape[:2], key=lambda side: side or 0)
-        size = own if args.objective == "class" and own else FilterSettings().size
+    if size is None:
+        own = class_objective_size(model.input_shape) if args.objective == "class" else None
+        size = own or FilterSettings().size
     chosen = {name: value for name, value in (("steps", args.steps), ("learning_rate", args.lr))
               if value is not None}
     settings = FilterSettings.for_style(args.style, size=size, batch_size=args.batch_size,
@@ -371,7 +370,8 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
                                         **chosen,
                                         **({"clear": clear} if args.style == "clear" else {}))
     layer = _layer_path(args.layer) if args.objective != "class" else ()
-    request = Filters(model.ref, layer, tuple(parse_filter_range(args.filters)), settings)
+    target, indices = choose_filters(model, layer, settings.objective, args.filters)
+    request = Filters(model.ref, layer, tuple(indices), settings)
     result = run(request, context)
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)
@@ -379,9 +379,9 @@ def _filters(model: Any, args: argparse.Namespace, context: Any) -> tuple[dict, 
     note = getattr(found, "size_note", "")
     if note:
         print(f"convviz: note: {note}", file=sys.stderr)
-    what = {"unit": "units", "class": "classes"}.get(args.objective, "filters")
+    what = target.counted
     text = (f"{'/'.join(found.layer)}: {len(found.patterns)} {what} in {found.seconds:.1f} s "
-            f"({found.seconds / len(found.patterns):.2f} s/{what[:-2 if what == 'classes' else -1]}), "
+            f"({found.seconds / len(found.patterns):.2f} s/{ONE[what]}), "
             f"{args.style} style, {found.optimized} optimized")
     if found.dead:
         text += (f"\n{len(found.dead)} dead (never moved from the start): "

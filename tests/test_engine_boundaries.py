@@ -46,7 +46,7 @@ def test_engine_draws_nothing():
 
 def test_engine_import_loads_neither_qt_nor_tensorflow():
     code = ("import sys, convviz_gui.engine.models, convviz_gui.figures.registry, "
-            "convviz_gui.engine.cam, convviz_gui.engine.filters, convviz_gui.ops.operations, "
+            "convviz_gui.engine.cam, convviz_gui.engine.featurevis, convviz_gui.ops.operations, "
             "convviz_gui.ops.engine_process; "
             "print(sorted(m for m in ('PySide6', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,9 +12,15 @@ import pytest
 from PIL import Image
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis import visualize_filters
 from convviz_gui.engine.featurevis.measures import high_frequency_share
-from convviz_gui.engine.featurevis.settings import CLEAR_LEARNING_RATE, CLEAR_STEPS, ClearSettings
-from convviz_gui.engine.filters import FilterSettings, stitch_patterns, visualize_filters
+from convviz_gui.engine.featurevis.results import stitch_patterns
+from convviz_gui.engine.featurevis.settings import (
+    CLEAR_LEARNING_RATE,
+    CLEAR_STEPS,
+    ClearSettings,
+    FilterSettings,
+)
 
 from .conftest import WINDOW_TIMEOUT_MS, wait_idle, wrap
 
@@ -243,7 +249,7 @@ def test_clear_step_never_computes_weight_gradients(demo_model):
     6035 case); the compiled clear step runs no kernel-gradient (BackpropFilter) op."""
     import tensorflow as tf
 
-    from convviz_gui.engine.featurevis.ascent import ClearStep
+    from convviz_gui.engine.featurevis.clear import ClearStep
     from convviz_gui.engine.featurevis.objectives import resolve_target
 
     from .conftest import executed_ops

@@ -17,7 +17,8 @@ from convviz_gui.engine.activations import compute_activations
 from convviz_gui.engine.cam import Prediction, make_cam
 from convviz_gui.engine.cam import predict as top_k
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.filters import FilterSettings, visualize_filters
+from convviz_gui.engine.featurevis import visualize_filters
+from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.figures.activations import activation_grid_figure, channel_figure
 from convviz_gui.figures.cam import gradcam_figure
 from convviz_gui.figures.colors import colorize_rgba

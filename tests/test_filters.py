@@ -4,12 +4,10 @@ import numpy as np
 import pytest
 
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.filters import (
-    FilterSettings,
-    parse_filter_range,
-    stitch_patterns,
-    visualize_filters,
-)
+from convviz_gui.engine.featurevis import visualize_filters
+from convviz_gui.engine.featurevis.results import stitch_patterns
+from convviz_gui.engine.featurevis.settings import FilterSettings
+from convviz_gui.engine.featurevis.targeting import parse_filter_range
 from convviz_gui.figures.filters import filter_grid_figure
 
 
@@ -161,11 +159,11 @@ def test_ascent_never_computes_weight_gradients(demo_model):
     """oneDNN safety: the executed step has no kernel-gradient (BackpropFilter) kernels."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import _ascent_step
+    from convviz_gui.engine.featurevis.reference import ascent_step
 
     from .conftest import executed_ops
 
-    step = _ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
+    step = ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
     images = tf.zeros((1, 64, 64, 1))
     executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32)))
     assert any("BackpropInput" in op for op in executed)
@@ -194,7 +192,7 @@ def test_chosen_filter_shortcut_matches_the_whole_layer(keras):
     gradients as computing every filter of the layer (strides, dilation, padding, bias)."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import filter_losses
+    from convviz_gui.engine.featurevis.reference import filter_losses
 
     from .conftest import wrap
 
@@ -226,9 +224,9 @@ def test_border_is_cut_for_models_with_dynamic_input(flexible_convnet):
     """The reference loss excludes 2 px of border even when the model input size is None."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import _ascent_step
+    from convviz_gui.engine.featurevis.reference import ascent_step
 
-    step = _ascent_step(flexible_convnet, ("c2",), FilterSettings(), 32, 32)
+    step = ascent_step(flexible_convnet, ("c2",), FilterSettings(), 32, 32)
     images = tf.constant(np.random.default_rng(1).uniform(0, 1, (1, 32, 32, 3)), tf.float32)
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(images)
@@ -242,7 +240,7 @@ def _book_ascent(loaded, layer, index, images, steps, learning_rate=10.0):
     """The book's loop as written (techniques.md): every step taken, no safeguard."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import filter_losses
+    from convviz_gui.engine.featurevis.reference import filter_losses
 
     losses = filter_losses(loaded, layer, border=2, size=images.shape[1:3])
     chosen = tf.constant([index], tf.int32)
@@ -262,7 +260,7 @@ def test_a_step_that_lowers_the_value_is_retried_shorter(keras):
     above its start and never below its best."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import start_images
+    from convviz_gui.engine.featurevis.reference import start_images
 
     from .conftest import wrap
 
@@ -287,7 +285,7 @@ def test_while_steps_raise_the_value_the_ascent_is_the_books_loop(demo_model):
     book's loop, to float32 rounding."""
     import tensorflow as tf
 
-    from convviz_gui.engine.filters import filter_losses, start_images
+    from convviz_gui.engine.featurevis.reference import filter_losses, start_images
 
     settings = FilterSettings(steps=8, size=64)
     start = start_images(demo_model, 1, 64, 64, settings, np.random.default_rng(settings.seed))

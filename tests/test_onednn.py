@@ -30,7 +30,8 @@ import numpy as np
 
 import convviz_gui.engine  # noqa: F401
 from convviz_gui.engine.cam import CAM_METHODS, MethodOptions, make_cam
-from convviz_gui.engine.filters import FilterSettings, visualize_filters
+from convviz_gui.engine.featurevis import visualize_filters
+from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.labels import resolve_labels
 from convviz_gui.engine.models import LoadedModel
 from convviz_gui.engine.runtime import load_keras

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convviz_gui.engine.filters import FilterSettings, start_images
+from convviz_gui.engine.featurevis.reference import start_images
+from convviz_gui.engine.featurevis.settings import FilterSettings
 
 from .conftest import shared
 
@@ -112,7 +113,7 @@ def test_filters_rise_and_the_dead_channel_is_reported(capsys, tmp_path, caffe_v
 def test_dead_filters_of_the_trained_demo_model(demo_model):
     """Real trained weights: two kernels of the demo's conv2d_1 decayed to ~1e-34 in
     training; those filters (and only those) are reported dead."""
-    from convviz_gui.engine.filters import visualize_filters
+    from convviz_gui.engine.featurevis import visualize_filters
 
     kernel = demo_model.keras_model.get_layer("conv2d_1").get_weights()[0]
     vanished = {int(i) for i in np.flatnonzero(np.abs(kernel).max(axis=(0, 1, 2)) < 1e-30)}
@@ -128,7 +129,7 @@ def test_dead_filters_of_the_trained_demo_model(demo_model):
 def test_a_separate_relu_layer_is_optimized_on_its_input(keras):
     """A ReLU layer of its own: its input is optimized (the same numbers as the linear conv
     before it), and a layer without a ReLU reports its output."""
-    from convviz_gui.engine.filters import visualize_filters
+    from convviz_gui.engine.featurevis import visualize_filters
 
     from .conftest import wrap
 

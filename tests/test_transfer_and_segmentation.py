@@ -4,7 +4,8 @@ import numpy as np
 
 from convviz_gui.engine.activations import compute_activations
 from convviz_gui.engine.cam import make_cam, predict, predicted_mask
-from convviz_gui.engine.filters import FilterSettings, visualize_filters
+from convviz_gui.engine.featurevis import visualize_filters
+from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.layers import find_layer, spatial_layers
 from convviz_gui.figures.cam import gradcam_figure
 

@@ -284,7 +284,7 @@ def filter_size(session: Session) -> int:
 @timed("filters")
 def check_filters(session: Session, path: tuple[str, ...] | None) -> Verdict:
     """Filters 0-3, 10 reference steps each: every one's target must rise."""
-    from convviz_gui.engine.filters import FilterSettings
+    from convviz_gui.engine.featurevis.settings import FilterSettings
     from convviz_gui.ops.messages import Filters
 
     if path is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
+from convviz_gui.engine.model_cache import cached
 
 Substitute = Callable[[Any], Callable]  # layer -> what is called in its place
 
@@ -187,9 +188,8 @@ def compiled_taps(
     ``channels`` keeps only the first channels of every tapped output inside the graph,
     so full activations are freed as the pass goes instead of all returned at once.
     """
-    key = ("taps", tuple(paths), with_outputs, channels)
-    function = loaded.cache.get(key)
-    if function is None:
+
+    def build() -> Any:
         import tensorflow as tf
 
         model = loaded.keras_model
@@ -197,7 +197,7 @@ def compiled_taps(
         spec = tf.TensorSpec((None, *tuple(model.inputs[0].shape)[1:]), tf.float32)
 
         @tf.function(input_signature=[spec])
-        def function(batch):
+        def function(batch: Any) -> list[Any]:
             outputs = tap_model(batch, training=False)
             outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
             if channels is not None:
@@ -205,6 +205,6 @@ def compiled_taps(
             return outputs
 
         # The concrete function skips tf.function's per-call signature lookup.
-        function = function.get_concrete_function()
-        loaded.cache[key] = function
-    return function
+        return function.get_concrete_function()
+
+    return cached(loaded, ("taps", tuple(paths), with_outputs, channels), build)

@@ -6,7 +6,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convviz_gui.engine.filters import FilterResult, stitch_patterns
+from convviz_gui.engine.featurevis.results import FilterResult, stitch_patterns
 from convviz_gui.figures.layout import BLANK_COLOR, label_tiles, mosaic_size
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import shorten_path

@@ -14,7 +14,8 @@ import numpy as np
 
 from convviz_gui.engine.activations import LayerActivations
 from convviz_gui.engine.cam import CamResult, MethodOptions, Prediction
-from convviz_gui.engine.filters import FilterResult, FilterSettings
+from convviz_gui.engine.featurevis.results import FilterResult
+from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.layers import LayerInfo, LayerPath, find_layer, iter_layers
 from convviz_gui.engine.outputs import ModelOutput
 

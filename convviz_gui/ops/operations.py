@@ -196,7 +196,7 @@ def filters(request: Filters, context: OpContext) -> FiltersResult:
     The clear style's unit and class objectives take a flat layer (or none: the class
     objective reads the model's output), which the engine checks itself.
     """
-    from convviz_gui.engine.filters import visualize_filters
+    from convviz_gui.engine.featurevis import visualize_filters
 
     loaded = context.workspace.model(request.model)
     settings = request.settings

@@ -15,8 +15,15 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.featurevis.settings import ClearSettings
-from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
+from convviz_gui.engine.featurevis.results import stitch_patterns
+from convviz_gui.engine.featurevis.settings import ClearSettings, FilterSettings
+from convviz_gui.engine.featurevis.targeting import (
+    COUNTED,
+    FilterTarget,
+    choose_filters,
+    class_objective_size,
+    parse_filter_spans,
+)
 from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
@@ -25,8 +32,6 @@ from convviz_gui.ui.view_tab import ViewTab
 STYLES = (("Reference", "reference"), ("Clear", "clear"))
 OBJECTIVES = (("Channel", "channel"), ("Neuron", "neuron"), ("Unit", "unit"), ("Class", "class"))
 DEFAULT_RANGE = "0-15"
-# What the indices count for each objective (the range label and the messages).
-COUNTED = {"channel": "filters", "neuron": "filters", "unit": "units", "class": "classes"}
 
 
 def _weight_box(name: str, tooltip: str) -> DecimalBox:
@@ -176,12 +181,12 @@ class FiltersTab(ViewTab):
         counted = COUNTED[self._objective()]
         self.range_label.setText(counted.capitalize())
         if self._objective() == "class" and self.session.model is not None:
-            height, width, _ = self.session.model.input_shape
-            if height and width:  # a class is drawn best at the size the model was trained on
-                self.size.setValue(max(height, width))
+            size = class_objective_size(self.session.model.input_shape)
+            if size:
+                self.size.setValue(size)
             classes = self.session.model.class_count
             try:
-                fits = max(parse_filter_range(self.range_edit.text())) < classes
+                fits = max(high for _, high in parse_filter_spans(self.range_edit.text())) < classes
             except ConvVizError:
                 fits = False
             if not fits:
@@ -230,33 +235,20 @@ class FiltersTab(ViewTab):
             variants=self.variants.value(), diversity=self.diversity.value())
         return FilterSettings.for_style("clear", clear=clear, **chosen)
 
-    def current_request(self) -> Filters:
-        """The request the controls describe; raises ``ConvVizError`` for a bad range or a
-        layer the objective cannot use."""
-        layer, objective = self.session.layer, self._objective()
-        if objective == "class":
-            path = ()
-        elif objective == "unit":
-            if layer is None or layer.is_container or len(layer.output_shape or ()) != 2:
-                name = layer.name if layer is not None else "This model"
-                raise ConvVizError(f"{name} has no units to visualize; select a Dense layer.")
-            path = layer.path
-        else:
-            if layer is None or not layer.spatial or layer.is_container:
-                name = layer.name if layer is not None else "This model"
-                raise ConvVizError(f"{name} has no filters to visualize; select a convolution layer.")
-            path = layer.path
-        return Filters(self.session.model_ref, path,
-                       tuple(parse_filter_range(self.range_edit.text())), self.settings())
+    def _chosen(self) -> tuple[FilterTarget, Filters]:
+        """The target and the request the controls describe, checked by ``targeting`` as
+        the CLI checks them; raises ``ConvVizError`` for a layer the objective cannot use
+        or a bad range."""
+        layer = self.session.layer
+        if self.session.model is None:
+            raise ConvVizError("Open a model first.")
+        target, indices = choose_filters(self.session.model, layer.path if layer else None,
+                                         self._objective(), self.range_edit.text())
+        return target, Filters(self.session.model_ref, target.path, tuple(indices), self.settings())
 
-    def _target_count(self) -> tuple[str, int]:
-        """(name, count) of what the indices choose from."""
-        objective, layer = self._objective(), self.session.layer
-        if objective == "class":
-            return self.session.model.name, self.session.model.class_count
-        if objective == "unit":
-            return layer.name, int(layer.output_shape[-1] or 0)
-        return layer.name, layer.channels or 0
+    def current_request(self) -> Filters:
+        """The request the controls describe (see ``_chosen``)."""
+        return self._chosen()[1]
 
     def refresh(self) -> None:
         """Filters do not need an image: refresh as soon as a model is open."""
@@ -289,8 +281,7 @@ class FiltersTab(ViewTab):
             self.report_error("Open a model first.", "")
             return
         try:
-            request = self.current_request()
-            self._check_range(request)
+            target, request = self._chosen()
         except ConvVizError as exc:  # a typo: say it beside the controls, keep the figure
             self.range_note.setText(str(exc))
             self.status.emit(str(exc))
@@ -302,20 +293,11 @@ class FiltersTab(ViewTab):
         self._job_request = request
         self._previews = {}
         self.result = None
-        name, _ = self._target_count()
-        text = f"Optimizing {len(request.indices)} {COUNTED[self._objective()]} of {name}…"
+        text = f"Optimizing {len(request.indices)} {target.counted} of {target.name}…"
         self.figure_view.set_pending(text)
         self.status.emit(text)
         self.job.start(request, on_result=self._finished_run, on_error=self.report_error,
                        on_progress=self._progress, on_finished=self._forget_previews)
-
-    def _check_range(self, request: Filters) -> None:
-        name, count = self._target_count()
-        if max(request.indices) >= count:
-            counted = COUNTED[self._objective()]
-            one = counted[:-2] if counted == "classes" else counted[:-1]
-            raise ConvVizError(f"{name} has {count} {counted} (0-{count - 1}); "
-                               f"{one} {max(request.indices)} does not exist.")
 
     def _showing_job(self) -> bool:
         try:
@@ -351,8 +333,7 @@ class FiltersTab(ViewTab):
                 inputs = (f" Inputs in [{found.input_range[0]:.3g}, {found.input_range[1]:.3g}]; "
                           f"the model's range is [{found.model_range[0]:.3g}, "
                           f"{found.model_range[1]:.3g}].")
-            settings = found.settings
-            counted = COUNTED[settings.clear.objective if settings.style == "clear" else "channel"]
+            counted = COUNTED[found.settings.objective]
             dead = f" {len(found.dead)} dead (never moved)." if found.dead else ""
             self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s "
                              f"({found.optimized}).{dead}{inputs} {note}".strip())

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps
-from convviz_gui.engine.cam.scoring import cached, input_spec, read_out, score_graph, weights_spec
+from convviz_gui.engine.cam.scoring import input_spec, read_out, score_graph, weights_spec
+from convviz_gui.engine.model_cache import cached
 
 
 class GradientCAM(Explainer):

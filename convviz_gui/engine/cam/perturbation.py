@@ -12,13 +12,13 @@ import numpy as np
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_size_for
 from convviz_gui.engine.cam.options import Option
 from convviz_gui.engine.cam.scoring import (
-    cached,
     forward_function,
     input_spec,
     read_out,
     score_graph,
     weights_spec,
 )
+from convviz_gui.engine.model_cache import cached
 
 
 def clean_pass(explainer: Explainer, batch: np.ndarray, weights: np.ndarray

@@ -15,8 +15,9 @@ from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_siz
 from convviz_gui.engine.cam.baselines import BASELINES, baseline
 from convviz_gui.engine.cam.gradient import GradCAM
 from convviz_gui.engine.cam.options import Option
-from convviz_gui.engine.cam.scoring import cached, input_spec, read_out, score_graph, weights_spec
+from convviz_gui.engine.cam.scoring import input_spec, read_out, score_graph, weights_spec
 from convviz_gui.engine.layers import iter_layers, resolve_layer
+from convviz_gui.engine.model_cache import cached
 
 
 def _is_relu(layer: Any) -> bool:

@@ -26,6 +26,7 @@ import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, resolve_layer
+from convviz_gui.engine.model_cache import cached
 
 SCORES = {"logit": "the score before the output's softmax/sigmoid (the papers' definition)",
           "probability": "the output after its softmax/sigmoid (the reference notebook)"}
@@ -103,15 +104,6 @@ def score_kind(loaded: Any, score: str) -> str:
     if output_head(loaded) is None:
         return "output"
     return check_score(score)
-
-
-def cached(loaded: Any, key: tuple, build: Callable[[], Any]) -> Any:
-    """``loaded.cache[key]``, built on first use (compiled functions live with the model)."""
-    function = loaded.cache.get(key)
-    if function is None:
-        function = build()
-        loaded.cache[key] = function
-    return function
 
 
 def score_graph(loaded: Any, layers: tuple[LayerPath, ...], score: str,

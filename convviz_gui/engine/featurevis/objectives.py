@@ -12,9 +12,10 @@ from typing import Any
 import tensorflow as tf
 
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.engine.featurevis.channels import chosen_channels, computes_chosen_channels, cut_border
 from convviz_gui.engine.featurevis.preactivation import bypass_for, head
-from convviz_gui.engine.featurevis.settings import OBJECTIVES, SPATIAL_OBJECTIVES, ClearSettings
-from convviz_gui.engine.filters import _chosen_channels, _computes_chosen_channels, _cut_border
+from convviz_gui.engine.featurevis.settings import SPATIAL_OBJECTIVES, ClearSettings
+from convviz_gui.engine.featurevis.targeting import find_target
 from convviz_gui.engine.layers import LayerPath, find_layer, resolve_layer
 from convviz_gui.engine.taps import build_sized_tap_model
 
@@ -32,29 +33,17 @@ class Target:
 
 def resolve_target(loaded: Any, layer: LayerPath | None, settings: ClearSettings,
                    indices: list[int]) -> Target:
-    """Check the objective against the layer (the model's output layer for ``class``)."""
+    """Check the objective, the layer and the indices (``targeting.find_target``); the
+    class objective reads the model's output layer."""
     objective = settings.objective
-    if objective not in OBJECTIVES:
-        raise ConvVizError(f"Unknown objective '{objective}'; use one of {', '.join(OBJECTIVES)}.")
-    name = loaded.output_layer_name if objective == "class" else "/".join(layer or ())
-    info = find_layer(loaded.layer_tree, name)
-    if info is None:
-        raise ConvVizError(f"No layer named '{name}' in {loaded.name}.")
-    shape = info.output_shape or ()
-    if objective in SPATIAL_OBJECTIVES and (not info.spatial or info.is_container):
-        raise ConvVizError(f"{info.name} has output {shape}: the {objective} objective needs a "
-                           "convolution or pooling layer; use 'unit' for a Dense layer.")
-    if objective == "unit" and (len(shape) != 2 or info.is_container):
-        raise ConvVizError(f"{info.name} has output {shape}: the unit objective needs a layer "
-                           "with a flat output such as Dense.")
-    count = int(shape[-1] or 0) if shape else 0
-    if not indices:
-        raise ConvVizError("Choose at least one filter.")
-    what = "classes" if objective == "class" else "units" if objective == "unit" else "filters"
-    if max(indices) >= count:
-        raise ConvVizError(f"{info.name} has {count} {what} (0-{count - 1}); "
-                           f"{what[:-1 if what != 'classes' else -2]} {max(indices)} does not exist.")
-    return Target(info.path, objective, count)
+    checked = find_target(loaded, layer, objective)
+    checked.check(indices)
+    if objective != "class":
+        return Target(checked.path, objective, checked.count)
+    output = find_layer(loaded.layer_tree, loaded.output_layer_name)
+    if output is None:
+        raise ConvVizError(f"No layer named '{loaded.output_layer_name}' in {loaded.name}.")
+    return Target(output.path, objective, checked.count)
 
 
 def target_values(loaded: Any, target: Target, border: int, height: int, width: int,
@@ -70,12 +59,12 @@ def target_values(loaded: Any, target: Target, border: int, height: int, width: 
     """
     layer = resolve_layer(loaded.keras_model, target.path)
     activate = bypass_for(layer, target.objective) is None
-    if target.objective in SPATIAL_OBJECTIVES and not features and _computes_chosen_channels(layer):
+    if target.objective in SPATIAL_OBJECTIVES and not features and computes_chosen_channels(layer):
         extractor = build_sized_tap_model(loaded.keras_model, target.path, height, width,
                                           layer_inputs=True)
 
         def chosen(inputs: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, None]:
-            maps = _chosen_channels(layer, extractor(inputs, training=False), indices, activate)
+            maps = chosen_channels(layer, extractor(inputs, training=False), indices, activate)
             return _reduce(maps, target.objective, border), None
 
         return chosen
@@ -95,7 +84,7 @@ def _reduce(own: tf.Tensor, objective: str, border: int) -> tf.Tensor:
         return own
     if objective == "neuron":
         return own[:, own.shape[1] // 2, own.shape[2] // 2]
-    return tf.reduce_mean(_cut_border(own, border), axis=[1, 2])
+    return tf.reduce_mean(cut_border(own, border), axis=[1, 2])
 
 
 def diversity(features: tf.Tensor, variants: int) -> tf.Tensor:

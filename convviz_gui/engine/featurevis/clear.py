@@ -1,35 +1,30 @@
-"""The clear style's optimization loop: Adam on Fourier coefficients (Lucid's
-``render_vis``), through the reference's batches, progress, previews and cancel."""
+"""The clear style (Olah et al., "Feature Visualization", Distill 2017; Lucid's
+``render_vis``): Adam on the Fourier coefficients of a colour-decorrelated image kept in the
+model's input range, under random transformations, through the shared batches, progress,
+previews and cancel (``batches.run_batches``)."""
 
 from __future__ import annotations
 
 import itertools
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis import regularizers
+from convviz_gui.engine.featurevis.batches import ascent_size, run_batches
 from convviz_gui.engine.featurevis.objectives import Target, diversity, resolve_target, target_values
 from convviz_gui.engine.featurevis.parameterization import FourierImage
 from convviz_gui.engine.featurevis.preactivation import optimized
 from convviz_gui.engine.featurevis.preprocessing import model_input_range, tensor_preprocess
+from convviz_gui.engine.featurevis.results import FilterResult, Progress, ShouldCancel, stitch_patterns
+from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.featurevis.transforms import random_view
-from convviz_gui.engine.filters import (
-    FilterProgress,
-    FilterResult,
-    FilterSettings,
-    ascent_size,
-    check_counts,
-    run_batches,
-    stitch_patterns,
-)
 from convviz_gui.engine.layers import LayerPath, resolve_layer
+from convviz_gui.engine.model_cache import cached
 
 VARIANT_MARGIN = 2  # px between the variants of one filter in its tile
 
@@ -58,7 +53,7 @@ class ClearStep:
         indices_spec = tf.TensorSpec((batch,), tf.int32)
 
         @tf.function(input_signature=[indices_spec, tf.TensorSpec((2,), tf.int32)], autograph=False)
-        def step(indices, seed):
+        def step(indices: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
             # Only the coefficients are watched, never the weights (oneDNN issue 6035).
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(self.coefficients.value)
@@ -79,11 +74,11 @@ class ClearStep:
             return values
 
         @tf.function(autograph=False)
-        def pixels():
+        def pixels() -> tf.Tensor:
             return self.image.pixels(self.coefficients.value)
 
         @tf.function(input_signature=[indices_spec], autograph=False)
-        def evaluate(indices):
+        def evaluate(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             inputs = to_model(self.image.pixels(self.coefficients.value))
             values, _ = values_of(inputs, indices)
             return values, tf.reduce_min(inputs, axis=[1, 2, 3]), tf.reduce_max(inputs, axis=[1, 2, 3])
@@ -98,11 +93,10 @@ class ClearStep:
 
 def _compiled(loaded: Any, target: Target, settings: FilterSettings, height: int, width: int,
               batch: int) -> ClearStep:
+    """The ``ClearStep`` of these settings, target, size and batch, compiled once per model."""
     key = ("clear", target, settings.border, settings.learning_rate, settings.clear, settings.preset,
            height, width, batch)
-    if key not in loaded.cache:
-        loaded.cache[key] = ClearStep(loaded, target, settings, height, width, batch)
-    return loaded.cache[key]
+    return cached(loaded, key, lambda: ClearStep(loaded, target, settings, height, width, batch))
 
 
 class ClearBatch:
@@ -148,16 +142,14 @@ def visualize_clear(
     layer: LayerPath | None,
     indices: list[int],
     settings: FilterSettings,
-    progress: Callable[[FilterProgress], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
 ) -> FilterResult:
     """Clear-style patterns of ``indices`` (channels, units or classes, as the objective
     says) of ``layer`` (ignored for ``class``: the model's output layer)."""
     clear = settings.clear
     target = resolve_target(loaded, layer, clear, indices)
-    check_counts(settings)
-    if clear.variants < 1:
-        raise ConvVizError("Variants must be at least 1.")
+    settings.check_counts()
     started = time.perf_counter()
     (height, width), size_note = ascent_size(loaded, target.path, settings)
     per_batch = settings.batch_size or max(1, settings.batch_for(height, width) // clear.variants)
