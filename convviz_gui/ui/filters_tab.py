@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis.settings import ClearSettings
 from convviz_gui.engine.filters import FilterSettings, parse_filter_range, stitch_patterns
-from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
+from convviz_gui.ops.filters import Filters, FiltersResult
+from convviz_gui.ops.model import ModelSummary
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
