@@ -66,9 +66,12 @@ def cold(spec: str, paths: list[Path], root: Path) -> dict:
 
 def warm(spec: str, paths: list[Path], root: Path) -> dict:
     """Batched against per-image explanations, and the report operation, in one process."""
+    from convviz_gui.ops.base import ImageRef, ModelRef
+    from convviz_gui.ops.compare import ExplainImages
     from convviz_gui.ops.context import OpContext, Workspace
-    from convviz_gui.ops.messages import BatchReport, Explain, ExplainImages, ImageRef, ModelRef
-    from convviz_gui.ops.operations import run
+    from convviz_gui.ops.explain import Explain
+    from convviz_gui.ops.registry import run
+    from convviz_gui.ops.report import BatchReport
 
     context, model = OpContext(Workspace()), ModelRef(spec)
     refs = tuple(ImageRef(str(path)) for path in paths)

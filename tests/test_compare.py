@@ -9,9 +9,12 @@ from convviz_gui.cli import main as cli
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.figures.registry import figure_for
+from convviz_gui.ops.base import ImageRef, ModelRef
+from convviz_gui.ops.compare import Compare
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import Compare, FigureStyle, ImageRef, ModelRef
-from convviz_gui.ops.operations import run
+from convviz_gui.ops.explain import ExplainSpec
+from convviz_gui.ops.export import FigureStyle
+from convviz_gui.ops.registry import run
 
 DEMO = (ModelRef("demo"), ImageRef(str(demo_image_path())))
 
@@ -43,11 +46,11 @@ def test_methods_by_classes_with_metrics_and_one_scale_per_row(context):
 
 def test_methods_by_layers_and_defaults(context):
     result = run(Compare(*DEMO, methods=("Grad-CAM",), layers=(("add_4",), ("conv2d_7",)),
-                         metrics=False), context)
+                         spec=ExplainSpec(metrics=False)), context)
     assert result.axis == "layers" and result.columns == ("add_4", "conv2d_7")
     assert [cam.layer for cam, _ in result.cells[0]] == [("add_4",), ("conv2d_7",)]
     assert result.cells[0][0][1] is None
-    top = run(Compare(*DEMO, methods=("Grad-CAM",), metrics=False), context)
+    top = run(Compare(*DEMO, methods=("Grad-CAM",), spec=ExplainSpec(metrics=False)), context)
     assert top.columns == ("happy", "neutral")  # the top 2
     with pytest.raises(ConvVizError, match="at least one method"):
         run(Compare(*DEMO, methods=()), context)

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from convviz_gui.ops.messages import Explanation, ImageExplanations
+from convviz_gui.ops.compare import ImageExplanations
+from convviz_gui.ops.explain import Explanation
 
 from .conftest import WINDOW_TIMEOUT_MS, shared, wait_idle
 from .test_gui import drop
@@ -117,26 +118,29 @@ def test_batched_explanations_equal_one_image_at_a_time(monkeypatch):
     """``ExplainImages`` (one forward/backward pass per batch for the gradient CAMs) gives
     the maps, scores and peaks of one ``Explain`` per image."""
     from convviz_gui.engine.cam.gradient import GradientCAM
+    from convviz_gui.ops.base import ImageRef, ModelRef
+    from convviz_gui.ops.compare import ExplainImages
     from convviz_gui.ops.context import OpContext, Workspace
-    from convviz_gui.ops.messages import Explain, ExplainImages, ImageRef, ModelRef
-    from convviz_gui.ops.operations import run
+    from convviz_gui.ops.explain import Explain, ExplainSpec
+    from convviz_gui.ops.registry import run, to_json
 
     context = OpContext(Workspace())
     paths = [str(shared("images", name)) for name in ("astronaut.png", "chelsea.png",
                                                               "coffee.png")]
-    singles = [run(Explain(ModelRef("demo"), ImageRef(path), class_=2), context) for path in paths]
+    singles = [run(Explain(ModelRef("demo"), ImageRef(path), ExplainSpec(class_=2)), context)
+               for path in paths]
 
     def one_at_a_time(*args, **kwargs):
         raise AssertionError("a gradient CAM explains a batch in one pass, not image by image")
 
     monkeypatch.setattr(GradientCAM, "attribute", one_at_a_time)
-    batched = run(ExplainImages(ModelRef("demo"), tuple(ImageRef(p) for p in paths), class_=2),
-                  context)
+    batched = run(ExplainImages(ModelRef("demo"), tuple(ImageRef(p) for p in paths),
+                                ExplainSpec(class_=2)), context)
     for single, item in zip(singles, batched.items):
         assert item.cam.class_index == single.cam.class_index == 2
         np.testing.assert_allclose(item.cam.heatmap, single.cam.heatmap, atol=1e-5)
         assert item.cam.score == pytest.approx(single.cam.score, abs=1e-6)
-        assert item.to_dict()["peak_xy"] == single.to_dict()["peak_xy"]
+        assert to_json(item)["peak_xy"] == to_json(single)["peak_xy"]
         assert [p.index for p in item.predictions] == [p.index for p in single.predictions]
 
 

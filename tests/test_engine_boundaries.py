@@ -46,8 +46,10 @@ def test_engine_draws_nothing():
 
 def test_engine_import_loads_neither_qt_nor_tensorflow():
     code = ("import sys, convviz_gui.engine.models, convviz_gui.figures.registry, "
-            "convviz_gui.engine.cam, convviz_gui.engine.featurevis, convviz_gui.ops.operations, "
-            "convviz_gui.ops.engine_process; "
+            "convviz_gui.engine.cam, convviz_gui.engine.featurevis, convviz_gui.ops.registry, "
+            "convviz_gui.ops.model, convviz_gui.ops.activations, convviz_gui.ops.filters, "
+            "convviz_gui.ops.explain, convviz_gui.ops.compare, convviz_gui.ops.export, "
+            "convviz_gui.ops.report, convviz_gui.ops.engine_process; "
             "print(sorted(m for m in ('PySide6', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -25,9 +25,10 @@ from convviz_gui.figures.colors import colorize_rgba
 from convviz_gui.figures.filters import filter_grid_figure
 from convviz_gui.figures.kernels import kernel_tiles
 from convviz_gui.figures.registry import draws, figure_for, registered_views
+from convviz_gui.ops.base import ModelRef
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import ExportFigure, FigureStyle, Kernels, KernelsResult, ModelRef
-from convviz_gui.ops.operations import run
+from convviz_gui.ops.export import ExportFigure, FigureStyle, Kernels, KernelsResult
+from convviz_gui.ops.registry import run
 
 from .conftest import WINDOW_TIMEOUT_MS, random_image, shared, wait_idle, wrap
 

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from convviz_gui.engine.models import demo_image_path
+from convviz_gui.ops.registry import is_long
 
 from .conftest import WINDOW_TIMEOUT_MS, wait_idle
 
@@ -75,7 +76,7 @@ def test_a_batched_method_shows_progress_and_cancels(qtbot, demo_window):
     updates = []
     _choose(qtbot, tab.method, "Occlusion")
     job = demo_window.runner.running("gradcam")
-    assert job is not None and job.request.long and job.request.options.patch == 1
+    assert job is not None and is_long(job.request) and job.request.spec.options.patch == 1
     job.signals.progress.connect(updates.append)
     assert tab.job.progress.isVisible() and tab.job.cancel_button.isVisible()
     qtbot.waitUntil(lambda: len(updates) >= 2, timeout=WINDOW_TIMEOUT_MS)
@@ -170,7 +171,7 @@ def test_metrics_under_the_heatmap_with_their_meaning_on_hover(qtbot, demo_windo
     assert tab.metrics_row.isHidden()
     qtbot.mouseClick(tab.metrics, Qt.MouseButton.LeftButton)
     job = demo_window.runner.running("gradcam")
-    assert job is not None and job.request.metrics and job.request.long
+    assert job is not None and job.request.spec.metrics and is_long(job.request)
     qtbot.waitUntil(lambda: tab.result is not None and tab.result.metrics is not None,
                     timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, demo_window)

@@ -11,9 +11,10 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from convviz_gui.ops.base import ModelRef
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import ExplainFrame, FrameExplanation, ModelRef
-from convviz_gui.ops.operations import run
+from convviz_gui.ops.explain import ExplainFrame, ExplainSpec, FrameExplanation
+from convviz_gui.ops.registry import run
 
 from .conftest import WINDOW_TIMEOUT_MS
 from .squares import COLORS, inside, trained_model
@@ -117,7 +118,8 @@ def _settle(seconds: float) -> None:
 def test_explain_frame_operation_points_at_the_square(squares_file):
     context = OpContext(Workspace())
     frame = video_frames()[12]
-    result = run(ExplainFrame(ModelRef(squares_file), frame, frame_id=7, top=2), context)
+    result = run(ExplainFrame(ModelRef(squares_file), frame, frame_id=7, spec=ExplainSpec(top=2)),
+                 context)
     assert isinstance(result, FrameExplanation) and result.frame_id == 7
     assert result.cam.label == "red" and result.predictions[0].label == "red"
     assert inside(result.peak_xy, square_box(12), margin=4)
@@ -125,7 +127,7 @@ def test_explain_frame_operation_points_at_the_square(squares_file):
     from convviz_gui.engine.errors import ConvVizError
 
     with pytest.raises(ConvVizError, match="too slow for the live view"):
-        run(ExplainFrame(ModelRef(squares_file), frame, method="Score-CAM"), context)
+        run(ExplainFrame(ModelRef(squares_file), frame, spec=ExplainSpec("Score-CAM")), context)
     with pytest.raises(ConvVizError, match="uint8 RGB"):
         run(ExplainFrame(ModelRef(squares_file), frame[..., 0]), context)
 

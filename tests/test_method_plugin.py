@@ -98,7 +98,7 @@ def test_a_toy_method_file_is_in_the_window_with_its_option(toy, qtbot, qapp, tm
         qtbot.keyClicks(tab.options.power, "2")
         qtbot.keyClick(tab.options.power, Qt.Key.Key_Return)
         job = window.runner.running("gradcam")
-        assert job is not None and job.request.options.power == 2
+        assert job is not None and job.request.spec.options.power == 2
         # The engine process imports the toy's module from the request's method name.
         qtbot.waitUntil(lambda: tab.result is not None and tab.result.cam.method == "Toy-CAM",
                         timeout=WINDOW_TIMEOUT_MS)

@@ -143,9 +143,11 @@ def test_dict_outputs_open_and_explain_the_softmax_head(capsys, models, image_fi
 
 
 def test_one_channel_sigmoid_mask_is_thresholded(keras, models, image_file):
+    from convviz_gui.ops.base import ImageRef, ModelRef
     from convviz_gui.ops.context import OpContext, Workspace
-    from convviz_gui.ops.messages import Explain, ImageRef, ModelRef, Predict
-    from convviz_gui.ops.operations import run
+    from convviz_gui.ops.explain import Explain
+    from convviz_gui.ops.model import Predict
+    from convviz_gui.ops.registry import run
 
     context = OpContext(Workspace())
     model, image = ModelRef(models["unet"]), ImageRef(image_file)

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.figures.registry import figure_for
+from convviz_gui.ops.activations import Overview, OverviewRows
+from convviz_gui.ops.base import ImageRef, ModelRef
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import ImageRef, ModelRef, Overview, OverviewRows
-from convviz_gui.ops.operations import run
+from convviz_gui.ops.registry import run
 from convviz_gui.ui.overview_view import (
     BLANK_ROLE,
     CHUNK_ROWS,

@@ -8,14 +8,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.figures.registry import figure_for
+from convviz_gui.ops.base import ImageRef, ModelRef
 from convviz_gui.ops.context import OpContext, Workspace
-from convviz_gui.ops.messages import Explain, FigureStyle, ImageRef, ModelRef
-from convviz_gui.ops.operations import explain
+from convviz_gui.ops.explain import Explain, ExplainSpec, explain
+from convviz_gui.ops.export import FigureStyle
 
 
 @pytest.fixture(scope="module")
 def explained():
-    return explain(Explain(ModelRef("demo"), ImageRef(str(demo_image_path())), metrics=True),
+    return explain(Explain(ModelRef("demo"), ImageRef(str(demo_image_path())), ExplainSpec(metrics=True)),
                    OpContext(Workspace()))
 
 

@@ -80,9 +80,10 @@ class Session:
     @classmethod
     def open(cls, zoo: ZooModel) -> Session:
         """Open the model as the CLI does (``OpenModel``), keeping the error if it fails."""
+        from convviz_gui.ops.base import ImageRef, ModelRef
         from convviz_gui.ops.context import OpContext, Workspace
-        from convviz_gui.ops.messages import ImageRef, ModelRef, OpenModel
-        from convviz_gui.ops.operations import run
+        from convviz_gui.ops.model import OpenModel
+        from convviz_gui.ops.registry import run
 
         code = (str(zoo.expected.code_file),) if zoo.expected.code_file is not None else ()
         session = cls(zoo, OpContext(Workspace()),
@@ -104,7 +105,7 @@ class Session:
         return self.context.workspace.model(self.ref)
 
     def run(self, request: Any) -> Any:
-        from convviz_gui.ops.operations import run
+        from convviz_gui.ops.registry import run
 
         return run(request, self.context)
 
@@ -216,7 +217,7 @@ def _pixel_shares(values: np.ndarray) -> np.ndarray:
 def check_predict(session: Session) -> Verdict:
     """Top-1 prediction comes from the explained output (its value and index)."""
     from convviz_gui.engine.errors import ConvVizError
-    from convviz_gui.ops.messages import Predict
+    from convviz_gui.ops.model import Predict
 
     kind = session.zoo.expected.kind
     values = session.expected_output()[0]
@@ -262,7 +263,7 @@ def check_predict(session: Session) -> Verdict:
 @timed("activations")
 def check_activations(session: Session, path: tuple[str, ...] | None) -> Verdict:
     """A spatial layer's channels: finite, not all blank."""
-    from convviz_gui.ops.messages import Activations
+    from convviz_gui.ops.activations import Activations
 
     if path is None:
         return Verdict("FAIL", "no default layer")
@@ -285,7 +286,7 @@ def filter_size(session: Session) -> int:
 def check_filters(session: Session, path: tuple[str, ...] | None) -> Verdict:
     """Filters 0-3, 10 reference steps each: every one's target must rise."""
     from convviz_gui.engine.featurevis.settings import FilterSettings
-    from convviz_gui.ops.messages import Filters
+    from convviz_gui.ops.filters import Filters
 
     if path is None:
         return Verdict("FAIL", "no default layer")
@@ -319,11 +320,12 @@ def _map_problem(heatmap: np.ndarray) -> str:
 def explain(session: Session, method: str, layer: tuple[str, ...] | None = None) -> Any:
     """The method's ``CamResult`` on the test image (cheap occlusion: 4x4 patches)."""
     from convviz_gui.engine.cam.base import MethodOptions
-    from convviz_gui.ops.messages import Explain
+    from convviz_gui.ops.explain import Explain, ExplainSpec
 
     side = session.loaded.input_size()[0]
     options = MethodOptions(patch=max(2, side // 4), stride=max(2, side // 4))
-    return session.run(Explain(session.ref, session.image, layer, method, options=options)).cam
+    return session.run(Explain(session.ref, session.image,
+                               ExplainSpec(method, layer, options=options))).cam
 
 
 @timed("gradcam")

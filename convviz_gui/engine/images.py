@@ -183,6 +183,14 @@ def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
 
 
+def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
+    """A copy of an RGB uint8 array fitted within ``side`` x ``side`` pixels (aspect kept,
+    Lanczos; never enlarged)."""
+    small = Image.fromarray(rgb)
+    small.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return np.asarray(small)
+
+
 def preprocess(
     pixels: np.ndarray, preset: str, app_preprocess: Callable | None = None
 ) -> np.ndarray:

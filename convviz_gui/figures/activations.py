@@ -12,7 +12,8 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.figures.layout import BLANK_COLOR, label_tiles, mosaic_size
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import shorten_path
-from convviz_gui.ops.messages import ActivationsResult, FigureStyle, OverviewResult
+from convviz_gui.ops.activations import ActivationsResult, OverviewResult
+from convviz_gui.ops.export import FigureStyle
 
 OVERVIEW_ROW_INCHES = 0.6  # every layer gets the same row height, whatever its map size
 OVERVIEW_NAME_INCHES = 2.6  # room for the layer names left of the rows

@@ -17,7 +17,8 @@ from convviz_gui.figures.colors import overlay
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import LABEL_LIMIT, cam_title, shorten
-from convviz_gui.ops.messages import Explanation, FigureStyle
+from convviz_gui.ops.explain import Explanation
+from convviz_gui.ops.export import FigureStyle
 
 TITLE_WRAP = 60  # characters per line of the title: it fits a 1366x768 window's canvas
 

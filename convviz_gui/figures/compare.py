@@ -20,7 +20,8 @@ from convviz_gui.figures.colors import overlay
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import LABEL_LIMIT, shorten
-from convviz_gui.ops.messages import Comparison, FigureStyle, ImageExplanations
+from convviz_gui.ops.compare import Comparison, ImageExplanations
+from convviz_gui.ops.export import FigureStyle
 
 COMPARE_IMAGE_SIDE = 320  # the image is reduced to this long side in every grid cell
 

@@ -10,7 +10,8 @@ from convviz_gui.engine.featurevis.results import FilterResult, stitch_patterns
 from convviz_gui.figures.layout import BLANK_COLOR, label_tiles, mosaic_size
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import shorten_path
-from convviz_gui.ops.messages import FigureStyle, FiltersResult
+from convviz_gui.ops.export import FigureStyle
+from convviz_gui.ops.filters import FiltersResult
 
 
 def filter_grid_figure(result: FilterResult, columns: int = 8, margin: int = 5) -> Figure:

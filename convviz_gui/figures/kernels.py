@@ -15,7 +15,7 @@ from convviz_gui.engine.normalize import minmax_unit
 from convviz_gui.figures.layout import label_tiles, mosaic_size
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import shorten_path
-from convviz_gui.ops.messages import FigureStyle, KernelsResult
+from convviz_gui.ops.export import FigureStyle, KernelsResult
 
 KERNEL_IMAGES_MAX = 256  # first-layer kernels drawn as images
 

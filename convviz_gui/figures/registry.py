@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from matplotlib.figure import Figure
 
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.ops.messages import FigureStyle
+from convviz_gui.ops.export import FigureStyle
 
 View = Callable[[Any, FigureStyle, str], Figure]  # (result, style, colour map) -> figure
 ViewT = TypeVar("ViewT", bound=View)

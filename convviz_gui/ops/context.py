@@ -2,66 +2,63 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from convviz_gui.ops.messages import ImageRef, ModelRef
+from convviz_gui.ops.base import ImageRef, ModelRef
 
 MODELS_KEPT = 2  # the current model and the previous one (switching back is instant)
 IMAGES_KEPT = 4
 
 
+def _open_model(ref: ModelRef) -> Any:
+    """The ``LoadedModel`` of ``ref``, with its layer tree built."""
+    from convviz_gui.engine.models import open_model
+
+    loaded = open_model(ref.spec, trust_model_code=ref.trust_code, output=ref.output,
+                        model_code=ref.code)
+    loaded.layer_tree  # noqa: B018 (built once, here)
+    return loaded
+
+
+def _read_image(path: str, stamp: int | None) -> Any:
+    """The ``LoadedImage`` of ``path``; ``stamp`` (its modification time) is only the cache key."""
+    from convviz_gui.engine.images import load_image
+
+    return load_image(Path(path))
+
+
 class Workspace:
-    """Models and images opened in this process, reused across requests (small LRU caches)."""
+    """Models and images opened in this process, reused across requests (least recently
+    used caches of ``MODELS_KEPT`` models and ``IMAGES_KEPT`` images, one per workspace)."""
 
     def __init__(self) -> None:
-        self._models: OrderedDict[ModelRef, Any] = OrderedDict()
-        self._images: OrderedDict[tuple, Any] = OrderedDict()
+        self._models = lru_cache(maxsize=MODELS_KEPT)(_open_model)
+        self._images = lru_cache(maxsize=IMAGES_KEPT)(_read_image)
 
     def model(self, ref: ModelRef) -> Any:
         """The ``LoadedModel`` for ``ref``, opened on first use."""
-        loaded = self._models.get(ref)
-        if loaded is None:
-            from convviz_gui.engine.models import open_model
-
-            loaded = open_model(ref.spec, trust_model_code=ref.trust_code, output=ref.output,
-                                model_code=ref.code)
-            loaded.layer_tree  # noqa: B018 (built once, here)
-            self._models[ref] = loaded
-            while len(self._models) > MODELS_KEPT:
-                self._models.popitem(last=False)
-        self._models.move_to_end(ref)
-        return loaded
+        return self._models(ref)
 
     def image(self, ref: ImageRef) -> Any:
         """The ``LoadedImage`` for ``ref`` (re-read when the file changed)."""
-        from convviz_gui.engine.images import load_image
-
-        path = Path(ref.path)
         try:
-            stamp = path.stat().st_mtime_ns
+            stamp: int | None = Path(ref.path).stat().st_mtime_ns
         except OSError:
             stamp = None  # load_image says what is wrong with the path
-        key = (ref.path, stamp)
-        image = self._images.get(key)
-        if image is None:
-            image = load_image(path)
-            self._images[key] = image
-            while len(self._images) > IMAGES_KEPT:
-                self._images.popitem(last=False)
-        self._images.move_to_end(key)
-        return image
+        return self._images(ref.path, stamp)
 
-    def forget_model(self, ref: ModelRef) -> None:
-        """Drop one model (its files changed: the next request opens it again)."""
-        self._models.pop(ref, None)
+    def forget_models(self) -> None:
+        """Drop the opened models (a model's files changed: the next request opens it
+        again), keeping the images."""
+        self._models.cache_clear()
 
     def forget(self) -> None:
         """Drop every model and image (their memory goes with them)."""
-        self._models.clear()
-        self._images.clear()
+        self._models.cache_clear()
+        self._images.cache_clear()
 
 
 class OpContext:

@@ -8,7 +8,7 @@ The window talks to it through one duplex pipe (``EngineProcess``), with message
   of ``("result", job_id, result)`` / ``("error", job_id, message, details, error_type)``
   / ``("cancelled", job_id)`` per job.
 
-Jobs run one at a time, in order. A long job (``request.long``, e.g. filter ascent)
+Jobs run one at a time, in order. A long job (``registry.is_long``, e.g. filter ascent)
 serves the short requests that arrived meanwhile at each of its progress points
 (between two ascent steps), so a Grad-CAM asked for during a four-minute filter job
 is answered within about one step. A reader thread takes messages off the pipe while
@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import traceback
 from collections import deque
 from typing import Any
+
+from convviz_gui.ops.registry import is_long, run
 
 PROGRESS_INTERVAL_S = 0.05  # plain progress at most every 50 ms; previews always go
 STOP_TIMEOUT_S = 5.0
@@ -56,7 +59,7 @@ def lower_priority() -> None:
     try:
         if hasattr(os, "nice"):
             os.nice(ENGINE_NICENESS)
-        elif os.name == "nt":
+        elif sys.platform == "win32":
             import ctypes
 
             below_normal = 0x4000
@@ -121,7 +124,6 @@ class EngineServer:
     def _execute(self, job_id: int, request: Any) -> None:
         from convviz_gui.engine.errors import ConvVizError
         from convviz_gui.ops.context import OpContext
-        from convviz_gui.ops.operations import run
 
         if self._is_cancelled(job_id):
             self._finish(job_id, ("cancelled", job_id))
@@ -152,7 +154,7 @@ class EngineServer:
             self._last_progress[job_id] = now
             if not self._is_cancelled(job_id):
                 self._send(("progress", job_id, value))
-        if request.long:
+        if is_long(request):
             self._serve_short_requests()
 
     def _serve_short_requests(self) -> None:
@@ -163,7 +165,7 @@ class EngineServer:
         try:
             while True:
                 with self._condition:
-                    waiting = next((item for item in self._pending if not item[1].long), None)
+                    waiting = next((item for item in self._pending if not is_long(item[1])), None)
                     if waiting is None or self._stopping:
                         return
                     self._pending.remove(waiting)

@@ -9,7 +9,8 @@ from convviz_gui.engine.activations import GRID_COLUMNS
 from convviz_gui.engine.layers import LayerPath, find_layer, spatial_layers
 from convviz_gui.figures.activations import channel_figure, page_start
 from convviz_gui.files import safe_file_stem
-from convviz_gui.ops.messages import Activations, ActivationsResult, FigureStyle, OverviewResult
+from convviz_gui.ops.activations import Activations, ActivationsResult, OverviewResult
+from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ui.controls import NumberBox
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.overview_view import CHANNELS, OverviewView

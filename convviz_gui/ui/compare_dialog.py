@@ -23,7 +23,9 @@ from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_reference
 from convviz_gui.engine.layers import spatial_layers
 from convviz_gui.figures.registry import figure_for
-from convviz_gui.ops.messages import Compare, ExportFigure
+from convviz_gui.ops.compare import Compare
+from convviz_gui.ops.explain import ExplainSpec
+from convviz_gui.ops.export import ExportFigure
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.job_controls import JobControls
 
@@ -120,9 +122,9 @@ class CompareDialog(QDialog):
         layers = tuple(checked_data(self.layers)) if self.axis.currentData() == "layers" else ()
         classes = tuple(part.strip() for part in self.classes.text().split(",") if part.strip())
         return Compare(self.session.model_ref, self.session.image_ref,
-                       tuple(checked_data(self.methods)), classes, layers, self.session.preset,
-                       score=self.tab.score.currentData(), options=self.tab.options.options(),
-                       metrics=self.metrics.isChecked())
+                       tuple(checked_data(self.methods)), classes, layers, spec=ExplainSpec(
+                           preset=self.session.preset, score=self.tab.score.currentData(),
+                           options=self.tab.options.options(), metrics=self.metrics.isChecked()))
 
     def run(self) -> None:
         """Compute the grid (replacing a running one)."""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class, method_reference
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
-from convviz_gui.ops.messages import ModelSummary
+from convviz_gui.ops.model import ModelSummary
 from convviz_gui.ui.method_options import methods_tooltip
 
 

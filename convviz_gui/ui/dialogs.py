@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from convviz_gui import __version__
 from convviz_gui.engine.catalog import CATALOG
-from convviz_gui.ops.messages import ModelSummary, SaveModelSettings
+from convviz_gui.ops.model import ModelSummary, SaveModelSettings, applicable_presets
 from convviz_gui.paths import resource, user_data_dir
 from convviz_gui.ui.controls import NumberBox
 
@@ -177,7 +177,7 @@ class ModelSettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Model Settings — {model.name}")
         self.preset = QComboBox()
-        for key, text in model.presets().items():
+        for key, text in applicable_presets(model).items():
             self.preset.addItem(text, key)
         self.preset.setCurrentIndex(self.preset.findData(preset))
         self.preset.setToolTip("How pixels are scaled before they reach the model; it must match "

@@ -12,7 +12,10 @@ from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from convviz_gui.figures.registry import figure_for
-from convviz_gui.ops.messages import ExportAllActivations, ExportFigure, ModelSummary, Saved
+from convviz_gui.ops.activations import ExportAllActivations
+from convviz_gui.ops.base import Saved
+from convviz_gui.ops.export import ExportFigure
+from convviz_gui.ops.model import ModelSummary
 from convviz_gui.ui.controls import add_action
 from convviz_gui.ui.dialogs import ModelSettingsDialog
 from convviz_gui.ui.figure_view import DRAW_LOCK

@@ -15,14 +15,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
 
 from convviz_gui.engine.catalog import friendly_model_name
 from convviz_gui.engine.models import MODEL_SUFFIXES
-from convviz_gui.ops.messages import (
-    ImageRef,
-    ImageSummary,
-    ModelRef,
-    ModelSummary,
-    OpenImage,
-    OpenModel,
-)
+from convviz_gui.ops.base import ImageRef, ModelRef
+from convviz_gui.ops.model import ImageSummary, ModelSummary, OpenImage, OpenModel
 from convviz_gui.paths import resources_dir
 from convviz_gui.ui.controls import add_action
 from convviz_gui.ui.dialogs import CatalogDialog

@@ -24,7 +24,8 @@ from convviz_gui.engine.featurevis.targeting import (
     class_objective_size,
     parse_filter_spans,
 )
-from convviz_gui.ops.messages import Filters, FiltersResult, ModelSummary
+from convviz_gui.ops.filters import Filters, FiltersResult
+from convviz_gui.ops.model import ModelSummary
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab

@@ -32,15 +32,11 @@ from convviz_gui.engine.cam import SCORES
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, find_layer
-from convviz_gui.ops.messages import (
-    Explain,
-    ExplainImages,
-    Explanation,
-    FigureStyle,
-    ImageExplanations,
-    ImageSummary,
-    ModelSummary,
-)
+from convviz_gui.ops.compare import ExplainImages, ImageExplanations
+from convviz_gui.ops.explain import Explain, ExplainSpec, Explanation
+from convviz_gui.ops.export import FigureStyle
+from convviz_gui.ops.model import ImageSummary, ModelSummary
+from convviz_gui.ops.registry import is_long
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
@@ -310,17 +306,17 @@ class GradCamTab(ViewTab):
         layer = tuple(self.layer_combo.currentData() or ()) or None
         if self.compare_paths:
             images = tuple(replace(session.image_ref, path=path) for path in self.compare_paths)
-            return ExplainImages(session.model_ref, images, layer, self.method.currentData(),
-                                 self.class_index, session.preset, top=0,
-                                 score=self.score.currentData(), options=self.options.options(),
-                                 metrics=self.metrics.isChecked(), same_class=True)
+            return ExplainImages(session.model_ref, images, ExplainSpec(
+                self.method.currentData(), layer, self.class_index, session.preset, top=0,
+                score=self.score.currentData(), options=self.options.options(),
+                metrics=self.metrics.isChecked()), same_class=True)
         target, region = self.target.currentData() or "class", None
         if target == "box":  # the whole image until a box is dragged
             target, region = "region", self.region or (0.0, 0.0, 1.0, 1.0)
-        return Explain(session.model_ref, session.image_ref, layer, self.method.currentData(),
-                       self.class_index, session.preset, top=0, score=self.score.currentData(),
-                       target=target, region=region, options=self.options.options(),
-                       metrics=self.metrics.isChecked())
+        return Explain(session.model_ref, session.image_ref, ExplainSpec(
+            self.method.currentData(), layer, self.class_index, session.preset, top=0,
+            score=self.score.currentData(), target=target, region=region,
+            options=self.options.options(), metrics=self.metrics.isChecked()))
 
     def show_figure(self, figure) -> None:
         """Put the figure on screen; with the box target, a rectangle can be dragged on the
@@ -367,18 +363,19 @@ class GradCamTab(ViewTab):
 
     def compute(self) -> None:
         request = self.current_request()
-        uses_layer = method_class(request.method).uses_layer
-        where = ("/".join(request.layer) if request.layer else "the last convolution") \
+        spec = request.spec
+        uses_layer = method_class(spec.method).uses_layer
+        where = ("/".join(spec.layer) if spec.layer else "the last convolution") \
             if uses_layer else "the input pixels"
-        text = f"Computing {request.method} at {where}…"
+        text = f"Computing {spec.method} at {where}…"
         if isinstance(request, ExplainImages):
-            text = f"Computing {request.method} of {len(request.images)} images at {where}…"
+            text = f"Computing {spec.method} of {len(request.images)} images at {where}…"
         self.result = None
         self.metrics_row.hide()
         self.figure_view.set_pending(text)
         self.status.emit(text)
         self.job.start(request, on_result=self.show_result, on_error=self.report_error,
-                       cancellable=request.long)
+                       cancellable=is_long(request))
 
     def _cancelled(self) -> None:
         self.figure_view.set_hint("Cancelled. Pick a class or change a control to compute again.")

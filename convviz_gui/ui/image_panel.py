@@ -9,7 +9,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from convviz_gui.engine.images import FIT_MODES
-from convviz_gui.ops.messages import ImageSummary, ModelInputResult, ModelSummary
+from convviz_gui.ops.model import ImageSummary, ModelInputResult, ModelSummary, applicable_presets
 from convviz_gui.ui.controls import ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
 
@@ -110,7 +110,7 @@ class ImagePanel(QWidget):
     def set_model(self, model: ModelSummary, preset: str, guessed: bool) -> None:
         """Offer the presets that apply to the model and describe it."""
         self.preset_combo.clear()
-        for key, text in model.presets().items():
+        for key, text in applicable_presets(model).items():
             self.preset_combo.addItem(text, key)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, text,
                                           Qt.ItemDataRole.ToolTipRole)  # the whole name

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
-from convviz_gui.ops.messages import Request
+from convviz_gui.ops.base import Request
 from convviz_gui.ui.workers import Job, JobRunner
 
 PROGRESS_STEPS = 1000

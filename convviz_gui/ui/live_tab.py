@@ -25,13 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.figures.colors import overlay
-from convviz_gui.ops.messages import (
-    ExplainFrame,
-    Explanation,
-    FigureStyle,
-    FrameExplanation,
-    ModelSummary,
-)
+from convviz_gui.ops.explain import ExplainFrame, ExplainSpec, Explanation, FrameExplanation
+from convviz_gui.ops.export import FigureStyle
+from convviz_gui.ops.model import ModelSummary
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.frame_pump import FramePump
@@ -317,10 +313,9 @@ class LiveTab(QWidget):
             return None
         layer = self.layer_combo.currentData()
         class_ = self.class_combo.currentData()
-        request = ExplainFrame(self.session.model_ref, rgb, frame_id,
-                               tuple(layer) if layer else None, self.method.currentData(),
-                               class_, self.session.preset or None, top=TOP_K,
-                               fit=self.session.fit)
+        request = ExplainFrame(self.session.model_ref, rgb, frame_id, self.session.fit, ExplainSpec(
+            self.method.currentData(), tuple(layer) if layer else None, class_,
+            self.session.preset or None, top=TOP_K))
         self.runner.submit(LIVE_KIND, request, on_result=self._show, on_error=self._failed,
                            on_finished=self.pump.done, quiet=True)
         return rgb

@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIc
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget
 
 from convviz_gui.engine.layers import LayerInfo
-from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelInput, ModelRef, ModelSummary
+from convviz_gui.ops.base import ImageRef, ModelRef
+from convviz_gui.ops.model import ImageSummary, ModelInput, ModelSummary
 from convviz_gui.paths import resource
 from convviz_gui.ui.controls import DecimalBox, MenuShortcutsWin, NumberBox, add_action
 from convviz_gui.ui.dialogs import about_text, shortcuts_text, show_error, user_guide_dialog

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOpti
 
 from convviz_gui.engine.layers import LayerInfo, LayerPath
 from convviz_gui.figures.colors import colorize_rgba
-from convviz_gui.ops.messages import ImageRef, ModelRef, OverviewRows, OverviewRowsResult
+from convviz_gui.ops.activations import OverviewRows, OverviewRowsResult
+from convviz_gui.ops.base import ImageRef, ModelRef
 
 JOB_KIND = "overview-rows"
 CHANNELS = 8  # tiles per row

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.files import safe_file_stem
-from convviz_gui.ops.messages import BatchReport, ReportResult
+from convviz_gui.ops.explain import ExplainSpec
+from convviz_gui.ops.report import BatchReport, ReportResult, check_report
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
 from convviz_gui.ui.dialogs import show_error
 from convviz_gui.ui.job_controls import JobControls
@@ -145,13 +146,13 @@ class ReportDialog(QDialog):
         tab = self.main.gradcam_tab
         style = tab.style()
         layer = self.layer.currentData() if self.layer.isEnabled() else None
-        return BatchReport(self.session.model_ref, (self.folder.text().strip(),),
-                           self.out.text().strip(), self.recursive.isChecked(),
-                           self.class_.currentData(), self.method.currentData(),
-                           tuple(layer) if layer else None, self.session.preset,
-                           self.session.fit, score=tab.score.currentData(),
-                           options=tab.options.options(), metrics=self.metrics.isChecked(),
-                           cmap=style.cmap or "jet", alpha=style.alpha)
+        return check_report(BatchReport(
+            self.session.model_ref, (self.folder.text().strip(),), self.out.text().strip(),
+            self.recursive.isChecked(), self.session.fit, ExplainSpec(
+                self.method.currentData(), tuple(layer) if layer else None,
+                self.class_.currentData(), self.session.preset, score=tab.score.currentData(),
+                options=tab.options.options(), metrics=self.metrics.isChecked()),
+            cmap=style.cmap or "jet", alpha=style.alpha))
 
     def run(self) -> None:
         """Write the report in the engine process (replacing a running one)."""

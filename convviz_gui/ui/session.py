@@ -12,7 +12,8 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from convviz_gui.engine.layers import CONV_CLASSES, LayerInfo, spatial_layers
-from convviz_gui.ops.messages import ImageRef, ImageSummary, ModelRef, ModelSummary
+from convviz_gui.ops.base import ImageRef, ModelRef
+from convviz_gui.ops.model import ImageSummary, ModelSummary
 
 
 class Session(QObject):

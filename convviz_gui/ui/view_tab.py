@@ -9,7 +9,8 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convviz_gui.figures.registry import figure_for
-from convviz_gui.ops.messages import FigureStyle, Request
+from convviz_gui.ops.base import Request
+from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.workers import JobRunner

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLabel
 
 from convviz_gui.engine.kernels import CONVOLUTION_NAMES
 from convviz_gui.engine.layers import CONV_CLASSES
-from convviz_gui.ops.messages import Kernels, KernelsResult
+from convviz_gui.ops.export import Kernels, KernelsResult
 from convviz_gui.ui.view_tab import ViewTab
 
 

@@ -1,6 +1,6 @@
 """The one worker mechanism for every long job: requests sent to the engine process.
 
-A job is a request of the operations layer (``convviz_gui.ops.messages``) with a kind
+A job is a request of the operations layer (``convviz_gui.ops``) with a kind
 ("activations", "filters", ...). The ``JobRunner`` sends it to the engine process,
 and progress, result and error come back as Qt signals on the GUI thread. Submitting
 a job of a kind that is still live cancels the stale one, whose result is dropped.
@@ -21,8 +21,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from convviz_gui.ops.base import ImageRef, ModelRef
 from convviz_gui.ops.engine_process import EngineProcess
-from convviz_gui.ops.messages import ImageRef, ModelRef
 
 RESTARTS_PER_MINUTE = 3  # more deaths than this in a minute: the engine cannot start at all
 

@@ -33,7 +33,7 @@ def report_format(path: str | Path) -> str:
 
 
 class Explained(Protocol):
-    """What a report needs of one image's explanation (``ops.messages.ExplainedImage``)."""
+    """What a report needs of one image's explanation (``ops.compare.ExplainedImage``)."""
 
     path: str
     name: str

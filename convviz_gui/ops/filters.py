@@ -1,0 +1,50 @@
+"""The filters family: gradient-ascent patterns of some filters (or units, or classes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convviz_gui.engine.featurevis.results import FilterResult
+from convviz_gui.engine.featurevis.settings import FilterSettings
+from convviz_gui.engine.layers import LayerPath
+from convviz_gui.ops.base import ModelRef, Request
+from convviz_gui.ops.context import OpContext
+from convviz_gui.ops.model import spatial_layer
+from convviz_gui.ops.registry import operation
+
+
+@dataclass(frozen=True)
+class Filters(Request):
+    """Gradient-ascent patterns for some filters of one layer (long, cancellable), in the
+    settings' style; for the clear style's class objective ``layer`` is ``()`` (the
+    model's output layer is used) and ``indices`` are classes."""
+
+    model: ModelRef
+    layer: LayerPath
+    indices: tuple[int, ...]
+    settings: FilterSettings = FilterSettings()
+
+
+@dataclass(frozen=True)
+class FiltersResult:
+    """Gradient-ascent patterns (possibly partial after a cancel)."""
+
+    filters: FilterResult
+
+
+@operation(Filters, long=True)
+def filters(request: Filters, context: OpContext) -> FiltersResult:
+    """Gradient ascent with progress (``FilterProgress``) and cancel between steps.
+
+    The clear style's unit and class objectives take a flat layer (or none: the class
+    objective reads the model's output), which the engine checks itself.
+    """
+    from convviz_gui.engine.featurevis import visualize_filters
+
+    loaded = context.workspace.model(request.model)
+    settings = request.settings
+    spatial = settings.style != "clear" or settings.clear.spatial
+    path = spatial_layer(loaded, request.layer).path if spatial else request.layer
+    result = visualize_filters(loaded, path, list(request.indices), settings,
+                               progress=context.progress, should_cancel=lambda: context.cancelled)
+    return FiltersResult(result)
