@@ -6,7 +6,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import compiled_taps
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 GRID_COLUMNS = 16
 BLANK_RELATIVE = 1e-6  # a channel below this fraction of its layer's max |x| is blank
@@ -147,7 +150,7 @@ def image_key(batch: np.ndarray) -> str:
 
 
 def compute_activations(
-    loaded: Any, batch: np.ndarray, paths: list[LayerPath]
+    loaded: LoadedModel, batch: np.ndarray, paths: list[LayerPath]
 ) -> dict[LayerPath, LayerActivations]:
     """Activations of every layer in ``paths`` for the first image, in ONE forward pass.
 
@@ -184,7 +187,7 @@ def _cache_bytes(cache: OrderedDict) -> int:
 
 
 def overview_tiles(
-    loaded: Any, batch: np.ndarray, paths: list[LayerPath], channels: int = 8
+    loaded: LoadedModel, batch: np.ndarray, paths: list[LayerPath], channels: int = 8
 ) -> list[tuple[str, np.ndarray]]:
     """First ``channels`` channels of every layer as small grids, from one forward pass.
 

@@ -10,11 +10,14 @@ instead rebuilds only the layers up to one target, on an input of another size.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.model_cache import cached
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 Substitute = Callable[[Any], Callable]  # layer -> what is called in its place
 
@@ -61,12 +64,12 @@ def _run_tapped(
             nested_substitutes.setdefault(path[0], {})[path[1:]] = factory
     taps: dict[LayerPath, Any] = {}
 
-    def operation_fn(layer: Any):
-        name = getattr(layer, "name", None)
+    def operation_fn(layer: Any) -> Any:
+        name: str = getattr(layer, "name", "")
         if name in nested or name in nested_substitutes:
             sub_paths = [path[1:] for path in nested.get(name, [])]
 
-            def call_nested(*args, **kwargs):
+            def call_nested(*args: Any, **kwargs: Any) -> Any:
                 sub_taps, sub_outputs = _run_tapped(layer, args[0], sub_paths, layer_inputs,
                                                     nested_substitutes.get(name))
                 for path in nested.get(name, []):
@@ -77,7 +80,7 @@ def _run_tapped(
         call = substitutes[(name,)](layer) if (name,) in substitutes else layer
         if name in wanted_here:
 
-            def call_and_keep(*args, **kwargs):
+            def call_and_keep(*args: Any, **kwargs: Any) -> Any:
                 output = call(*args, **kwargs)
                 taps.setdefault(wanted_here[name], args[0] if layer_inputs else output)
                 return output
@@ -181,7 +184,7 @@ def _first_node(graph: Any, name: str, owner: str) -> Any:
 
 
 def compiled_taps(
-    loaded: Any, paths: list[LayerPath], with_outputs: bool, channels: int | None = None
+    loaded: LoadedModel, paths: list[LayerPath], with_outputs: bool, channels: int | None = None
 ) -> Any:
     """A cached, compiled ``batch -> [tapped..., outputs...]`` function for ``loaded``.
 

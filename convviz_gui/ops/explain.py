@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from convviz_gui.ops.base import ImageRef, ModelRef, Request
 from convviz_gui.ops.context import OpContext
 from convviz_gui.ops.model import prepared_image, spatial_layer
 from convviz_gui.ops.registry import operation, to_json
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def spec_is_long(spec: ExplainSpec) -> bool:
     return spec.metrics or batched_method(spec.method)
 
 
-def explain_batch(loaded: Any, batch: np.ndarray, spec: ExplainSpec, context: OpContext
+def explain_batch(loaded: LoadedModel, batch: np.ndarray, spec: ExplainSpec, context: OpContext
                   ) -> tuple[CamResult, list[Prediction], Any]:
     """The predictions, the target and the method's map for one prepared image: the part
     ``explain`` and ``explain_frame`` share."""

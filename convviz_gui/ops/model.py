@@ -4,7 +4,7 @@ saved settings; and the helpers every family uses (the prepared image, a checked
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from convviz_gui.engine.outputs import ModelOutput
 from convviz_gui.ops.base import ImageRef, ModelRef, Request, Saved
 from convviz_gui.ops.context import OpContext
 from convviz_gui.ops.registry import operation, to_json
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 THUMBNAIL_SIDE = 400
 
@@ -135,7 +138,7 @@ def prepared_image(context: OpContext, model: ModelRef, image: ImageRef, preset:
     return loaded, opened, loaded.prepare(opened, preset, image.fit)
 
 
-def spatial_layer(loaded: Any, name_or_path: str | tuple[str, ...]) -> LayerInfo:
+def spatial_layer(loaded: LoadedModel, name_or_path: str | tuple[str, ...]) -> LayerInfo:
     """The layer with that name or path, checked to have a spatial output of its own."""
     name = name_or_path if isinstance(name_or_path, str) else "/".join(name_or_path)
     info = find_layer(loaded.layer_tree, name)
@@ -156,7 +159,7 @@ def applicable_presets(model: ModelSummary) -> dict[str, str]:
 
 
 # ----- operations -------------------------------------------------------------------------------
-def summarize(loaded: Any, request: OpenModel) -> ModelSummary:
+def summarize(loaded: LoadedModel, request: OpenModel) -> ModelSummary:
     """Plain-data description of a ``LoadedModel``."""
     default = loaded.default_cam_layer()
     return ModelSummary(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -19,6 +19,9 @@ from convviz_gui.engine.cam.targets import ClassScore, Target
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, find_layer
 from convviz_gui.engine.normalize import unit_range
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ class Steps:
                 self._progress(Progress(min(total, start + size), total, stage))
 
 
-def batch_size_for(loaded: Any, options: MethodOptions) -> int:
+def batch_size_for(loaded: LoadedModel, options: MethodOptions) -> int:
     """Images per batch: the option, else 32 for small inputs down to 8 for 299 px RGB."""
     if options.batch_size > 0:
         return options.batch_size
@@ -219,7 +222,7 @@ class Explainer:
 
             register(cls)
 
-    def __init__(self, loaded: Any, layer: LayerPath | None = None, score: str = "logit",
+    def __init__(self, loaded: LoadedModel, layer: LayerPath | None = None, score: str = "logit",
                  options: MethodOptions | None = None, preset: str | None = None) -> None:
         from convviz_gui.engine.cam.scoring import check_score
 
@@ -331,7 +334,7 @@ class Explainer:
         return self.explain(batch, ClassScore(class_index))
 
 
-def predict(loaded: Any, batch: np.ndarray, top: int = 5) -> list[Prediction]:
+def predict(loaded: LoadedModel, batch: np.ndarray, top: int = 5) -> list[Prediction]:
     """Top-k classes; segmentation models rank classes by their share of pixels."""
     from convviz_gui.engine.taps import compiled_taps
 
@@ -339,7 +342,7 @@ def predict(loaded: Any, batch: np.ndarray, top: int = 5) -> list[Prediction]:
     return ranked(loaded, outputs.numpy()[0], top)
 
 
-def ranked(loaded: Any, values: np.ndarray, top: int = 5) -> list[Prediction]:
+def ranked(loaded: LoadedModel, values: np.ndarray, top: int = 5) -> list[Prediction]:
     """Top-k classes of one image's output ``values`` (probabilities, or per-pixel ones)."""
     if not np.all(np.isfinite(values)):
         raise ConvVizError("The model produced NaN or infinite outputs for this image.")
@@ -369,7 +372,7 @@ def mask_of(values: np.ndarray) -> np.ndarray:
     return values.argmax(axis=-1)
 
 
-def predicted_mask(loaded: Any, batch: np.ndarray) -> np.ndarray:
+def predicted_mask(loaded: LoadedModel, batch: np.ndarray) -> np.ndarray:
     """Per-pixel predicted class map of a segmentation model, (H, W) int."""
     from convviz_gui.engine.taps import compiled_taps
 
@@ -377,7 +380,7 @@ def predicted_mask(loaded: Any, batch: np.ndarray) -> np.ndarray:
     return mask_of(outputs.numpy()[0])
 
 
-def resolve_class(loaded: Any, value: str | int | None, predictions: list[Prediction]) -> int:
+def resolve_class(loaded: LoadedModel, value: str | int | None, predictions: list[Prediction]) -> int:
     """Class index from an index, a label (case-insensitive) or None (top prediction)."""
     if value is None or value == "":
         return predictions[0].index

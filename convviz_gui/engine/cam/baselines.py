@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.images import preprocess
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
 BASELINES = {"black": "a black image (preprocessed like the input)",
              "blurred": "the image blurred (Gaussian, sigma = 1/25 of its side)"}
 
 
-def black(loaded: Any, batch: np.ndarray, preset: str) -> np.ndarray:
+def black(loaded: LoadedModel, batch: np.ndarray, preset: str) -> np.ndarray:
     """A black image of ``batch``'s shape, preprocessed with ``preset`` (not zeros: a
     [-1, 1] model's black is -1, a caffe model's is minus the mean pixel)."""
     return preprocess(np.zeros_like(batch, np.float32), preset, loaded.app_preprocess)
@@ -32,7 +35,7 @@ def blurred(batch: np.ndarray) -> np.ndarray:
     return np.asarray(smooth, np.float32)[:, half:half + height, half:half + width]
 
 
-def baseline(name: str, loaded: Any, batch: np.ndarray, preset: str) -> np.ndarray:
+def baseline(name: str, loaded: LoadedModel, batch: np.ndarray, preset: str) -> np.ndarray:
     """The named baseline for ``batch``."""
     if name == "black":
         return black(loaded, batch, preset)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from convviz_gui.engine.cam.baselines import black, blurred
 from convviz_gui.engine.cam.options import MethodOptions
 from convviz_gui.engine.cam.scoring import output_head, scores_of
 from convviz_gui.engine.cam.targets import Target
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Faithfulness:
                 f"increase {'yes' if self.average_increase else 'no'}")
 
 
-def faithfulness(loaded: Any, batch: np.ndarray, cam: CamResult, target: Target, score: str,
+def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target: Target, score: str,
                  options: MethodOptions | None = None, preset: str | None = None,
                  progress: Callable[[Any], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> Faithfulness:

@@ -7,7 +7,7 @@ Integrated Gradients (its completeness axiom is a sum).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from convviz_gui.engine.cam.scoring import input_spec, read_out, score_graph, we
 from convviz_gui.engine.layers import iter_layers, resolve_layer
 from convviz_gui.engine.model_cache import cached
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
 
 def _is_relu(layer: Any) -> bool:
     if type(layer).__name__ == "ReLU":
@@ -27,7 +30,7 @@ def _is_relu(layer: Any) -> bool:
     return getattr(function, "__name__", "") == "relu"
 
 
-def guided_substitutes(loaded: Any) -> dict:
+def guided_substitutes(loaded: LoadedModel) -> dict:
     """Every ReLU of the model (ReLU and Activation layers, and layers with
     ``activation="relu"``) followed, in a rebuilt graph only, by a gate whose gradient is
     ReLU(upstream): with the ReLU's own (forward > 0) mask this is guided backpropagation."""
@@ -53,7 +56,7 @@ def guided_substitutes(loaded: Any) -> dict:
             if not node.is_container and _is_relu(resolve_layer(model, node.path))}
 
 
-def input_gradients(loaded: Any, score: str, guided: bool = False) -> Any:
+def input_gradients(loaded: LoadedModel, score: str, guided: bool = False) -> Any:
     """Compiled ``(batch, weights) -> (d score / d input, explained, probabilities)``."""
 
     def build() -> Any:

@@ -10,12 +10,15 @@ imports it too (``method_reference``).
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
 from convviz_gui.engine.cam.base import Explainer
 from convviz_gui.engine.cam.options import MethodOptions, declare, retract
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 # Display name -> class, in the order menus list them (the order of registration).
 CAM_METHODS: dict[str, type[Explainer]] = {}
@@ -87,7 +90,7 @@ def method_class(name: str) -> type[Explainer]:
     return cls
 
 
-def make_cam(loaded: Any, layer: LayerPath | None = None, method: str = "Grad-CAM",
+def make_cam(loaded: LoadedModel, layer: LayerPath | None = None, method: str = "Grad-CAM",
              score: str = "logit", options: MethodOptions | None = None,
              preset: str | None = None) -> Explainer:
     """An explainer by method name (``layer`` is ignored by methods that use none)."""

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, resolve_layer
 from convviz_gui.engine.model_cache import cached
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 SCORES = {"logit": "the score before the output's softmax/sigmoid (the papers' definition)",
           "probability": "the output after its softmax/sigmoid (the reference notebook)"}
@@ -76,7 +79,7 @@ def _activation_name(layer: Any) -> str:
     return getattr(function, "__name__", "") if function is not None else ""
 
 
-def output_head(loaded: Any) -> OutputHead | None:
+def output_head(loaded: LoadedModel) -> OutputHead | None:
     """The softmax/sigmoid ending the model's (first) output, inside nested models too."""
     key = ("output_head",)
     if key in loaded.cache:
@@ -99,14 +102,14 @@ def output_head(loaded: Any) -> OutputHead | None:
     return head
 
 
-def score_kind(loaded: Any, score: str) -> str:
+def score_kind(loaded: LoadedModel, score: str) -> str:
     """``logit`` (bypassed), ``probability`` (asked for) or ``output`` (nothing to bypass)."""
     if output_head(loaded) is None:
         return "output"
     return check_score(score)
 
 
-def score_graph(loaded: Any, layers: tuple[LayerPath, ...], score: str,
+def score_graph(loaded: LoadedModel, layers: tuple[LayerPath, ...], score: str,
                 substitutes: dict | None = None, extra_inputs: list | None = None
                 ) -> tuple[Any, Callable]:
     """(Keras model input -> [*tapped layers, explained output], explained -> probabilities)."""
@@ -123,14 +126,14 @@ def score_graph(loaded: Any, layers: tuple[LayerPath, ...], score: str,
     return graph, finish
 
 
-def input_spec(loaded: Any) -> Any:
+def input_spec(loaded: LoadedModel) -> Any:
     """``TensorSpec`` of a batch of model inputs."""
     import tensorflow as tf
 
     return tf.TensorSpec((None, *tuple(loaded.keras_model.inputs[0].shape)[1:]), tf.float32)
 
 
-def weights_spec(loaded: Any, per_image: bool = False) -> Any:
+def weights_spec(loaded: LoadedModel, per_image: bool = False) -> Any:
     """``TensorSpec`` of a target's read-out weights: one image's output shape, shared by
     the batch, or with a leading batch axis when each image has its own (``per_image``)."""
     import tensorflow as tf
@@ -145,7 +148,7 @@ def read_out(outputs: Any, weights: Any) -> Any:
     return tf.reduce_sum(tf.reshape(outputs * weights, (tf.shape(outputs)[0], -1)), axis=1)
 
 
-def forward_function(loaded: Any, score: str, layers: tuple[LayerPath, ...] = ()) -> Any:
+def forward_function(loaded: LoadedModel, score: str, layers: tuple[LayerPath, ...] = ()) -> Any:
     """Compiled ``(batch, weights) -> ([*features], scores, explained, probabilities)``."""
 
     def build() -> Any:
@@ -165,7 +168,7 @@ def forward_function(loaded: Any, score: str, layers: tuple[LayerPath, ...] = ()
     return cached(loaded, ("forward", layers, check_score(score)), build)
 
 
-def explained_outputs(loaded: Any, batch: np.ndarray, score: str) -> tuple[np.ndarray, np.ndarray]:
+def explained_outputs(loaded: LoadedModel, batch: np.ndarray, score: str) -> tuple[np.ndarray, np.ndarray]:
     """(explained output, probabilities) of a batch, as NumPy arrays."""
     import tensorflow as tf
 
@@ -175,7 +178,7 @@ def explained_outputs(loaded: Any, batch: np.ndarray, score: str) -> tuple[np.nd
     return explained.numpy(), probabilities.numpy()
 
 
-def scores_of(loaded: Any, score: str, images: np.ndarray, weights: np.ndarray, size: int,
+def scores_of(loaded: LoadedModel, score: str, images: np.ndarray, weights: np.ndarray, size: int,
               steps: Any, stage: str) -> tuple[np.ndarray, np.ndarray]:
     """(target scores, probabilities) of many images, ``size`` at a time with progress."""
     import tensorflow as tf

@@ -9,11 +9,23 @@ and a batch of perturbed images is scored with the same read-out as the clean im
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
+
+def known_output_shape(loaded: LoadedModel) -> tuple[int, ...]:
+    """One image's output shape when the model fixes it (else the output must be computed:
+    ``Target.needs_output`` says so first)."""
+    dims = loaded.output_shape[1:]
+    if any(dim is None for dim in dims):
+        raise ValueError(f"The output shape {dims} depends on the image: compute the output.")
+    return tuple(int(dim) for dim in dims if dim is not None)
 
 
 @dataclass(frozen=True)
@@ -22,19 +34,19 @@ class Target:
 
     class_index: int
 
-    def check(self, loaded: Any) -> None:
+    def check(self, loaded: LoadedModel) -> None:
         """Raise ``ConvVizError`` if the model has no such output."""
         if not 0 <= self.class_index < loaded.class_count:
             raise ConvVizError(
                 f"Class {self.class_index} does not exist; the model has {loaded.class_count}.")
 
-    def needs_output(self, loaded: Any) -> bool:
+    def needs_output(self, loaded: LoadedModel) -> bool:
         """True when the weights depend on the clean image's output (a predicted region)."""
         return loaded.output_kind == "segmentation" or None in loaded.output_shape[1:]
 
-    def weights(self, loaded: Any, output: np.ndarray | None) -> np.ndarray:
+    def weights(self, loaded: LoadedModel, output: np.ndarray | None) -> np.ndarray:
         """Read-out weights shaped like one image's output (``output``: its probabilities)."""
-        shape = output.shape if output is not None else tuple(loaded.output_shape[1:])
+        shape = output.shape if output is not None else known_output_shape(loaded)
         weights = np.zeros(shape, np.float32)
         if len(shape) == 3:  # a per-pixel output: the whole image unless a subclass says
             weights[..., self.class_index] = 1.0 / (shape[0] * shape[1])
@@ -57,7 +69,7 @@ class ClassScore(Target):
     """The score of one class (Selvaraju 2017, Eq. 1: y^c). On a segmentation model, the
     mean over the pixels predicted as the class (the whole image if there are none)."""
 
-    def weights(self, loaded: Any, output: np.ndarray | None) -> np.ndarray:
+    def weights(self, loaded: LoadedModel, output: np.ndarray | None) -> np.ndarray:
         if output is not None and output.ndim == 3:
             return SegmentationRegion(self.class_index).weights(loaded, output)
         return super().weights(loaded, output)
@@ -68,7 +80,7 @@ class Counterfactual(ClassScore):
     """Minus the class score (Selvaraju 2017, Sec. 5, "counterfactual explanations"): the
     regions whose removal would make the model surer of the class, i.e. what speaks against it."""
 
-    def weights(self, loaded: Any, output: np.ndarray | None) -> np.ndarray:
+    def weights(self, loaded: LoadedModel, output: np.ndarray | None) -> np.ndarray:
         return -super().weights(loaded, output)
 
     def metric(self, probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -103,7 +115,7 @@ class SegmentationRegion(Target):
 
     box: tuple[float, float, float, float] | None = None
 
-    def check(self, loaded: Any) -> None:
+    def check(self, loaded: LoadedModel) -> None:
         super().check(loaded)
         if loaded.output_kind != "segmentation":
             raise ConvVizError("A region can only be explained on a per-pixel (segmentation) output.")
@@ -112,15 +124,15 @@ class SegmentationRegion(Target):
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
                 raise ConvVizError("The region must be a rectangle inside the image.")
 
-    def needs_output(self, loaded: Any) -> bool:
+    def needs_output(self, loaded: LoadedModel) -> bool:
         return self.box is None or None in loaded.output_shape[1:]
 
-    def weights(self, loaded: Any, output: np.ndarray | None) -> np.ndarray:
-        shape = output.shape if output is not None else tuple(loaded.output_shape[1:])
+    def weights(self, loaded: LoadedModel, output: np.ndarray | None) -> np.ndarray:
+        shape = output.shape if output is not None else known_output_shape(loaded)
         height, width, classes = shape
         if self.box is not None:
             x0, y0, x1, y1 = self.box
-            region = np.zeros((height, width), bool)
+            region: np.ndarray = np.zeros((height, width), bool)
             region[int(y0 * height):max(int(y0 * height) + 1, round(y1 * height)),
                    int(x0 * width):max(int(x0 * width) + 1, round(x1 * width))] = True
         elif output is None:

@@ -21,17 +21,20 @@ The modules import one way, plain data first:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from convviz_gui.engine.featurevis.results import FilterResult, Progress, ShouldCancel
 from convviz_gui.engine.featurevis.settings import FilterSettings, check_style
 from convviz_gui.engine.layers import LayerPath
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
 REFERENCE = FilterSettings()  # the book's settings, the default
 
 
 def visualize_filters(
-    loaded: Any,
+    loaded: LoadedModel,
     layer: LayerPath,
     indices: list[int],
     settings: FilterSettings = REFERENCE,

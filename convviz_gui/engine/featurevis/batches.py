@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.model_cache import cached
 from convviz_gui.engine.taps import InputSizeError, build_sized_tap_model
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 
 class AscentBatch(Protocol):
@@ -34,7 +37,7 @@ class AscentBatch(Protocol):
         """Each filter's target on its current image, and the images' range in model units."""
 
 
-def ascent_size(loaded: Any, layer: LayerPath, settings: FilterSettings) -> tuple[tuple[int, int], str]:
+def ascent_size(loaded: LoadedModel, layer: LayerPath, settings: FilterSettings) -> tuple[tuple[int, int], str]:
     """(height, width) the filters of ``layer`` are optimized at, and a note when it is not
     ``settings.size``: the model's own size when a layer up to ``layer`` needs it.
     """
@@ -46,9 +49,10 @@ def ascent_size(loaded: Any, layer: LayerPath, settings: FilterSettings) -> tupl
             if own != chosen:
                 build_sized_tap_model(loaded.keras_model, layer, *chosen)
         except InputSizeError as error:
-            if None in own:  # a dynamic input has no size of its own to fall back on
+            own_height, own_width = own
+            if own_height is None or own_width is None:  # dynamic: no size of its own to use
                 raise
-            return own, (
+            return (own_height, own_width), (
                 f"{error.target} needs the model's own {own[0]}x{own[1]} input ({error.cause}); "
                 f"optimized at {own[0]}x{own[1]} instead of {chosen[0]}x{chosen[1]}."
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -26,6 +26,9 @@ from convviz_gui.engine.featurevis.transforms import random_view
 from convviz_gui.engine.layers import LayerPath, resolve_layer
 from convviz_gui.engine.model_cache import cached
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
 VARIANT_MARGIN = 2  # px between the variants of one filter in its tile
 
 
@@ -36,7 +39,7 @@ class ClearStep:
     Kept in ``loaded.cache`` and reset for every batch (one filter job at a time).
     """
 
-    def __init__(self, loaded: Any, target: Target, settings: FilterSettings, height: int,
+    def __init__(self, loaded: LoadedModel, target: Target, settings: FilterSettings, height: int,
                  width: int, batch: int) -> None:
         clear = settings.clear
         self.image = FourierImage(height, width, loaded.channels, clear.decorrelate,
@@ -91,7 +94,7 @@ class ClearStep:
         self.optimizer.set_weights(self._fresh)
 
 
-def _compiled(loaded: Any, target: Target, settings: FilterSettings, height: int, width: int,
+def _compiled(loaded: LoadedModel, target: Target, settings: FilterSettings, height: int, width: int,
               batch: int) -> ClearStep:
     """The ``ClearStep`` of these settings, target, size and batch, compiled once per model."""
     key = ("clear", target, settings.border, settings.learning_rate, settings.clear, settings.preset,
@@ -138,7 +141,7 @@ class ClearBatch:
 
 
 def visualize_clear(
-    loaded: Any,
+    loaded: LoadedModel,
     layer: LayerPath | None,
     indices: list[int],
     settings: FilterSettings,

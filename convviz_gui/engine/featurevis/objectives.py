@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
@@ -18,6 +18,9 @@ from convviz_gui.engine.featurevis.settings import SPATIAL_OBJECTIVES, ClearSett
 from convviz_gui.engine.featurevis.targeting import find_target
 from convviz_gui.engine.layers import LayerPath, find_layer, resolve_layer
 from convviz_gui.engine.taps import build_sized_tap_model
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 Values = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor | None]]
 
@@ -31,7 +34,7 @@ class Target:
     count: int
 
 
-def resolve_target(loaded: Any, layer: LayerPath | None, settings: ClearSettings,
+def resolve_target(loaded: LoadedModel, layer: LayerPath | None, settings: ClearSettings,
                    indices: list[int]) -> Target:
     """Check the objective, the layer and the indices (``targeting.find_target``); the
     class objective reads the model's output layer."""
@@ -40,13 +43,14 @@ def resolve_target(loaded: Any, layer: LayerPath | None, settings: ClearSettings
     checked.check(indices)
     if objective != "class":
         return Target(checked.path, objective, checked.count)
-    output = find_layer(loaded.layer_tree, loaded.output_layer_name)
+    name = loaded.output_layer_name
+    output = find_layer(loaded.layer_tree, name) if name else None
     if output is None:
         raise ConvVizError(f"No layer named '{loaded.output_layer_name}' in {loaded.name}.")
     return Target(output.path, objective, checked.count)
 
 
-def target_values(loaded: Any, target: Target, border: int, height: int, width: int,
+def target_values(loaded: LoadedModel, target: Target, border: int, height: int, width: int,
                   features: bool) -> Values:
     """``(model inputs, indices) -> (values, features)``: each image's target (its own
     index) and, with ``features``, the whole layer output for the diversity term; before

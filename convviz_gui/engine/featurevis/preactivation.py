@@ -11,7 +11,10 @@ a fused activation is skipped by a linear copy of the layer, given the layer's w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
 RELUS = ("relu", "relu6")
 SATURATING = ("softmax", "sigmoid")  # skipped only for unit and class objectives
@@ -62,7 +65,8 @@ def optimized(layer: Any, objective: str = "channel") -> str:
     return bypass.optimized if bypass else OUTPUT
 
 
-def head(loaded: Any, path: tuple[str, ...], height: int, width: int, objective: str = "channel"
+def head(loaded: LoadedModel, path: tuple[str, ...], height: int | None, width: int | None,
+         objective: str = "channel"
          ) -> Any:
     """Keras model: input (``height`` x ``width``) -> the layer's output, or its value before
     the activation ``bypass_for`` names."""

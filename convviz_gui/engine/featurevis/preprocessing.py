@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convviz_gui.engine.images import preprocess
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
 
-def preprocess_pixels(loaded: Any, preset: str | None, pixels: np.ndarray) -> np.ndarray:
+
+def preprocess_pixels(loaded: LoadedModel, preset: str | None, pixels: np.ndarray) -> np.ndarray:
     """Pixels in [0, 255] (channels last) in model units: the preset (default: the
     model's) as the window applies it, float32."""
     return np.asarray(preprocess(pixels, preset or loaded.preset, loaded.app_preprocess), np.float32)
 
 
-def affine_preset(loaded: Any, preset: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def affine_preset(loaded: LoadedModel, preset: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """``(matrix, offset)`` with ``preprocess(x) == x @ matrix + offset`` for pixels ``x``
     in [0, 255] (channels last), or None when the preset (default: the model's) is not
     affine."""
@@ -39,7 +42,7 @@ def affine_preset(loaded: Any, preset: str | None = None) -> tuple[np.ndarray, n
     return matrix.astype(np.float32), offset.astype(np.float32)
 
 
-def model_input_range(loaded: Any, preset: str | None = None) -> tuple[float, float]:
+def model_input_range(loaded: LoadedModel, preset: str | None = None) -> tuple[float, float]:
     """(min, max) the preset (default: the model's) makes of pixels in [0, 255]: the
     model's input range."""
     corners = np.array(list(itertools.product((0.0, 255.0), repeat=loaded.channels)), np.float32)
@@ -47,12 +50,15 @@ def model_input_range(loaded: Any, preset: str | None = None) -> tuple[float, fl
     return float(values.min()), float(values.max())
 
 
-def tensor_preprocess(loaded: Any, preset: str | None = None) -> Callable[[Any], Any]:
+def tensor_preprocess(loaded: LoadedModel, preset: str | None = None) -> Callable[[Any], Any]:
     """``pixels -> model input`` on tensors (pixels in [0, 255]), differentiable."""
     import tensorflow as tf
 
     affine = affine_preset(loaded, preset)
     if affine is None:  # a Keras Application's preprocess_input also works on tensors
-        return lambda pixels: loaded.app_preprocess(pixels)
+        app_preprocess = loaded.app_preprocess
+        if app_preprocess is None:
+            raise ValueError("No affine preset and no preprocess_input: nothing to apply.")
+        return lambda pixels: app_preprocess(pixels)
     matrix, offset = (tf.constant(value) for value in affine)
     return lambda pixels: tf.tensordot(pixels, matrix, axes=1) + offset

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tensorflow as tf
@@ -25,11 +25,14 @@ from convviz_gui.engine.model_cache import cached
 from convviz_gui.engine.normalize import display_uint8
 from convviz_gui.engine.taps import build_sized_tap_model
 
+if TYPE_CHECKING:
+    from convviz_gui.engine.models import LoadedModel
+
 GREY_BAND = (0.4, 0.6)  # the grey start's pixels, as a share of the pixel range (START_MODES)
 Losses = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 
-def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = True,
+def filter_losses(loaded: LoadedModel, path: LayerPath, border: int, restrict: bool = True,
                   size: tuple[int, int] | None = None) -> Losses:
     """``(images, filter_indices) -> losses``: mean of each image's own filter, border cut;
     before the layer's ReLU when it has one (``preactivation.bypass_for``).
@@ -59,7 +62,7 @@ def filter_losses(loaded: Any, path: LayerPath, border: int, restrict: bool = Tr
     return losses
 
 
-def ascent_step(loaded: Any, path: LayerPath, settings: FilterSettings, height: int,
+def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, height: int,
                 width: int) -> Any:
     """A compiled ``(images, filter_indices) -> (directions, losses)`` step for this layer:
     each image's L2-normalized gradient (the book's ascent direction) and its loss; its
@@ -95,7 +98,7 @@ def ascent_step(loaded: Any, path: LayerPath, settings: FilterSettings, height: 
     return cached(loaded, ("ascent", path, settings.border, height, width), build)
 
 
-def start_images(loaded: Any, count: int, height: int, width: int, settings: FilterSettings,
+def start_images(loaded: LoadedModel, count: int, height: int, width: int, settings: FilterSettings,
                  rng: np.random.Generator) -> np.ndarray:
     """The reference style's start images in model units (``settings.start``, see
     ``START_MODES``): by default grey pixels with noise through the model's preprocessing."""
@@ -192,7 +195,7 @@ class ReferenceBatch:
                 (float(images.min()), float(images.max())))
 
 
-def visualize_reference(loaded: Any, layer: LayerPath, indices: list[int], settings: FilterSettings,
+def visualize_reference(loaded: LoadedModel, layer: LayerPath, indices: list[int], settings: FilterSettings,
                         progress: Progress | None = None,
                         should_cancel: ShouldCancel | None = None) -> FilterResult:
     """Reference patterns of the filters ``indices`` of ``layer`` (see ``visualize_filters``)."""

@@ -33,15 +33,31 @@ def report_format(path: str | Path) -> str:
 
 
 class Explained(Protocol):
-    """What a report needs of one image's explanation (``ops.compare.ExplainedImage``)."""
+    """What a report needs of one image's explanation (``ops.compare.ExplainedImage``),
+    read-only."""
 
-    path: str
-    name: str
-    size: tuple[int, int]  # original (width, height)
-    rgb: np.ndarray  # display copy at the original aspect
-    predictions: Sequence[Prediction]
-    cam: CamResult
-    metrics: Faithfulness | None
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size(self) -> tuple[int, int]:  # original (width, height)
+        ...
+
+    @property
+    def rgb(self) -> np.ndarray:  # display copy at the original aspect
+        ...
+
+    @property
+    def predictions(self) -> Sequence[Prediction]: ...
+
+    @property
+    def cam(self) -> CamResult: ...
+
+    @property
+    def metrics(self) -> Faithfulness | None: ...
 
 
 @dataclass(frozen=True)
