@@ -37,7 +37,8 @@ class AscentBatch(Protocol):
         """Each filter's target on its current image, and the images' range in model units."""
 
 
-def ascent_size(loaded: LoadedModel, layer: LayerPath, settings: FilterSettings) -> tuple[tuple[int, int], str]:
+def ascent_size(loaded: LoadedModel, layer: LayerPath, settings: FilterSettings
+                ) -> tuple[tuple[int, int], str]:
     """(height, width) the filters of ``layer`` are optimized at, and a note when it is not
     ``settings.size``: the model's own size when a layer up to ``layer`` needs it.
     """
