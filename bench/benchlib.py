@@ -70,8 +70,8 @@ def peak_rss_mib() -> float:
 def current_rss_mib() -> float:
     """Resident memory now, MiB (Linux /proc; falls back to the peak elsewhere)."""
     try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        statm = Path("/proc/self/statm").read_text()
+        return int(statm.split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
         return peak_rss_mib()
 

@@ -59,8 +59,8 @@ class AtomicFile:
         """Put the written file in place; returns its path."""
         try:
             self.stream.close()
-            os.chmod(self._temp, 0o666 & ~_umask())
-            os.replace(self._temp, self.path)
+            Path(self._temp).chmod(0o666 & ~_umask())
+            Path(self._temp).replace(self.path)
         except OSError as exc:
             self.discard()
             raise ConvVizError(f"Cannot write {self.path.name}: {exc.strerror or exc}.") from exc

@@ -103,8 +103,7 @@ def _custom_layer_model(keras):
 
     inputs = keras.Input((16, 16, 3))
     x = keras.layers.Conv2D(2, 3)(Sharpen(name="sharpen")(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
-    return model
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
 
 
 def _unregistered(filename: str) -> Callable[[Path], Path]:

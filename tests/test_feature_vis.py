@@ -6,6 +6,7 @@ window."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,9 +92,7 @@ def clear(steps: int, size: int, **options) -> FilterSettings:
 
 
 def save_grid(result, name: str) -> None:
-    import os
-
-    os.makedirs(FIGURES, exist_ok=True)
+    Path(FIGURES).mkdir(parents=True, exist_ok=True)
     grid = stitch_patterns([result.patterns[i] for i in sorted(result.patterns)])
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(
         f"{FIGURES}/{name}.png")

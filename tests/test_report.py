@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import stat
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
@@ -55,14 +56,14 @@ def fails(capsys, *args) -> str:
 def test_html_report_of_a_folder(capsys, folder, tmp_path):
     out = tmp_path / "report.html"
     data = report(capsys, "demo", str(folder), "--out", str(out))
-    names = [os.path.basename(item["image"]) for item in data["images"]]
+    names = [Path(item["image"]).name for item in data["images"]]
     assert names == ["astronaut.png", "chelsea.png", "coffee.png", TRICKY]  # sorted, no subfolder
     assert {"images", "skipped", "seconds"} <= set(data) and data["seconds"] > 0
     for item in data["images"]:
         assert set(item) == IMAGE_KEYS  # no "metrics" unless asked
         assert item["label"] == item["predictions"][0]["label"]  # each image's own top class
         assert len(item["predictions"]) == 5
-    skipped = {os.path.basename(entry["image"]): entry["reason"] for entry in data["skipped"]}
+    skipped = {Path(entry["image"]).name: entry["reason"] for entry in data["skipped"]}
     assert set(skipped) == {"broken.jpg", "notes.txt"}
     assert "damaged" in skipped["broken.jpg"] or "not an image" in skipped["broken.jpg"]
     assert "not an image format" in skipped["notes.txt"]
@@ -86,7 +87,7 @@ def test_pdf_report_recursive_class_and_metrics(capsys, folder, tmp_path):
     data = report(capsys, "demo", str(folder), "--recursive", "--class", "happy", "--metrics",
                   "--out", str(out))
     names = [os.path.relpath(item["image"], folder) for item in data["images"]]
-    assert names == ["astronaut.png", "chelsea.png", "coffee.png", os.path.join("sub", "cup.png"),
+    assert names == ["astronaut.png", "chelsea.png", "coffee.png", str(Path("sub", "cup.png")),
                      TRICKY]
     assert {(item["class_index"], item["label"]) for item in data["images"]} == {(3, "happy")}
     for item in data["images"]:

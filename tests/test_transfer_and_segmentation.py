@@ -32,7 +32,7 @@ def test_gradcam_on_layer_inside_base(transfer_model, photo):
 
 
 def test_filter_ascent_on_layer_inside_base(transfer_model):
-    path = tuple(["mobilenetv2_1.00_96", "block_3_expand"])
+    path = ("mobilenetv2_1.00_96", "block_3_expand")
     result = visualize_filters(transfer_model, path, [0, 1, 2],
                                FilterSettings(steps=5, start="centered", size=96))
     assert sorted(result.patterns) == [0, 1, 2] and result.size_used == (96, 96)

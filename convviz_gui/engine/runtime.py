@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
 
 _lock = threading.Lock()
@@ -22,7 +23,7 @@ def load_keras() -> ModuleType:
         sys.stderr.flush()
         saved = os.dup(2)
         try:
-            with open(os.devnull, "w") as devnull:
+            with Path(os.devnull).open("w") as devnull:
                 os.dup2(devnull.fileno(), 2)
                 import keras
                 import tensorflow

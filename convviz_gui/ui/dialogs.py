@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 import platform
+from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
@@ -34,7 +35,7 @@ from convviz_gui.paths import resource, user_data_dir
 from convviz_gui.ui.controls import NumberBox
 
 
-def log_path():
+def log_path() -> Path:
     """The file unexpected errors are appended to."""
     return user_data_dir() / "convviz-errors.log"
 
@@ -42,7 +43,7 @@ def log_path():
 def log_details(details: str) -> None:
     """Append a traceback to the error log."""
     try:
-        with open(log_path(), "a", encoding="utf-8") as stream:
+        with log_path().open("a", encoding="utf-8") as stream:
             stream.write(f"--- {datetime.datetime.now().isoformat()}\n{details}\n")
     except OSError:
         logging.getLogger(__name__).exception("cannot write the error log")

@@ -58,7 +58,7 @@ class HtmlReport(ReportWriter):
     def __init__(self, path: str | Path, alpha: float = 0.4, cmap: str = "jet",
                  root: str | None = None) -> None:
         super().__init__(path, alpha, cmap, root)
-        self._sections = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._sections = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by _close)
 
     def _close(self) -> None:
         super()._close()

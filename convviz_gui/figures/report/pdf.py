@@ -3,6 +3,7 @@ summary pages (last, because a page written cannot move)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,8 @@ class PdfReport(ReportWriter):
     def _close(self) -> None:
         if self._pdf is not None:
             pdf, self._pdf = self._pdf, None
-            try:
-                pdf.close()
-            except (OSError, ValueError):
-                pass  # the stream went away first: the temporary file is deleted anyway
+            with contextlib.suppress(OSError, ValueError):  # the stream went first: the
+                pdf.close()  # temporary file is deleted anyway
         super()._close()
 
     def add(self, item: Explained) -> None:
