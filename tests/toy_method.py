@@ -7,7 +7,7 @@ import numpy as np
 
 from convviz_gui.engine.cam.base import Attribution, Explainer, Steps
 from convviz_gui.engine.cam.options import Option
-from convviz_gui.engine.cam.perturbation import clean_pass
+from convviz_gui.engine.cam.perturbation import clean_layer_pass
 
 
 class MeanFeatureCAM(Explainer):
@@ -21,5 +21,5 @@ class MeanFeatureCAM(Explainer):
                                minimum=1, maximum=4),)
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
-        features, _, clean = clean_pass(self, batch, weights)
+        features, _, clean = clean_layer_pass(self, batch, weights)
         return Attribution(features.mean(axis=-1) ** self.options.power, clean)
