@@ -23,7 +23,6 @@ from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class, method_reference
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
 from convviz_gui.ops.messages import ModelSummary
-from convviz_gui.ui.method_options import methods_tooltip
 
 
 def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], object],
@@ -76,6 +75,14 @@ class MenuShortcutsWin(QObject):
                 event.ignore()  # not the text box's: the shortcut goes to the menu entry
                 return True
         return False
+
+
+def methods_tooltip() -> str:
+    """The method list's tooltip: the CAMs and the pixel attributions by name."""
+    cams = [name for name, cls in CAM_METHODS.items() if cls.resolution == "layer"]
+    pixels = [name for name, cls in CAM_METHODS.items() if cls.resolution != "layer"]
+    return (f"CAMs weigh a layer's feature maps ({', '.join(cams)}); pixel attributions "
+            f"score every input pixel ({', '.join(pixels)}). Hover an item for its idea.")
 
 
 def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:
