@@ -3,6 +3,7 @@ method box, the CAM-layer box, number boxes that clamp what is typed, array pixm
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -169,9 +170,10 @@ def _typed_number(box: QAbstractSpinBox, text: str) -> float | None:
     core = core.replace(box.locale().groupSeparator(), "").replace(
         box.locale().decimalPoint(), ".")
     try:
-        return float(core)
+        number = float(core)
     except ValueError:
         return None
+    return None if math.isnan(number) else number
 
 
 class _ClampsTyped:
@@ -185,6 +187,8 @@ class _ClampsTyped:
         number = _typed_number(self, text)
         if number is not None and not self.minimum() <= number <= self.maximum():
             return QValidator.State.Intermediate, text, pos
+        if _typed_number(self, text + "1") is not None and number is None:
+            return QValidator.State.Intermediate, text, pos  # a sign: "-7" is said, not made 7
         return super().validate(text, pos)
 
     def fixup(self, text: str) -> str:
