@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSignalBlocker, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSignalBlocker, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLineEdit,
+    QStyledItemDelegate,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from convviz_gui.engine.layers import LayerInfo
 
@@ -14,7 +21,15 @@ _GREY = QBrush(QColor("#9a9a9a"))
 RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to 800 layers
 # When the panel is too narrow for every column, these give way first (Type, then Layer),
 # down to these widths in pixels; their text is elided, the row's tooltip has it whole.
-GIVING_WAY = ((1, 70), (0, 110))
+GIVING_WAY = ((1, 64), (0, 110))
+
+
+class MiddleElided(QStyledItemDelegate):
+    """Layer names cut in the middle (``block_1…and_relu``): their ends tell them apart."""
+
+    def initStyleOption(self, option, index: QModelIndex) -> None:  # noqa: N802 (Qt override)
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class ModelTreePanel(QWidget):
@@ -43,6 +58,9 @@ class ModelTreePanel(QWidget):
         header.setResizeContentsPrecision(RESIZE_PRECISION_ROWS)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._names_delegate = MiddleElided(self.view)
+        self.view.setItemDelegateForColumn(0, self._names_delegate)
+        self.view.viewport().installEventFilter(self)  # a wider or narrower view: fit again
         self.view.expanded.connect(lambda _index: self._fit_columns())
         self.filter_box.setToolTip("Type part of a layer name to filter the tree; Enter selects "
                                    "the best match.")
@@ -98,11 +116,12 @@ class ModelTreePanel(QWidget):
         for column, width in enumerate(widths):
             self.view.setColumnWidth(column, width)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """A wider or narrower panel: the columns fit it again."""
-        super().resizeEvent(event)
-        if self.source.rowCount() and event.size().width() != event.oldSize().width():
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        """The view's viewport got wider or narrower (the dock, a scroll bar): fit again."""
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize \
+                and event.size().width() != event.oldSize().width() and self.source.rowCount():
             self._fit_columns()
+        return False
 
     def _append(self, parent: QStandardItem, nodes: list[LayerInfo]) -> None:
         for node in nodes:
