@@ -21,7 +21,7 @@ _GREY = QBrush(QColor("#9a9a9a"))
 RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to 800 layers
 # When the panel is too narrow for every column, these give way first (Type, then Layer),
 # down to these widths in pixels; their text is elided, the row's tooltip has it whole.
-GIVING_WAY = ((1, 64), (0, 110))
+GIVING_WAY = ((1, 56), (0, 96))
 
 
 class MiddleElided(QStyledItemDelegate):
