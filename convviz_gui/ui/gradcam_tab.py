@@ -455,9 +455,10 @@ class GradCamTab(ViewTab):
         self.metrics_row.setVisible(metrics is not None)
         if metrics is None:
             return
-        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f} ↓",
-                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f} ↑",
-                 "average_drop": f"Average drop {metrics.average_drop:.1%} ↓",
+        keep = "\u00a0"  # a value stays with its arrow when a narrow canvas wraps the line
+        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f}{keep}↓",
+                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f}{keep}↑",
+                 "average_drop": f"Average drop {metrics.average_drop:.1%}{keep}↓",
                  "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}"}
         for key, label in self.metric_labels.items():
-            label.setText(texts[key] + ("  ·" if key != "average_increase" else ""))
+            label.setText(texts[key] + (f"{keep}{keep}·" if key != "average_increase" else ""))
