@@ -157,7 +157,9 @@ def test_tree_columns_fit_their_content_and_names_have_tooltips(qtbot, window):
     view = window.tree.view
     metrics = view.fontMetrics()
     longest = max((node.name for node in window.session.model.layer_tree), key=len)
-    assert view.columnWidth(0) >= metrics.horizontalAdvance(longest)
+    whole = view.columnWidth(0) >= metrics.horizontalAdvance(longest)
+    assert whole or view.columnWidth(0) >= 90  # a narrow panel: names give way (middle cut)
+    # (all four columns in view at 1366x768: tests/test_window_fit.py)
     assert view.columnWidth(2) >= metrics.horizontalAdvance("112x112x32")
     item = window.tree._items[("block_16_project_BN",)]
     assert "block_16_project_BN" in item.toolTip() and "output" in item.toolTip()

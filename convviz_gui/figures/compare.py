@@ -3,6 +3,7 @@ one method on several images, each grid on shared colour scales."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +25,14 @@ from convviz_gui.ops.compare import Comparison, ImageExplanations
 from convviz_gui.ops.export import FigureStyle
 
 COMPARE_IMAGE_SIDE = 320  # the image is reduced to this long side in every grid cell
+ROW_LABEL_LINE = 12  # characters per line of a row's (rotated) method name: at most 2 lines
+
+
+def row_label(method: str) -> str:
+    """A method's name beside its row, on two short lines when long ("Integrated\nGradients"),
+    so that it stays as tall as its row instead of running into the row above."""
+    return "\n".join(textwrap.wrap(shorten(method, 2 * ROW_LABEL_LINE), ROW_LABEL_LINE,
+                                    max_lines=2, placeholder="…"))
 
 
 def _thumbnail(image_rgb: np.ndarray, side: int = COMPARE_IMAGE_SIDE) -> np.ndarray:
@@ -85,7 +94,7 @@ def compare_figure(
             if row == 0:
                 ax.set_title(shorten(columns[column], 28), fontsize=9)
             if column == 0:
-                ax.set_ylabel(method, fontsize=10)
+                ax.set_ylabel(row_label(method), fontsize=10)
         score_kind = row_cells[0][0].score_kind
         _scale_bar(figure, axes[row][-1], cmap, 1.0 if normalize else top,
                    "row scale 0-1" if normalize else f"{score_kind} units")

@@ -3,6 +3,7 @@ method box, the CAM-layer box, number boxes that clamp what is typed, array pixm
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +24,6 @@ from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class, method_reference
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
 from convviz_gui.ops.model import ModelSummary
-from convviz_gui.ui.method_options import methods_tooltip
 
 
 def add_action(menu: QMenu, parent: QObject, text: str, slot: Callable[[], object],
@@ -76,6 +76,14 @@ class MenuShortcutsWin(QObject):
                 event.ignore()  # not the text box's: the shortcut goes to the menu entry
                 return True
         return False
+
+
+def methods_tooltip() -> str:
+    """The method list's tooltip: the CAMs and the pixel attributions by name."""
+    cams = [name for name, cls in CAM_METHODS.items() if cls.resolution == "layer"]
+    pixels = [name for name, cls in CAM_METHODS.items() if cls.resolution != "layer"]
+    return (f"CAMs weigh a layer's feature maps ({', '.join(cams)}); pixel attributions "
+            f"score every input pixel ({', '.join(pixels)}). Hover an item for its idea.")
 
 
 def ndarray_to_pixmap(pixels: np.ndarray) -> QPixmap:
@@ -162,9 +170,10 @@ def _typed_number(box: QAbstractSpinBox, text: str) -> float | None:
     core = core.replace(box.locale().groupSeparator(), "").replace(
         box.locale().decimalPoint(), ".")
     try:
-        return float(core)
+        number = float(core)
     except ValueError:
         return None
+    return None if math.isnan(number) else number
 
 
 class _ClampsTyped:
@@ -178,6 +187,8 @@ class _ClampsTyped:
         number = _typed_number(self, text)
         if number is not None and not self.minimum() <= number <= self.maximum():
             return QValidator.State.Intermediate, text, pos
+        if _typed_number(self, text + "1") is not None and number is None:
+            return QValidator.State.Intermediate, text, pos  # a sign: "-7" is said, not made 7
         return super().validate(text, pos)
 
     def fixup(self, text: str) -> str:

@@ -8,8 +8,8 @@ import platform
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import qVersion
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QEvent, Qt, qVersion
+from PySide6.QtGui import QHelpEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -23,7 +23,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QTextBrowser,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -65,10 +69,41 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     return box
 
 
+class ElidingCombo(QComboBox):
+    """A combo box narrower than its text shows it cut with "…" (not clipped mid-letter),
+    and its tooltip starts with the whole text."""
+
+    def _text_width(self, option: QStyleOptionComboBox) -> int:
+        return self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                           QStyle.SubControl.SC_ComboBoxEditField, self).width()
+
+    def elided_text(self) -> str:
+        """The current text as it fits the box."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideRight,
+                                             self._text_width(option))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.elided_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) \
+                and self.elided_text() != self.currentText():
+            QToolTip.showText(event.globalPos(), f"{self.currentText()}\n\n{self.toolTip()}", self)
+            return True
+        return super().event(event)
+
+
 def compact_combo(characters: int, tip: str) -> QComboBox:
     """A combo box as wide as ``characters`` (not its longest item: layer names are long),
-    with a tooltip."""
-    combo = QComboBox()
+    its text cut with "…" when longer, with a tooltip (that then starts with the whole text)."""
+    combo = ElidingCombo()
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(characters)
     combo.setToolTip(tip)

@@ -199,7 +199,7 @@ class FileActions(QObject):
             return
         window.show_status(message)
         if job_error == "UnsafeModelError":
-            if self._consent_to_code(message, spec):
+            if self._consent_to_code(message, [f"{spec} (its Lambda layers)"]):
                 self.open_model(spec, trust=True)
             return
         answer = QMessageBox.question(
@@ -208,11 +208,18 @@ class FileActions(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.open_model(":".join(spec.split(":")[:2]) + ":none")
 
-    def _consent_to_code(self, message: str, spec: str) -> bool:
-        """The user's yes to running code (Lambda layers, model code); No is the default."""
+    def _consent_to_code(self, message: str, runs: list[str]) -> bool:
+        """The user's yes to running code (Lambda layers, model code); No is the default.
+
+        Args:
+            runs: where the code that would run is: the model file (its Lambda layers) or the
+                Python files to import, by full path.
+        """
+        listing = "\n".join(runs)
         answer = QMessageBox.warning(
             self.window, "Untrusted model code",
-            f"{message}\n\nFile: {spec}\n\nLoad it anyway and run its code?",
+            f"{message}\n\nThe code that will run:\n{listing}\n\nLoad it anyway and run this "
+            "code?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
@@ -229,10 +236,11 @@ class FileActions(QObject):
         paths, _ = QFileDialog.getOpenFileNames(self.window,
                                                 "Python files defining the model's classes",
                                                 str(Path(spec).parent), CODE_FILTER)
+        code = [str(Path(path).resolve()) for path in paths]
         names = ", ".join(Path(path).name for path in paths)
         if paths and self._consent_to_code(
-                f"Importing {names} runs its code, to open {Path(spec).name}.", spec):
-            self.open_model(spec, trust=True, code=tuple(str(Path(path).resolve()) for path in paths))
+                f"Importing {names} runs its code, to open {Path(spec).name}.", code):
+            self.open_model(spec, trust=True, code=tuple(code))
 
     # ----- images -------------------------------------------------------------------------------
     def open_image(self, path: str, remember: bool = True) -> None:

@@ -311,8 +311,7 @@ class FiltersTab(ViewTab):
             self._previews.update(update.previews)
             if self._showing_job():  # never over the figure of another layer
                 self._show_previews()
-        self.status.emit(f"Filters: step {update.step}/{update.steps}, "
-                         f"{update.filters_done}/{update.filters_total} done")
+        self.status.emit(str(update))  # the bar's fraction, then where the ascent is
 
     def _show_previews(self) -> None:
         self.show_preview(stitch_patterns([self._previews[i] for i in sorted(self._previews)]))

@@ -43,13 +43,26 @@ from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
-TARGETS = (("class", "the class", "The class score: what makes the model say this class."),
-           ("counterfactual", "against the class", "Minus the class score: what speaks against "
-                                                   "this class (Selvaraju 2017, counterfactual)."))
+# What one item of the ranked list is, by output kind (a class unless said here).
+EXPLAINED_UNIT = {"features": "channel", "regression": "output", "score": "score"}
 REGION_TARGETS = (("region", "its pixels", "Segmentation: the class over the pixels predicted as "
                                            "it."),
                   ("box", "box you drag", "Segmentation: the class over a rectangle you drag "
                                             "on the image (left panel)."))
+
+
+def explained_unit(model: ModelSummary | None) -> str:
+    """What is explained, in one word: ``class``, ``channel`` of a feature map, ``output``
+    of a regression head, ``score``."""
+    return EXPLAINED_UNIT.get(model.output_kind, "class") if model is not None else "class"
+
+
+def targets(unit: str) -> tuple[tuple[str, str, str], ...]:
+    """The Explain box's (name, text, tooltip) for what is explained, ``unit`` (a class…)."""
+    return (("class", f"the {unit}", f"The {unit}'s score: what makes the model give it."),
+            ("counterfactual", f"against the {unit}", f"Minus the {unit}'s score: what speaks "
+                                                      "against it (Selvaraju 2017, "
+                                                      "counterfactual)."))
 
 
 class GradCamTab(ViewTab):
@@ -65,7 +78,6 @@ class GradCamTab(ViewTab):
                                     "explain it.")
         self.class_filter = QLineEdit(placeholderText="Find a class…")
         self.class_filter.setClearButtonEnabled(True)
-        self.class_filter.setToolTip("Type part of a class name; Enter explains the first match.")
         self.class_filter.textChanged.connect(self._filter_classes)
         self.class_filter.returnPressed.connect(self._explain_first_match)
         self.layer_combo = CamLayerCombo("The layer whose feature maps are weighted: the last "
@@ -79,8 +91,6 @@ class GradCamTab(ViewTab):
                               "papers define it (a sure sigmoid still gets a map). probability: "
                               "the output itself, as the reference notebook (ConvViz before).")
         self.target = QComboBox()
-        self.target.setToolTip("What is explained: the class, what speaks against it, or (on a "
-                               "segmentation) the class over its predicted pixels.")
         self.options = MethodOptionsBar()
         self.job = JobControls(
             runner, self.view_name, parts=("progress", "cancel"), progress_width=160,
@@ -111,6 +121,7 @@ class GradCamTab(ViewTab):
         self.single_button.setToolTip("Stop comparing images: explain the current image alone.")
         self.single_button.hide()
         self.compare_paths: tuple[str, ...] = ()  # several images side by side, else ()
+        self._say_what_is_explained()
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.job)
@@ -163,7 +174,8 @@ class GradCamTab(ViewTab):
         self.metrics_row = QWidget()
         row = QHBoxLayout(self.metrics_row)
         row.setContentsMargins(4, 0, 4, 0)
-        for label in self.metric_labels.values():
+        for label in self.metric_labels.values():  # a narrow canvas wraps them, never cuts
+            label.setWordWrap(True)
             row.addWidget(label)
         row.addStretch(1)
         self.metrics_row.hide()
@@ -174,7 +186,8 @@ class GradCamTab(ViewTab):
     def _model_changed(self, model: ModelSummary) -> None:
         self.class_index = None
         self.layer_combo.set_model(model)
-        self._fill_targets(model.output_kind == "segmentation")
+        self._fill_targets(model)
+        self._say_what_is_explained()
         if self.isVisible():  # shown before the model came (e.g. comparing images at start)
             QTimer.singleShot(0, self._select_layer_in_tree)
 
@@ -195,11 +208,13 @@ class GradCamTab(ViewTab):
     def _layer_changed(self, layer: LayerInfo | None) -> None:
         self.layer_combo.show_layer(layer)
 
-    def _fill_targets(self, segmentation: bool) -> None:
+    def _fill_targets(self, model: ModelSummary) -> None:
+        """The Explain box in the words of what the model outputs (the class, the channel…)."""
         self.region = None
         self.target.blockSignals(True)
         self.target.clear()
-        for name, text, tip in TARGETS + (REGION_TARGETS if segmentation else ()):
+        regions = REGION_TARGETS if model.output_kind == "segmentation" else ()
+        for name, text, tip in targets(explained_unit(model)) + regions:
             self.target.addItem(text, name)
             self.target.setItemData(self.target.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.target.blockSignals(False)
@@ -286,19 +301,30 @@ class GradCamTab(ViewTab):
             return
         self.compare_paths = paths if len(paths) > 1 else ()
         comparing = bool(self.compare_paths)
-        ranked_by = f" (ranked for {Path(paths[0]).name}, the first image)" if comparing else ""
-        self.class_filter.setPlaceholderText(f"Find a class…{ranked_by}")
-        self.predictions.setToolTip(f"Every class with its score{ranked_by}, highest first: "
-                                    "click one to explain it.")
         self.single_button.setVisible(comparing)
         self.images_button.setText(f"Comparing {len(paths)} images…" if comparing
                                    else "Compare images…")
         self.target.setEnabled(not comparing)
-        self.target.setToolTip("Comparing images explains the class in every image; the other "
-                               "targets are for one image." if comparing else
-                               "What is explained: the class, what speaks against it, or (on a "
-                               "segmentation) the class over its predicted pixels.")
+        self._say_what_is_explained()
         self.invalidate()  # the class chosen stays the explained one
+
+    def _say_what_is_explained(self) -> None:
+        """The class search, the list and the Explain box name what one item is: a class, a
+        channel of a feature map, an output of a regression head."""
+        unit = explained_unit(self.session.model)
+        article = "an" if unit[0] in "aeiou" else "a"
+        ranked_by = f" (ranked for {Path(self.compare_paths[0]).name}, the first image)" \
+            if self.compare_paths else ""
+        self.class_filter.setPlaceholderText(f"Find {article} {unit}…{ranked_by}")
+        self.class_filter.setToolTip(f"Type part of {article} {unit}'s name; Enter explains the "
+                                     "first match.")
+        self.predictions.setToolTip(f"Every {unit} with its score{ranked_by}, highest first: "
+                                    "click one to explain it.")
+        self.target.setToolTip(
+            f"Comparing images explains the {unit} in every image; the other targets are for "
+            "one image." if self.compare_paths else
+            f"What is explained: the {unit}, what speaks against it, or (on a segmentation) the "
+            "class over its predicted pixels.")
 
     def current_request(self) -> Explain | ExplainImages:
         """The request the controls describe (every class ranked in the answer)."""
@@ -426,9 +452,10 @@ class GradCamTab(ViewTab):
         self.metrics_row.setVisible(metrics is not None)
         if metrics is None:
             return
-        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f} ↓",
-                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f} ↑",
-                 "average_drop": f"Average drop {metrics.average_drop:.1%} ↓",
+        keep = "\u00a0"  # a value stays with its arrow when a narrow canvas wraps the line
+        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f}{keep}↓",
+                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f}{keep}↑",
+                 "average_drop": f"Average drop {metrics.average_drop:.1%}{keep}↓",
                  "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}"}
         for key, label in self.metric_labels.items():
-            label.setText(texts[key] + ("  ·" if key != "average_increase" else ""))
+            label.setText(texts[key] + (f"{keep}{keep}·" if key != "average_increase" else ""))

@@ -10,7 +10,16 @@ from functools import partial
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
+)
 
 from convviz_gui.engine.layers import LayerInfo
 from convviz_gui.ops.base import ImageRef, ModelRef
@@ -29,6 +38,18 @@ from convviz_gui.ui.workers import Job, JobRunner, request_refs
 BUSY_BAR_DELAY_MS = 400
 # Jobs that write a file the user asked for: they finish even when the model or image changes.
 FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "model-settings"})
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """``panel`` in a frameless area that scrolls up and down when the panel is taller than
+    its dock (long model notes at 1366x768), never sideways (its text wraps)."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -94,7 +115,8 @@ class MainWindow(QMainWindow):
         self._docks = []
         for title, name, widget, area in (
                 ("Model", "modelDock", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
-                ("Image", "imageDock", self.image_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
+                ("Image", "imageDock", _scrolling(self.image_panel),
+                 Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)

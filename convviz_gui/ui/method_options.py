@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QSpinBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from convviz_gui.engine.cam import CAM_METHODS, method_class
+from convviz_gui.engine.cam import method_class
 from convviz_gui.engine.cam.options import MethodOptions, Option, OptionValue, declared_options
+from convviz_gui.ui.controls import DecimalBox, NumberBox
+
+OptionWidget = QComboBox | NumberBox | DecimalBox
 
 
-def methods_tooltip() -> str:
-    """The method list's tooltip: the CAMs and the pixel attributions by name."""
-    cams = [name for name, cls in CAM_METHODS.items() if cls.resolution == "layer"]
-    pixels = [name for name, cls in CAM_METHODS.items() if cls.resolution != "layer"]
-    return (f"CAMs weigh a layer's feature maps ({', '.join(cams)}); pixel attributions "
-            f"score every input pixel ({', '.join(pixels)}). Hover an item for its idea.")
-
-
-def option_widget(option: Option, tooltip: str) -> QComboBox | QSpinBox | QDoubleSpinBox:
-    """A combo box (choices), spin box (int) or double spin box (float) for ``option``."""
-    widget: QComboBox | QSpinBox | QDoubleSpinBox
+def option_widget(option: Option, tooltip: str) -> OptionWidget:
+    """A combo box (choices), or a number box (int or float) that sets a typed number beyond
+    the option's range to the bound and says so."""
+    widget: OptionWidget
     low = -2**31 + 1 if option.minimum is None else option.minimum
     high = 2**31 - 1 if option.maximum is None else option.maximum
     if option.choices:
@@ -36,17 +25,17 @@ def option_widget(option: Option, tooltip: str) -> QComboBox | QSpinBox | QDoubl
             widget.setItemData(widget.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
         widget.setCurrentIndex(widget.findData(option.default))
     elif option.kind is int:
-        widget = QSpinBox(minimum=int(low), maximum=int(high), value=int(option.default))
+        widget = NumberBox(option.label, minimum=int(low), maximum=int(high), value=int(option.default))
         widget.setSpecialValueText(option.special)
     else:
-        widget = QDoubleSpinBox(minimum=low, maximum=high, value=float(option.default))
+        widget = DecimalBox(option.label, minimum=low, maximum=high, value=float(option.default))
         widget.setSingleStep(option.step or 1.0)
         widget.setSpecialValueText(option.special)
     widget.setToolTip(tooltip)
     return widget
 
 
-def _value(widget: QComboBox | QSpinBox | QDoubleSpinBox) -> OptionValue:
+def _value(widget: OptionWidget) -> OptionValue:
     return widget.currentData() if isinstance(widget, QComboBox) else widget.value()
 
 
@@ -60,7 +49,7 @@ class MethodOptionsBar(QWidget):
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._widgets: dict[str, QComboBox | QSpinBox | QDoubleSpinBox] = {}
+        self._widgets: dict[str, OptionWidget] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
         for option, owners in declared_options():
             if not owners:

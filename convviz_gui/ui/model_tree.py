@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSignalBlocker, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSignalBlocker, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLineEdit,
+    QStyledItemDelegate,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from convviz_gui.engine.layers import LayerInfo
 
@@ -12,6 +19,17 @@ LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Layer", "Type", "Output shape", "Params")
 _GREY = QBrush(QColor("#9a9a9a"))
 RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to 800 layers
+# When the panel is too narrow for every column, these give way first (Type, then Layer),
+# down to these widths in pixels; their text is elided, the row's tooltip has it whole.
+GIVING_WAY = ((1, 56), (0, 96))
+
+
+class MiddleElided(QStyledItemDelegate):
+    """Layer names cut in the middle (``block_1…and_relu``): their ends tell them apart."""
+
+    def initStyleOption(self, option, index: QModelIndex) -> None:  # noqa: N802 (Qt override)
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class ModelTreePanel(QWidget):
@@ -39,8 +57,11 @@ class ModelTreePanel(QWidget):
         header.setStretchLastSection(False)
         header.setResizeContentsPrecision(RESIZE_PRECISION_ROWS)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)
-        self.view.expanded.connect(lambda _index: self.view.resizeColumnToContents(0))
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._names_delegate = MiddleElided(self.view)
+        self.view.setItemDelegateForColumn(0, self._names_delegate)
+        self.view.viewport().installEventFilter(self)  # a wider or narrower view: fit again
+        self.view.expanded.connect(lambda _index: self._fit_columns())
         self.filter_box.setToolTip("Type part of a layer name to filter the tree; Enter selects "
                                    "the best match.")
         layout = QVBoxLayout(self)
@@ -69,16 +90,38 @@ class ModelTreePanel(QWidget):
         self._fit_columns()
 
     def content_width(self) -> int:
-        """Pixels the panel needs to show every column without scrolling."""
-        columns = sum(self.view.columnWidth(column) for column in range(len(COLUMNS)))
+        """Pixels the panel needs to show every column whole, without scrolling."""
         margins = self.layout().contentsMargins()
-        return columns + self.view.verticalScrollBar().sizeHint().width() + 2 * self.view.frameWidth() \
-            + margins.left() + margins.right() + 8
+        return sum(self._natural_widths()) + self.view.verticalScrollBar().sizeHint().width() \
+            + 2 * self.view.frameWidth() + margins.left() + margins.right() + 8
+
+    def _natural_widths(self) -> list[int]:
+        """Each column's width for its content and its header."""
+        header = self.view.header()
+        return [max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
+                for column in range(len(COLUMNS))]
 
     def _fit_columns(self) -> None:
-        """Every column as wide as its content; the view scrolls sideways when needed."""
-        for column in range(len(COLUMNS)):
-            self.view.resizeColumnToContents(column)
+        """Every column as wide as its content when the panel has the room; else Type, then
+        Layer, give way (elided) so that Output shape and Params stay in view. Only a panel
+        narrower than those minimums scrolls sideways."""
+        widths = self._natural_widths()
+        excess = sum(widths) - self.view.viewport().width()
+        for column, narrowest in GIVING_WAY:
+            if excess <= 0:
+                break
+            given = min(excess, max(0, widths[column] - narrowest))
+            widths[column] -= given
+            excess -= given
+        for column, width in enumerate(widths):
+            self.view.setColumnWidth(column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        """The view's viewport got wider or narrower (the dock, a scroll bar): fit again."""
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize \
+                and event.size().width() != event.oldSize().width() and self.source.rowCount():
+            self._fit_columns()
+        return False
 
     def _append(self, parent: QStandardItem, nodes: list[LayerInfo]) -> None:
         for node in nodes:
