@@ -6,7 +6,7 @@ layer), and tried view by view: inspect (default CAM layer, output kind), the pi
 fed, predict (from the right head?), activations and filters 0-3 x 10 steps at the default
 CAM layer (do they rise?), Grad-CAM at the default layer, Occlusion and Saliency. A cell is
 ``ok``, ``FAIL(reason)`` (an error) or ``WRONG(reason)`` (shown without warning, but wrong);
-the checks are ``tests/zoo_checks.py``, the same as ``tests/test_model_zoo.py``. The whole
+the checks are ``tests/zoo_checks.py``, the same as ``tests/engine/test_model_zoo.py``. The whole
 zoo takes about 5 minutes on 2 cores; ``--all`` adds the big Keras Applications variants
 (much longer, and several GB of temporary files).
 """

@@ -1,4 +1,4 @@
-"""A third-party explanation method in one file, for tests/test_method_plugin.py: importing
+"""A third-party explanation method in one file, for tests/engine/test_method_plugin.py: importing
 this module alone registers it (CLI flag ``--power``, a spin box in the window)."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import os
 # only for the gradient w.r.t. that or a tapped layer output, so the Conv2DBackpropFilter
 # ops the tape adds to the graph feed no output and are pruned before anything runs. (Run
 # eagerly, Conv2D's gradient computes the input AND the kernel gradients, whatever is
-# watched.) tests/test_onednn.py guards this.
+# watched.) tests/engine/test_onednn.py guards this.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from convviz_gui.engine.errors import ConvVizError, OfflineWeightsError  # noqa: E402

@@ -1,0 +1,83 @@
+"""Finished figures are painted: a canvas that was hidden, new or 0-sized when its drawing
+started shows the drawing once it is done."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from convviz_gui.ui.figure_view import FigureView, draws_in_flight
+
+from ..conftest import wait_idle
+
+TIMEOUT = 60_000
+
+
+def painted_share(widget: QWidget) -> float:
+    """Share of the widget's pixels, as it paints itself now, that are not white."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
+    pixels = pixels[:, :width * 3].reshape(height, width, 3)
+    return float(np.mean(pixels.min(axis=2) < 200))
+
+
+def dark_figure() -> Figure:
+    figure = Figure(figsize=(6, 4))
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.imshow(np.zeros((8, 8)), cmap="gray", vmin=0, vmax=1, aspect="auto")
+    ax.set_axis_off()
+    return figure
+
+
+def wait_drawn(qtbot, view: FigureView) -> None:
+    qtbot.waitUntil(lambda: not draws_in_flight() and view.canvas is not None
+                    and view.canvas.isVisible(), timeout=TIMEOUT)
+    QApplication.processEvents()
+
+
+@pytest.mark.parametrize("start", ["zero-size", "hidden"])
+def test_a_figure_set_on_a_canvas_not_laid_out_is_painted(qtbot, start):
+    holder = QWidget()
+    QVBoxLayout(holder)
+    view = FigureView("press Run")
+    holder.layout().addWidget(view)
+    qtbot.addWidget(holder)
+    if start == "zero-size":
+        holder.resize(0, 0)
+        holder.show()
+    view.set_pending("computing")
+    view.set_figure(dark_figure())
+    QApplication.processEvents()
+    holder.resize(500, 400)
+    holder.show()
+    wait_drawn(qtbot, view)
+    qtbot.waitUntil(lambda: painted_share(view.canvas) > 0.5, timeout=TIMEOUT)
+    assert (view.canvas.renderer.width, view.canvas.renderer.height) == (
+        view.canvas.width() * view.canvas.device_pixel_ratio,
+        view.canvas.height() * view.canvas.device_pixel_ratio)
+
+
+def test_compare_dialog_first_run_is_painted(qtbot, demo_window):
+    window = demo_window
+    wait_idle(qtbot, window)
+    window.tabs.setCurrentWidget(window.gradcam_tab)
+    qtbot.waitUntil(lambda: window.gradcam_tab.predictions.count() == 7, timeout=TIMEOUT)
+    window.gradcam_tab.compare_button.click()
+    dialog = window.gradcam_tab.compare_dialog
+    for row in range(dialog.methods.count()):  # one quick method keeps the test short
+        item = dialog.methods.item(row)
+        item.setCheckState(Qt.CheckState.Checked if item.text() == "Grad-CAM"
+                           else Qt.CheckState.Unchecked)
+    dialog.metrics.setChecked(False)
+    qtbot.mouseClick(dialog.job.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=TIMEOUT)
+    wait_drawn(qtbot, dialog.figure_view)
+    qtbot.waitUntil(lambda: painted_share(dialog.figure_view.canvas) > 0.05, timeout=10_000)
+    canvas = dialog.figure_view.canvas
+    assert canvas.renderer.width == canvas.width() * canvas.device_pixel_ratio
+    dialog.close()
