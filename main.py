@@ -1,6 +1,14 @@
-"""Launch the ConvViz window: ``python main.py [MODEL [IMAGE]] [--screenshot OUT_DIR]``."""
+"""Launch the ConvViz window: ``python main.py [MODEL [IMAGE]] [--screenshot OUT_DIR]``.
 
-from convviz_gui.app import main
+Also the entry point of the bundled app (``convviz.spec``).
+"""
+
+import multiprocessing
 
 if __name__ == "__main__":
+    # First of all: in the bundled app the engine process re-executes this executable, and
+    # this call turns that run into the engine (it never returns there) instead of a window.
+    multiprocessing.freeze_support()
+    from convviz_gui.app import main
+
     raise SystemExit(main())
