@@ -1,0 +1,75 @@
+"""Start-up of the bundled app beside ``make run`` (issue 25), run by hand after ``make bundle``.
+
+``.venv/bin/python bench/bundle_start.py [RUNS]`` starts ``dist/ConvViz/ConvViz`` and ``python
+main.py`` in turn (RUNS times each, default 3), each on a fresh Xvfb with an empty environment,
+and measures from the start: the window shown (xdotool, polled every 0.1 s) and the demo shown
+(screenshots every 0.5 s: the first one of the screen as it stays once everything is drawn, i.e.
+unchanged for SETTLED_S). Ends with one JSON line of the medians.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.xdisplay import find_window, screenshot, start_app, stop_group, wait_until, x_server  # noqa: E402
+
+SETTLED_S = 8.0
+CHANGED_FRACTION = 0.002  # more pixels than this differ: the screen changed (a blinking cursor does not)
+COMMANDS = {"bundle": [str(ROOT / "dist" / "ConvViz" / "ConvViz")],
+            "make run": [sys.executable, "main.py"]}  # this script runs with .venv/bin/python
+
+
+def pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def measure(command: list[str], folder: Path) -> dict[str, float]:
+    """Seconds from the start to the window shown and to the demo shown."""
+    home = folder / "home"
+    home.mkdir(parents=True)
+    with x_server() as display:
+        started = time.monotonic()
+        app = start_app(command, display, home, folder / "app.log", cwd=ROOT)
+        try:
+            if not wait_until(lambda: find_window(display), 180, poll_s=0.1):
+                raise SystemExit(f"no window: see {folder / 'app.log'}")
+            window_s = time.monotonic() - started
+            last, last_change_s, shot = None, window_s, 0
+            while time.monotonic() - started - last_change_s < SETTLED_S:
+                taken_s = time.monotonic() - started
+                current = pixels(screenshot(display, folder / f"{shot:03d}.png"))
+                if last is None or np.mean(np.any(current != last, axis=-1)) > CHANGED_FRACTION:
+                    last_change_s = taken_s
+                last, shot = current, shot + 1
+                time.sleep(0.5)
+            return {"window_s": round(window_s, 2), "demo_s": round(last_change_s, 2)}
+        finally:
+            stop_group(app)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in COMMANDS}
+    with tempfile.TemporaryDirectory(prefix="convviz-start-") as scratch:
+        for run in range(runs):
+            for name, command in COMMANDS.items():
+                measured = measure(command, Path(scratch) / f"{name.replace(' ', '-')}-{run}")
+                results[name].append(measured)
+                print(name, measured, flush=True)
+    print(json.dumps({name: {key: statistics.median(run[key] for run in runs_of)
+                             for key in ("window_s", "demo_s")} for name, runs_of in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
