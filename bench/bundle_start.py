@@ -4,14 +4,16 @@
 main.py`` in turn (RUNS times each, default 3), each on a fresh Xvfb with an empty environment,
 and measures from the start: the window shown (xdotool, polled every 0.1 s) and the demo shown
 (screenshots every 0.5 s: the first one of the screen as it stays once everything is drawn, i.e.
-unchanged for SETTLED_S). Each command keeps one HOME across its runs, so the first run is a
-first start and the others are starts again; the closing JSON line gives the minimum and the
-median of the starts again (the machine is shared: the minimum is the least disturbed).
+unchanged for SETTLED_S), and the CPU seconds the window and engine processes used by then
+(less disturbed than wall time on a shared machine). Each command keeps one HOME across its
+runs: the first run is a first start, the others are starts again; the closing JSON line gives
+the minimum and the median of the starts again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -24,7 +26,15 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.xdisplay import find_window, screenshot, start_app, stop_group, wait_until, x_server  # noqa: E402
+from tests.xdisplay import (  # noqa: E402
+    children,
+    find_window,
+    screenshot,
+    start_app,
+    stop_group,
+    wait_until,
+    x_server,
+)
 
 SETTLED_S = 8.0
 CHANGED_FRACTION = 0.002  # more pixels than this differ: the screen changed (a blinking cursor does not)
@@ -34,6 +44,12 @@ COMMANDS = {"bundle": [str(ROOT / "dist" / "ConvViz" / "ConvViz")],
 
 def pixels(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(command: list[str], folder: Path, home: Path) -> dict[str, float]:
@@ -54,7 +70,8 @@ def measure(command: list[str], folder: Path, home: Path) -> dict[str, float]:
                     last_change_s = taken_s
                 last, shot = current, shot + 1
                 time.sleep(0.5)
-            return {"window_s": round(window_s, 2), "demo_s": round(last_change_s, 2)}
+            return {"window_s": round(window_s, 2), "demo_s": round(last_change_s, 2),
+                    "cpu_s": round(sum(map(cpu_seconds, [app.pid, *children(app.pid)])), 2)}
         finally:
             stop_group(app)
 
@@ -72,7 +89,7 @@ def main() -> None:
                 results[name].append(measured)
                 print(name, measured, flush=True)
     print(json.dumps({name: {f"{key}_{how.__name__}": how(run[key] for run in runs_of[1:] or runs_of)
-                             for key in ("window_s", "demo_s") for how in (min, statistics.median)}
+                             for key in ("window_s", "demo_s", "cpu_s") for how in (min, statistics.median)}
                       for name, runs_of in results.items()}))
 
 
