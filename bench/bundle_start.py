@@ -38,7 +38,8 @@ from tests.xdisplay import (  # noqa: E402
 
 SETTLED_S = 8.0
 CHANGED_FRACTION = 0.002  # more pixels than this differ: the screen changed (a blinking cursor does not)
-COMMANDS = {"bundle": [str(ROOT / "dist" / "ConvViz" / "ConvViz")],
+BUNDLE = os.environ.get("CONVVIZ_BUNDLE", str(ROOT / "dist" / "ConvViz" / "ConvViz"))  # or another build
+COMMANDS = {"bundle": [BUNDLE],
             "make run": [sys.executable, "main.py"]}  # this script runs with .venv/bin/python
 
 
