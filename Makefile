@@ -3,10 +3,10 @@
 
 PYTHON ?= python3
 VENV   := .venv
-BIN    := $(VENV)/bin
+BIN    := $(VENV)/$(if $(filter Windows_NT,$(OS)),Scripts,bin)
 STAMP  := $(VENV)/.convviz-installed
 
-.PHONY: run test lint bench screenshots clean system-deps
+.PHONY: run test lint bench screenshots clean system-deps bundle bundle-check
 
 $(STAMP): pyproject.toml
 	bash .ci/system-deps.sh
@@ -22,6 +22,7 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/python main.py
 
+# The bundle check (tests/test_bundle.py, minutes) runs only with CONVVIZ_TEST_BUNDLE=1.
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
@@ -39,5 +40,24 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --screenshot docs/screenshots
 
+# The self-contained app (convviz.spec): dist/ConvViz/ConvViz, ConvViz.exe or ConvViz.app.
+BUNDLE_STAMP := $(VENV)/.convviz-bundle-tools
+BUNDLE_INPUTS := convviz.spec main.py pyproject.toml $(wildcard convviz_gui/*.py convviz_gui/*/*.py \
+                 convviz_gui/*/*/*.py resources/* resources/*/*)
+
+$(BUNDLE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bundle]"
+	touch $(BUNDLE_STAMP)
+
+bundle: dist/.convviz-bundle
+
+dist/.convviz-bundle: $(BUNDLE_STAMP) $(BUNDLE_INPUTS)
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN convviz.spec
+	touch $@
+
+# Build it, start it as a double-click would (empty environment, Xvfb) and check its processes.
+bundle-check: $(STAMP)
+	CONVVIZ_TEST_BUNDLE=1 $(BIN)/python -m pytest -q -m bundle tests/test_bundle.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -32,7 +32,10 @@ def install_desktop_entry() -> Path:
     """Write ``convviz.desktop`` into the user's applications folder."""
     from convviz_gui.paths import user_data_dir
 
-    launcher = shutil.which("convviz-gui") or f"{sys.executable} -m convviz_gui.app"
+    if getattr(sys, "frozen", False):  # the bundled app (convviz.spec): its own executable
+        launcher = f'"{sys.executable}"' if " " in sys.executable else sys.executable
+    else:
+        launcher = shutil.which("convviz-gui") or f"{sys.executable} -m convviz_gui.app"
     text = resource("convviz.desktop").read_text(encoding="utf-8")
     text = text.replace("Exec=convviz-gui", f"Exec={launcher}")
     text = text.replace("Icon=convviz", f"Icon={resource('convviz.png')}")
@@ -43,12 +46,35 @@ def install_desktop_entry() -> Path:
     return target
 
 
+def model_and_images(files: list[str]) -> tuple[str, list[str]]:
+    """Split the command line's files, in any order (a desktop entry's ``%F``), into the model
+    (the demo when none is named) and the images; ``ValueError`` names two models.
+
+    Model files and folders are models; a first argument that is no file ('demo', app:NAME, a
+    missing path) is the model as well; every other argument is an image.
+    """
+    from convviz_gui.engine.models import MODEL_SUFFIXES
+
+    models = [name for name in files if Path(name).suffix.lower() in MODEL_SUFFIXES or Path(name).is_dir()]
+    images = [name for name in files if name not in models]
+    if images and images[0] == files[0] and not Path(files[0]).is_file():
+        models.insert(0, images.pop(0))
+    if len(models) > 1:
+        raise ValueError(f"one model at a time, not {' and '.join(models)}")
+    return (models[0] if models else "demo"), images
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window (demo model and image unless others are given)."""
     import multiprocessing
 
     multiprocessing.freeze_support()  # the engine process of a frozen (packaged) build
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        model, images = model_and_images([args.model, *args.images] if args.model else [])
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.install_desktop_entry:
         print(f"installed {install_desktop_entry()}")
         return 0
@@ -77,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     from convviz_gui.engine.models import demo_image_path
 
-    window.files.open_model(args.model or "demo")
-    if len(args.images) > 1:
-        window.files.compare_images(args.images)
+    window.files.open_model(model)
+    if len(images) > 1:
+        window.files.compare_images(images)
     else:
-        window.files.open_image(args.images[0] if args.images else str(demo_image_path()))
+        window.files.open_image(images[0] if images else str(demo_image_path()))
     if args.screenshot:
         from convviz_gui.ui.screenshots import ScreenshotDirector
 
