@@ -22,7 +22,7 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/python main.py
 
-# The bundle check (tests/test_bundle.py, minutes) runs only with CONVVIZ_TEST_BUNDLE=1.
+# The bundle check (tests/cli/test_bundle.py, minutes) runs only with CONVVIZ_TEST_BUNDLE=1.
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
@@ -57,7 +57,7 @@ dist/.convviz-bundle: $(BUNDLE_STAMP) $(BUNDLE_INPUTS)
 
 # Build it, start it as a double-click would (empty environment, Xvfb) and check its processes.
 bundle-check: $(STAMP)
-	CONVVIZ_TEST_BUNDLE=1 $(BIN)/python -m pytest -q -m bundle tests/test_bundle.py
+	CONVVIZ_TEST_BUNDLE=1 $(BIN)/python -m pytest -q -m bundle tests/cli/test_bundle.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -38,31 +38,12 @@ from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ImageSummary, ModelSummary
 from convviz_gui.ops.registry import is_long
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
+from convviz_gui.ui.explained_target import REGION_TARGETS, explained_unit, targets
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
-# What one item of the ranked list is, by output kind (a class unless said here).
-EXPLAINED_UNIT = {"features": "channel", "regression": "output", "score": "score"}
-REGION_TARGETS = (("region", "its pixels", "Segmentation: the class over the pixels predicted as "
-                                           "it."),
-                  ("box", "box you drag", "Segmentation: the class over a rectangle you drag "
-                                            "on the image (left panel)."))
-
-
-def explained_unit(model: ModelSummary | None) -> str:
-    """What is explained, in one word: ``class``, ``channel`` of a feature map, ``output``
-    of a regression head, ``score``."""
-    return EXPLAINED_UNIT.get(model.output_kind, "class") if model is not None else "class"
-
-
-def targets(unit: str) -> tuple[tuple[str, str, str], ...]:
-    """The Explain box's (name, text, tooltip) for what is explained, ``unit`` (a class…)."""
-    return (("class", f"the {unit}", f"The {unit}'s score: what makes the model give it."),
-            ("counterfactual", f"against the {unit}", f"Minus the {unit}'s score: what speaks "
-                                                      "against it (Selvaraju 2017, "
-                                                      "counterfactual)."))
 
 
 class GradCamTab(ViewTab):

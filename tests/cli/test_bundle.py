@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .xdisplay import (
+from ..xdisplay import (
     engine_processes,
     find_window,
     loads_tensorflow,
@@ -35,7 +35,7 @@ from .xdisplay import (
     x_server,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "ConvViz" / "ConvViz"
 DEMO_MODEL = ROOT / "resources" / "models" / "emotion_mini_xception.hdf5"
 START_TIMEOUT_S = 180  # the 2-core machine, busy with other builds, loads TensorFlow in 10-40 s
