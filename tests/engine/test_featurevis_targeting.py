@@ -168,28 +168,13 @@ FUZZ = ["0-99999999999", "99999999999999999999999", "-5", "", "   ", "0--3", "٣
         "1e9", "0x10", "0-" + "9" * 400, "猫", "0-3;4", "½"]
 
 
-def type_text(widget, text: str) -> None:
-    """Type ``text`` key by key into the focused ``widget`` (Qt's test keyboard knows only
-    ASCII keys: other characters arrive as a key event carrying their text, as an input
-    method delivers them)."""
-    from PySide6.QtCore import QEvent, Qt
-    from PySide6.QtGui import QKeyEvent
-    from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
-
-    for char in text:
-        if char.isascii():
-            QTest.keyClick(widget, char)
-        else:
-            for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-                QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_unknown,
-                                                         Qt.KeyboardModifier.NoModifier, char))
-
 
 def test_any_typed_range_gets_a_sentence_beside_the_controls(qtbot, demo_window):
     """No text typed into the range box reaches a dialog or a traceback: Run either starts
     a job or says why not beside the controls."""
     from PySide6.QtCore import Qt
+
+    from ..ui.test_window_fuzz import type_over
 
     window = demo_window
     qtbot.waitUntil(lambda: window.session.model is not None, timeout=WINDOW_TIMEOUT_MS)
@@ -200,10 +185,7 @@ def test_any_typed_range_gets_a_sentence_beside_the_controls(qtbot, demo_window)
     tab.style_combo.setCurrentIndex(tab.style_combo.findData("reference"))
     errors = len(window.errors_shown)
     for text in FUZZ:
-        tab.range_edit.setFocus()
-        tab.range_edit.selectAll()
-        qtbot.keyClick(tab.range_edit, Qt.Key.Key_Delete)
-        type_text(tab.range_edit, text)
+        type_over(qtbot, tab.range_edit, text)
         assert tab.range_edit.text() == text
         qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
         if window.runner.running("filters") is not None:  # "٣-٧" is 3-7: a real request
