@@ -168,7 +168,6 @@ FUZZ = ["0-99999999999", "99999999999999999999999", "-5", "", "   ", "0--3", "٣
         "1e9", "0x10", "0-" + "9" * 400, "猫", "0-3;4", "½"]
 
 
-
 def test_any_typed_range_gets_a_sentence_beside_the_controls(qtbot, demo_window):
     """No text typed into the range box reaches a dialog or a traceback: Run either starts
     a job or says why not beside the controls."""
