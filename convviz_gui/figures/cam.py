@@ -93,7 +93,7 @@ def gradcam_figure(
     if len(title) > TITLE_WRAP * (2 if tall else 3) // 3:  # "… at <layer>" on a line of its own
         head, at, where = title.rpartition(" at ")
         title = f"{head}\n{at.strip()} {where}" if at else title
-    figure.suptitle(f"{title}{top}", fontsize=10)
+    figure.suptitle(f"{title}{top}", fontsize=10, wrap=True)  # wraps again in a narrow window
     return figure
 
 

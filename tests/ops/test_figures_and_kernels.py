@@ -290,12 +290,9 @@ def test_cli_kernels_json_and_figure(rgb_model_file, tmp_path, capsys):
 def test_weights_tab_follows_the_selected_layer(qtbot, demo_window):
     from PySide6.QtWidgets import QLabel
 
-    from convviz_gui.ui.weights_tab import WeightsTab
-
     window = demo_window
     errors_before = len(window.errors_shown)
-    tab = WeightsTab(window.session, window.runner)
-    window.tabs.addTab(tab, "Weights")
+    tab = window.weights_tab  # the tab registry makes it stale when the layer changes
     window.tabs.setCurrentWidget(tab)
     window.tree.select_path(("conv2d_1",))
     qtbot.waitUntil(lambda: tab.figure is not None, timeout=WINDOW_TIMEOUT_MS)
