@@ -223,8 +223,8 @@ def load_model_file(path: str | Path, trust_model_code: bool = False,
     if path.stat().st_size == 0:
         raise ConvVizError(f"The model file {name} is empty.")
     if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise ConvVizError(f"{name} is not a Keras file: a .keras file is a zip archive "
-                           "(saved by model.save), and this file is not one.")
+        raise ConvVizError(f"{name} is not a Keras file (damaged or not a Keras model): a .keras "
+                           "file is a zip archive (saved by model.save), and this file is not one.")
     settings = read_model_settings(path)
     code = tuple(model_code) or remembered_code(path, settings)
     if code and not trust_model_code:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
 from convviz_gui.ui.job_controls import JobControls
@@ -22,10 +22,14 @@ class Update:
         return f"{self.fraction:.0%} done"
 
 
-class ScriptedRunner:
-    """``submit``/``running`` as the JobRunner has them; the test finishes the jobs."""
+class ScriptedRunner(QObject):
+    """``submit``/``running`` and ``dropped`` as the JobRunner has them; the test finishes
+    the jobs."""
+
+    dropped = Signal(str)
 
     def __init__(self) -> None:
+        super().__init__()
         self.jobs: dict[str, Job] = {}
         self.callbacks: dict[int, dict] = {}
         self.sent: list[tuple] = []
