@@ -12,6 +12,7 @@ import threading
 import weakref
 
 import numpy as np
+import shiboken6
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
@@ -32,7 +33,10 @@ _canvases: weakref.WeakSet = weakref.WeakSet()
 
 def draws_in_flight() -> int:
     """How many canvases on screen are drawing or about to (tests wait for none)."""
-    return sum(canvas.busy for canvas in list(_canvases))
+    return sum(canvas.busy for canvas in list(_canvases) if shiboken6.isValid(canvas))
+
+
+DRAWING_TEXT = "Drawing the figure…"
 
 
 class BackgroundCanvas(FigureCanvasQTAgg):
@@ -112,8 +116,8 @@ class BackgroundCanvas(FigureCanvasQTAgg):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Paint the last drawing. A canvas resized since (or never drawn) starts a drawing
-        and shows the old one stretched meanwhile, never a blank renderer of the new size;
-        the finished drawing is painted when it is swapped in."""
+        and shows the old one stretched meanwhile (or says it is drawing the first one), never
+        a blank renderer of the new size; the finished drawing is painted when swapped in."""
         key = (*self.get_width_height(physical=True), self.figure.dpi)
         if getattr(self, "_lastKey", None) == key:
             super().paintEvent(event)
@@ -121,13 +125,17 @@ class BackgroundCanvas(FigureCanvasQTAgg):
         self._draw_pending = True
         self._draw_idle()
         renderer = getattr(self, "renderer", None)
+        painter = QPainter(self)
         if renderer is not None:
             pixels = np.asarray(renderer.buffer_rgba())
             image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
                            QImage.Format.Format_RGBA8888)
-            painter = QPainter(self)
             painter.drawImage(self.rect(), image)
-            painter.end()
+        else:  # a large grid takes seconds to draw on a busy machine: say so, not a blank
+            painter.fillRect(self.rect(), Qt.GlobalColor.white)
+            painter.setPen(Qt.GlobalColor.darkGray)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, DRAWING_TEXT)
+        painter.end()
 
 
 class FigureView(QWidget):

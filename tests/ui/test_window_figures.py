@@ -40,6 +40,23 @@ def wait_drawn(qtbot, view: FigureView) -> None:
     QApplication.processEvents()
 
 
+def test_a_first_drawing_still_in_progress_says_so(qtbot, monkeypatch):
+    """Until its first drawing is done, a canvas says it is drawing (never a white page)."""
+    from convviz_gui.ui import figure_view
+
+    monkeypatch.setattr(figure_view.BackgroundCanvas, "_draw_idle", lambda self: None)  # never ends
+    view = FigureView("press Run")  # deleted here, while drawing is still switched off
+    view.resize(500, 400)
+    view.show()
+    view.set_figure(dark_figure())
+    QApplication.processEvents()
+    assert getattr(view.canvas, "renderer", None) is None  # nothing drawn yet
+    assert 0 < painted_share(view.canvas) < 0.1  # the sentence, on white
+    view.close()
+    view.deleteLater()
+    QApplication.processEvents()
+
+
 @pytest.mark.parametrize("start", ["zero-size", "hidden"])
 def test_a_figure_set_on_a_canvas_not_laid_out_is_painted(qtbot, start):
     holder = QWidget()
