@@ -9,7 +9,6 @@ from convviz_gui.engine.featurevis.settings import FilterSettings
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.ops.base import ModelRef, Request
 from convviz_gui.ops.context import OpContext
-from convviz_gui.ops.model import spatial_layer
 from convviz_gui.ops.registry import operation
 
 
@@ -34,17 +33,12 @@ class FiltersResult:
 
 @operation(Filters, long=True)
 def filters(request: Filters, context: OpContext) -> FiltersResult:
-    """Gradient ascent with progress (``FilterProgress``) and cancel between steps.
-
-    The clear style's unit and class objectives take a flat layer (or none: the class
-    objective reads the model's output), which the engine checks itself.
-    """
+    """Gradient ascent with progress (``FilterProgress``) and cancel between steps. The
+    engine checks the layer, objective and indices (``featurevis.targeting``, the sentences
+    the window and the CLI give too)."""
     from convviz_gui.engine.featurevis import visualize_filters
 
     loaded = context.workspace.model(request.model)
-    settings = request.settings
-    spatial = settings.style != "clear" or settings.clear.spatial
-    path = spatial_layer(loaded, request.layer).path if spatial else request.layer
-    result = visualize_filters(loaded, path, list(request.indices), settings,
+    result = visualize_filters(loaded, request.layer, list(request.indices), request.settings,
                                progress=context.progress, should_cancel=lambda: context.cancelled)
     return FiltersResult(result)
