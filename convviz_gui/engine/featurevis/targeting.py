@@ -87,7 +87,11 @@ def parse_filter_spans(text: str) -> list[tuple[int, int]]:
 def parse_filter_range(text: str, limit: int = MAX_INDICES) -> list[int]:
     """Parse ``0-63``, ``5`` or ``0-7,12,20-23`` into a list of indices (duplicates dropped);
     more than ``limit`` indices is refused (a typing slip, not a request)."""
-    spans = parse_filter_spans(text)
+    return span_indices(text, parse_filter_spans(text), limit)
+
+
+def span_indices(text: str, spans: list[tuple[int, int]], limit: int = MAX_INDICES) -> list[int]:
+    """The indices of parsed ``spans`` (of the typed ``text``), duplicates dropped."""
     if sum(high - low + 1 for low, high in spans) > limit:
         raise ConvVizError(f"'{text}' selects more than {limit} indices.")
     return list(dict.fromkeys(index for low, high in spans for index in range(low, high + 1)))
@@ -138,8 +142,9 @@ def choose_filters(model: DescribedModel, layer: str | LayerPath | None, objecti
     """The target and the indices a request names (``filters`` as the user typed it), both
     checked: what the window and the CLI call before running a request."""
     target = find_target(model, layer, objective)
-    target.check_highest(max(high for _, high in parse_filter_spans(filters)))
-    indices = parse_filter_range(filters)
+    spans = parse_filter_spans(filters)
+    target.check_highest(max(high for _, high in spans))  # before listing a huge range
+    indices = span_indices(filters, spans)
     target.check(indices)
     return target, indices
 
