@@ -32,7 +32,8 @@ def sanity_arguments(sub: argparse.ArgumentParser) -> None:
                                      "layer in every randomized copy")
     sub.add_argument("--seed", type=int, default=0, help="seed of the new weights (default: 0)")
     add_explain_options(sub, unnormalized=False)
-    sub.add_argument("--cmap", default="jet")
+    sub.add_argument("--cmap", default="", help="colour map of the maps (default: gray, as "
+                                                 "the paper draws them)")
     add_output_options(sub)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.engine.layers import LayerPath, iter_layers, resolve_layer
+from convviz_gui.engine.layers import LayerInfo, LayerPath, iter_layers, resolve_layer
 
 if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
@@ -54,42 +54,57 @@ def randomizable_copy(loaded: LoadedModel) -> LoadedModel:
     return replace(loaded, keras_model=view, file_model=clone, cache={}, notes=[])
 
 
-def weighted_layers(loaded: LoadedModel) -> list[LayerPath]:
-    """The paths of the layers with trainable weights that the explained output depends
-    on, from the output down (the order of cascading randomization)."""
+def weighted_layers(loaded: LoadedModel) -> list[LayerInfo]:
+    """The layers with trainable weights that the explained output depends on, from the
+    output down (the order of cascading randomization)."""
     found = []
     model = loaded.file_model if loaded.file_model is not None else loaded.keras_model
     for node in iter_layers(loaded.layer_tree):
         if node.is_container or node.operation or tuple(node.path) not in loaded.output_ancestors:
             continue
         if resolve_layer(model, node.path).trainable_weights:
-            found.append(tuple(node.path))
+            found.append(node)
     return found[::-1]
 
 
-def _block(path: LayerPath) -> str:
-    """The block a layer belongs to by its name (``block14_sepconv2``: ``block14``), else
-    its own name."""
-    match = BLOCK_NAME.match(path[-1])
-    return "/".join((*path[:-1], match.group(1))) if match else "/".join(path)
-
-
-def cascade_steps(paths: list[LayerPath], max_steps: int = MAX_STEPS) -> list[RandomizationStep]:
-    """The cascading steps over ``paths`` (top-down): one layer per step when there are at
-    most ``max_steps``; else the layers of one named block together (``block14_...``), and
-    consecutive blocks (or layers) merged into at most ``max_steps`` steps, the top one alone
-    (the paper's Figure 2 randomizes Inception v3 by blocks)."""
-    if len(paths) <= max_steps:
-        return [RandomizationStep(path[-1], (path,)) for path in paths]
+def _units(layers: list[LayerInfo]) -> list[tuple[str, list[LayerPath]]]:
+    """Top-down layers in units randomized together in a big model: the layers of one named
+    block (``block14_sepconv1``, ``block14_sepconv1_bn``...: ``block14``), else a
+    normalization layer with the layer it normalizes (the next one down)."""
     units: list[tuple[str, list[LayerPath]]] = []
-    for path in paths:
-        block = _block(path)
-        if units and units[-1][0] == block and block != "/".join(path):
-            units[-1][1].append(path)
+    pending: list[LayerPath] = []  # normalization layers waiting for their layer
+    for node in layers:
+        match = BLOCK_NAME.match(node.name)
+        if match:
+            block = "/".join((*node.path[:-1], match.group(1)))
+            if units and units[-1][0] == block and not pending:
+                units[-1][1].append(tuple(node.path))
+            else:
+                units.append((block, [*pending, tuple(node.path)]))
+                pending = []
+        elif "Normalization" in node.class_name or "Normalization" in node.keras_class:
+            pending.append(tuple(node.path))
         else:
-            units.append((block, [path]))
+            units.append(("/".join(node.path), [*pending, tuple(node.path)]))
+            pending = []
+    if pending:
+        units.append(("/".join(pending[0]), pending))
+    return units
+
+
+def cascade_steps(layers: list[LayerInfo], max_steps: int = MAX_STEPS) -> list[RandomizationStep]:
+    """The cascading steps over the top-down ``layers``: one layer per step when there are
+    at most ``max_steps``; else ``_units`` (named blocks, a normalization with its layer),
+    consecutive units merged into at most ``max_steps`` steps, the top one alone (the
+    paper's Figure 2 randomizes Inception v3 by blocks)."""
+    if len(layers) <= max_steps:
+        return [RandomizationStep(node.name, (tuple(node.path),)) for node in layers]
+    units = _units(layers)
     head, rest = units[:1], units[1:]
-    chunks = np.array_split(np.arange(len(rest)), min(len(rest), max_steps - 1)) if rest else []
+    # Smaller steps near the output, where the verdict is read: the larger chunks go last.
+    chunks = [chunk[::-1] for chunk in np.array_split(np.arange(len(rest))[::-1],
+                                                      min(len(rest), max_steps - 1))][::-1] \
+        if rest else []
     groups = [head] + [[rest[index] for index in chunk] for chunk in chunks]
     steps = []
     for group in groups:

@@ -97,10 +97,10 @@ def sanity_check(request: Sanity, context: OpContext) -> SanityResult:
     predictions = top_k(loaded, batch, loaded.class_count)
     target = make_target("class", resolve_class(loaded, spec.class_, predictions))
     copy = randomizable_copy(loaded)
-    paths = weighted_layers(copy)
-    if not paths:
+    layers = weighted_layers(copy)
+    if not layers:
         raise ConvVizError(f"{loaded.name} has no weighted layers to randomize.")
-    plan = cascade_steps(paths)
+    plan = cascade_steps(layers)
     total = (len(plan) + 1) * 100
 
     def explain(stage: str, done: int) -> CamResult:
@@ -128,33 +128,31 @@ def sanity_check(request: Sanity, context: OpContext) -> SanityResult:
         spearman, ssim = map_similarity(original.raw, cam.raw, size)
         steps.append(SanityStep(step.label, randomized, spearman, ssim, cam))
     context.progress(Progress(total, total, "Sanity check done"))
-    decisive = top_third_step(plan, len(paths))
+    decisive = top_third_step(plan, len(layers))
     passed = steps[decisive].spearman < SPEARMAN_THRESHOLD
-    notes = [f"{len(paths)} weighted layers are randomized in {len(plan)} steps (blocks of "
+    notes = [f"{len(layers)} weighted layers are randomized in {len(plan)} steps (blocks of "
              "consecutive layers, the top one alone), as the paper does for Inception v3."
-             ] if len(plan) < len(paths) else []
+             ] if len(plan) < len(layers) else []
     if fallbacks:
         notes.append(f"No initializer of their own for {', '.join(fallbacks[:4])}"
                      f"{' …' if len(fallbacks) > 4 else ''}: drawn from Glorot uniform "
                      "(1-D ones zero).")
     return SanityResult(
         loaded.name, image.name, image.rgb, image.size, size, original, tuple(steps),
-        len(paths), len(plan) < len(paths), decisive, passed,
-        verdict_sentence(original.method, steps[decisive], len(paths), passed),
+        len(layers), len(plan) < len(layers), decisive, passed,
+        verdict_sentence(original.method, steps[decisive], len(layers), passed),
         time.perf_counter() - started, tuple(notes))
 
 
 def verdict_sentence(method: str, step: SanityStep, total: int, passed: bool) -> str:
     """One sentence: passed or failed, the threshold, and the correlation it is read from."""
-    third = f"the top third of the weighted layers ({step.randomized} of {total}, down to " \
-            f"{step.layer})"
+    when = (f"with the top {step.randomized} of {total} weighted layers randomized (at least a "
+            f"third, down to {step.layer}), its map's Spearman correlation with the original")
     if passed:
-        return (f"{method} passed: once {third} were randomized, its map's Spearman correlation "
-                f"with the original fell to {step.spearman:.2f}, below {SPEARMAN_THRESHOLD}, so "
-                "the map depends on what the model learned.")
-    return (f"{method} failed: with {third} randomized, its map's Spearman correlation with "
-            f"the original is still {step.spearman:.2f} (passing needs below "
-            f"{SPEARMAN_THRESHOLD}), so the map barely depends on what the model learned.")
+        return (f"{method} passed: {when} fell to {step.spearman:.2f}, below the threshold "
+                f"{SPEARMAN_THRESHOLD}: the map depends on what the model learned.")
+    return (f"{method} failed: {when} is still {step.spearman:.2f}, not below the threshold "
+            f"{SPEARMAN_THRESHOLD}: the map barely depends on what the model learned.")
 
 
 # ----- JSON -------------------------------------------------------------------------------------
