@@ -45,7 +45,8 @@ def edge_method():
 
 @pytest.fixture(scope="module")
 def squares_files(tmp_path_factory):
-    """The trained red/blue squares model as a .keras file, and an image with both squares."""
+    """The trained red/blue squares model (``tests/squares.py``, shared with the other tests
+    of the session) as a .keras file, and an image with both squares."""
     from PIL import Image
 
     folder = tmp_path_factory.mktemp("squares")
