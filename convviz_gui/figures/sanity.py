@@ -42,9 +42,9 @@ def _curves(ax: Axes, result: SanityResult) -> None:
     steps = result.steps
     x = np.arange(1, len(steps) + 1)
     ax.plot(x, [step.spearman for step in steps], marker="o", color="#2471a3",
-            label="Spearman rank correlation (absolute maps)")
+            label="Spearman ρ: rank correlation of the absolute maps")
     ax.plot(x, [step.ssim for step in steps], marker="s", color="#ca6f1e",
-            label="SSIM (absolute maps)")
+            label="SSIM: structural similarity of the absolute maps")
     ax.axhline(SPEARMAN_THRESHOLD, color="grey", linestyle="--", linewidth=1,
                label=f"pass: Spearman below {SPEARMAN_THRESHOLD} at the marked step")
     ax.axvline(result.verdict_step + 1, color=PASSED_COLOR if result.passed else FAILED_COLOR,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -53,6 +54,7 @@ class SanityDialog(QDialog):
         self.export_button.setToolTip("Save the figure (PNG, SVG or PDF).")
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verdict.setToolTip("Passed: the map's Spearman correlation with the original falls "
                                 f"below {SPEARMAN_THRESHOLD} once a third of the weighted layers "
                                 "are random, counted from the output.")
@@ -66,7 +68,8 @@ class SanityDialog(QDialog):
                                        "from its Grad-CAM tab."))
         self.session.image_changed.connect(
             lambda _image: self._clear("The image changed: press Run to check it."))
-        self.resize(1200, 760)
+        room = self.screen().availableGeometry()  # room for a title bar on a 768 px screen
+        self.resize(min(1200, room.width() - 40), min(760, room.height() - 60))
 
     def _layout(self) -> None:
         controls = QHBoxLayout()
@@ -106,7 +109,7 @@ class SanityDialog(QDialog):
         self.result = result
         self.figure_view.set_figure(figure_for(result, FigureStyle()))
         color = "#1e8449" if result.passed else "#c0392b"
-        self.verdict.setStyleSheet(f"color: {color}; font-weight: bold;")
+        self.verdict.setStyleSheet(f"color: {color};")
         self.verdict.setText(" ".join((result.verdict, *result.notes,
                                        f"({result.seconds:.1f} s)")))
         self.export_button.setEnabled(True)
