@@ -139,12 +139,22 @@ def randomize_layers(loaded: LoadedModel, paths: tuple[LayerPath, ...], seed: in
     ``randomizable_copy``, never the user's model) with each layer's own initializers,
     seeded; BatchNormalization's moving statistics stay.
 
+    The compiled functions of ``loaded.cache`` read the variables, so they see the new
+    weights; but the logit read-out replaces a softmax/sigmoid head layer by a linear twin
+    holding a COPY of its weights (``cam.scoring.OutputHead``): randomizing that layer
+    empties the cache, so that the next explanation is built on the new weights.
+
     Returns:
         The variables that had no initializer of their own and were drawn from Glorot
         uniform (bias-like 1-D ones set to zero), as ``layer/variable``.
     """
     import keras
 
+    from convviz_gui.engine.cam.scoring import output_head
+
+    head = output_head(loaded)
+    if head is not None and not head.separate and head.path in paths:
+        loaded.cache.clear()
     model = loaded.file_model if loaded.file_model is not None else loaded.keras_model
     fallbacks = []
     for index, path in enumerate(paths):

@@ -95,7 +95,8 @@ def sanity_check(request: Sanity, context: OpContext) -> SanityResult:
     loaded, image, batch = prepared_image(context, request.model, request.image, spec.preset)
     layer = spatial_layer(loaded, spec.layer).path if spec.layer else None
     predictions = top_k(loaded, batch, loaded.class_count)
-    target = make_target("class", resolve_class(loaded, spec.class_, predictions))
+    kind = "regression" if loaded.output_kind == "regression" else "class"  # as ``explain``
+    target = make_target(kind, resolve_class(loaded, spec.class_, predictions))
     copy = randomizable_copy(loaded)
     layers = weighted_layers(copy)
     if not layers:
