@@ -153,7 +153,8 @@ def verdict_sentence(method: str, step: SanityStep, total: int, passed: bool) ->
         return (f"{method} passed: {when} fell to {step.spearman:.2f}, below the threshold "
                 f"{SPEARMAN_THRESHOLD}: the map depends on what the model learned.")
     return (f"{method} failed: {when} is still {step.spearman:.2f}, not below the threshold "
-            f"{SPEARMAN_THRESHOLD}: the map barely depends on what the model learned.")
+            f"{SPEARMAN_THRESHOLD}: the map changes too little to show that it depends on what "
+            "the model learned.")
 
 
 # ----- JSON -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convviz_gui.cli import main as cli
-from convviz_gui.engine.cam.base import Attribution, Explainer, Steps
+from convviz_gui.engine.cam.base import Attribution, Explainer, ExplanationCancelled, Steps
 from convviz_gui.engine.cam.registry import unregister
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.figures.registry import figure_for
@@ -131,6 +131,12 @@ def test_the_demo_in_blocks_and_the_users_model_unchanged(tmp_path):
         path = tmp_path / f"sanity.{suffix}"
         run(ExportFigure(result, str(path), FigureStyle()), context)
         assert path.stat().st_size > 1000
+
+    seen.clear()
+    context._is_cancelled = lambda: len(seen) > 3  # Cancel pressed during the third step
+    with pytest.raises(ExplanationCancelled):
+        run(Sanity(demo, image), context)
+    assert seen[-1].stage.startswith("Randomized down to") and seen[-1].fraction < 0.5
 
 
 def test_similarity_of_maps():
