@@ -68,8 +68,9 @@ def test_gradcam_decorrelates_and_an_edge_detector_does_not(squares_files, edge_
     gradcam = _cli_json(capsys, model, image, "--class", "1", "--out", str(tmp_path / "s.png"))
     assert gradcam["method"] == "Grad-CAM" and gradcam["class_index"] == 1
     assert gradcam["model"] == model and gradcam["image"] == image
-    assert [step["layer"] for step in gradcam["steps"]] == ["present", "last_conv", "conv2d_1",
-                                                            "conv2d"]  # from the output down
+    layers = [step["layer"] for step in gradcam["steps"]]  # from the output down:
+    assert layers[:2] == ["present", "last_conv"] and len(layers) == 4  # the 2 first convs'
+    assert all(name.startswith("conv2d") for name in layers[2:])  # names depend on the session
     assert gradcam["grouped"] is False and gradcam["weighted_layers"] == 4
     assert gradcam["verdict_step"] == 1  # 2 of the 4 weighted layers: a third, rounded up
     spearman = [step["spearman"] for step in gradcam["steps"]]
