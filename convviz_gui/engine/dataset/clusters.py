@@ -4,7 +4,8 @@ relevance analysis"): the explanation maps of the images predicted as one class,
 downsampled and normalized, clustered by spectral clustering; the number of clusters is
 where the eigengap of the affinity's normalized Laplacian is largest.
 
-Differences from the paper: the affinity is the self-tuning Gaussian kernel of Zelnik-Manor
+Differences from the paper: the maps are squared before they are compared (``cluster_maps``),
+the affinity is the self-tuning Gaussian kernel of Zelnik-Manor
 and Perona 2004 (sigma_i = distance to the 7th neighbour; the paper uses a k-nearest-
 neighbour graph), and clusters are flagged automatically as possible shortcuts (``flag``)
 instead of by eye.
@@ -20,10 +21,10 @@ from convviz_gui.engine.dataset.summary import ClassSketch
 MIN_IMAGES = 6  # fewer maps than this are one cluster (nothing to separate)
 MAX_CLUSTERS = 8
 NEIGHBOUR = 7  # sigma_i of the self-tuning affinity: the distance to this neighbour
-# A possible shortcut: >= CONCENTRATED of the mean map's mass in its densest AREA share,
-# every member's peak within SPREAD of the image diagonal of the mean peak (median), and at
-# least MIN_MEMBERS members.
-CONCENTRATED, AREA, SPREAD, MIN_MEMBERS = 0.5, 0.10, 0.05, 3
+# A possible shortcut: >= CONCENTRATED of the mass of the members' mean sharpened map
+# (``sharpened``) in its densest AREA share of cells, the members' peaks within SPREAD of
+# the image diagonal of the mean peak (median), and at least MIN_MEMBERS members.
+CONCENTRATED, AREA, SPREAD, MIN_MEMBERS = 0.4, 0.05, 0.05, 3
 
 
 def choose_cluster_count(affinity: np.ndarray, most: int = MAX_CLUSTERS) -> tuple[int, tuple[float, ...]]:
@@ -52,14 +53,20 @@ def self_tuning_affinity(points: np.ndarray) -> np.ndarray:
     return affinity
 
 
+def sharpened(maps: np.ndarray) -> np.ndarray:
+    """The maps squared, each scaled to sum 1 (float64): where each map peaks counts more
+    than its weak tails (the gradient CAMs spread a low relevance over much of the image)."""
+    squared = np.asarray(maps, np.float64) ** 2
+    return squared / np.maximum(squared.sum(axis=(1, 2), keepdims=True), 1e-12)
+
+
 def cluster_maps(maps: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
-    """Cluster labels of the (n, s, s) maps (each scaled to sum 1) and the eigengaps."""
+    """Cluster labels of the (n, s, s) maps (``sharpened``) and the eigengaps."""
     from sklearn.cluster import SpectralClustering
 
     if len(maps) < MIN_IMAGES:
         return np.zeros(len(maps), np.int64), ()
-    points = maps.reshape(len(maps), -1).astype(np.float64)
-    points /= np.maximum(points.sum(axis=1, keepdims=True), 1e-12)
+    points = sharpened(maps).reshape(len(maps), -1)
     affinity = self_tuning_affinity(points)
     count, gaps = choose_cluster_count(affinity)
     if count == 1:
@@ -69,13 +76,13 @@ def cluster_maps(maps: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
     return labels, gaps
 
 
-def flag(mean_map: np.ndarray, peaks: np.ndarray, mean_peak: tuple[float, float],
+def flag(sharp_mean: np.ndarray, peaks: np.ndarray, mean_peak: tuple[float, float],
          input_size: tuple[int, int]) -> tuple[bool, str, float, float]:
     """(flagged, reason, concentration, spread) of a cluster: concentration is the share
-    of the mean map's mass in its densest ``AREA`` of cells, spread the median distance of
-    the members' peaks (fractions) to the mean peak, over the diagonal."""
+    of the members' mean sharpened map's mass in its densest ``AREA`` of cells, spread the
+    median distance of the members' peaks (fractions) to the mean peak, over the diagonal."""
     width, height = input_size
-    values = np.sort(mean_map.ravel())[::-1]
+    values = np.sort(sharp_mean.ravel())[::-1]
     concentration = float(values[:max(1, round(AREA * values.size))].sum() / max(values.sum(), 1e-12))
     offsets = (peaks - np.array(mean_peak)) * np.array([width, height])
     spread = float(np.median(np.hypot(offsets[:, 0], offsets[:, 1])) / np.hypot(width, height))
@@ -117,10 +124,11 @@ def class_strategies(index: int, label: str, images: int, sketch: ClassSketch,
                                    kind="stable")]
         normalized = maps[chosen] / np.maximum(maps[chosen].sum(axis=(1, 2), keepdims=True), 1e-12)
         mean_map = normalized.mean(axis=0)
+        sharp_mean = sharpened(maps[chosen]).mean(axis=0)
         mean_map = (mean_map / max(float(mean_map.max()), 1e-12)).astype(np.float32)
         row, column = np.unravel_index(int(np.argmax(mean_map)), mean_map.shape)
         peak = ((column + 0.5) / mean_map.shape[1], (row + 0.5) / mean_map.shape[0])
-        flagged, reason, concentration, spread = flag(mean_map, sketch.peaks[chosen], peak, input_size)
+        flagged, reason, concentration, spread = flag(sharp_mean, sketch.peaks[chosen], peak, input_size)
         clusters.append(Cluster(
             index, tuple(sketch.images[i] for i in chosen), mean_map,
             sketch.thumbs[chosen].mean(axis=0).round().astype(np.uint8),

@@ -78,6 +78,16 @@ def _read(loaded: LoadedModel, root: Path, files: Sequence[File], settings: Scan
     return readable, batches, skipped
 
 
+def sketch_map(heatmap: np.ndarray) -> np.ndarray | None:
+    """The map clustered: ``SKETCH_SIDE`` square, its median (the background level the
+    gradient CAMs leave everywhere) taken away, scaled to max 1 (float16); None when
+    nothing stands above the median."""
+    small = resize_map(heatmap, SKETCH_SIDE, SKETCH_SIDE)
+    small = np.clip(small - float(np.median(small)), 0, None)
+    peak = float(small.max())
+    return None if peak <= 1e-6 else (small / peak).astype(np.float16)
+
+
 def scan_batch(loaded: LoadedModel, files: Sequence[File], settings: ScanSettings) -> Summary:
     """The summary of one batch of files: one forward pass for the outputs, one
     forward/backward for the maps, one for the channel layer's activations."""
@@ -117,12 +127,11 @@ def scan_batch(loaded: LoadedModel, files: Sequence[File], settings: ScanSetting
     groups: dict[int, list[tuple[int, str, np.ndarray, np.ndarray, tuple[float, float]]]] = {}
     blank = 0
     for i, ((item, image), cam) in enumerate(zip(readable, cams)):
-        heatmap = cam.heatmap
-        if not np.any(heatmap > 0):
-            blank += 1  # nothing to cluster: its map is zero everywhere
+        small = sketch_map(cam.heatmap)
+        if small is None:
+            blank += 1  # nothing to cluster: its map is flat
             continue
-        small = np.clip(resize_map(heatmap, SKETCH_SIDE, SKETCH_SIDE), 0, None)
-        small = (small / max(float(small.max()), 1e-12)).astype(np.float16)
+        heatmap = cam.heatmap
         thumb = np.asarray(fit_to_input(image, height, width, settings.fit).resize(
             (THUMB_SIDE, THUMB_SIDE)).convert("RGB"), np.uint8)
         row, column = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
