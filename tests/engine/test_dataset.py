@@ -4,7 +4,6 @@ top images, shards that merge, a scan that resumes, skipped files and flat folde
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +71,10 @@ def test_the_confusion_matrix_equals_one_computed_directly(shortcut, baseline):
     assert np.array_equal(baseline.confusion, expected)
     assert baseline.accuracy == pytest.approx(np.trace(expected) / expected.sum())
     for index in range(2):
+        correct = expected[index, index]
         if expected[:, index].sum():
-            assert baseline.precision[index] == pytest.approx(expected[index, index] / expected[:, index].sum())
-        assert baseline.recall[index] == pytest.approx(expected[index, index] / expected[index].sum())
+            assert baseline.precision[index] == pytest.approx(correct / expected[:, index].sum())
+        assert baseline.recall[index] == pytest.approx(correct / expected[index].sum())
     wrong = {name for name, guess, true in zip(names, predicted, truth) if guess != true}
     assert {item.image for item in baseline.mistakes} == wrong
 

@@ -4,11 +4,11 @@ relevance analysis"): the explanation maps of the images predicted as one class,
 downsampled and normalized, clustered by spectral clustering; the number of clusters is
 where the eigengap of the affinity's normalized Laplacian is largest.
 
-Differences from the paper: the maps are squared before they are compared (``cluster_maps``),
-the affinity is the self-tuning Gaussian kernel of Zelnik-Manor
-and Perona 2004 (sigma_i = distance to the 7th neighbour; the paper uses a k-nearest-
-neighbour graph), and clusters are flagged automatically as possible shortcuts (``flag``)
-instead of by eye.
+Differences from the paper: the maps (gradient CAMs, not LRP) have their median taken
+away and are squared before they are compared (``shard.sketch_map``, ``sharpened``); the
+affinity is the self-tuning Gaussian kernel of Zelnik-Manor and Perona 2004 (the paper uses
+a k-nearest-neighbour graph); clusters are flagged automatically as possible shortcuts
+(``flag``) instead of by eye.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from convviz_gui.engine.dataset.summary import ClassSketch
 
 MIN_IMAGES = 6  # fewer maps than this are one cluster (nothing to separate)
 MAX_CLUSTERS = 8
-NEIGHBOUR = 7  # sigma_i of the self-tuning affinity: the distance to this neighbour
+NEIGHBOURS = (3, 7)  # sigma_i: the distance to the ceil(log2 n)-th neighbour, within these
 # A possible shortcut: >= CONCENTRATED of the mass of the members' mean sharpened map
 # (``sharpened``) in its densest AREA share of cells, the members' peaks within SPREAD of
 # the image diagonal of the mean peak (median), and at least MIN_MEMBERS members.
@@ -41,12 +41,14 @@ def choose_cluster_count(affinity: np.ndarray, most: int = MAX_CLUSTERS) -> tupl
 
 
 def self_tuning_affinity(points: np.ndarray) -> np.ndarray:
-    """exp(-d_ij^2 / (sigma_i sigma_j)) with sigma_i the distance to the ``NEIGHBOUR``-th
-    nearest point (Zelnik-Manor and Perona 2004); zero diagonal."""
+    """exp(-d_ij^2 / (sigma_i sigma_j)) with sigma_i the distance to the k-th nearest point
+    (Zelnik-Manor and Perona 2004 use k = 7; here k = ceil(log2 n) within ``NEIGHBOURS``, so
+    that a small group of alike maps in a small class stays apart); zero diagonal."""
     from sklearn.metrics import pairwise_distances
 
     distances = pairwise_distances(points)
-    sigma = np.sort(distances, axis=1)[:, min(NEIGHBOUR, len(points) - 1)]
+    neighbour = int(np.clip(np.ceil(np.log2(len(points))), *NEIGHBOURS))
+    sigma = np.sort(distances, axis=1)[:, min(neighbour, len(points) - 1)]
     sigma = np.maximum(sigma, 1e-9)
     affinity = np.exp(-distances**2 / np.outer(sigma, sigma))
     np.fill_diagonal(affinity, 0.0)
