@@ -2,8 +2,8 @@
 
 One module per family of commands, each declaring a ``common.Command`` (its arguments and
 its run function side by side): ``model`` (inspect, predict), ``activations``, ``filters``,
-``explain`` (gradcam, compare; their shared options in ``explain_options``), ``report``
-and ``kernels``. ``COMMANDS`` lists them in the order ``convviz --help`` shows: a new
+``explain`` (gradcam, compare; their shared options in ``explain_options``), ``report``,
+``dataset`` and ``kernels``. ``COMMANDS`` lists them in the order ``convviz --help`` shows: a new
 command is one module and one entry there.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
-from convviz_gui.cli import activations, explain, filters, kernels, model, report
+from convviz_gui.cli import activations, dataset, explain, filters, kernels, model, report
 from convviz_gui.cli.common import Command, progress_printer
 from convviz_gui.engine.errors import ConvVizError
 
@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     explain.GRADCAM,
     explain.COMPARE,
     report.REPORT,
+    dataset.DATASET,
     kernels.KERNELS,
 )
 
