@@ -43,3 +43,10 @@ def versions() -> dict[str, str]:
 
     return {"tensorflow": tensorflow.__version__, "keras": keras.__version__,
             "numpy": numpy.__version__}
+
+
+def engine_versions() -> dict[str, str]:
+    """``versions`` and, under ``precision``, what ``auto`` runs in here (loads TensorFlow)."""
+    from convviz_gui.engine.precision import resolve
+
+    return {**versions(), "precision": resolve("auto").describe()}
