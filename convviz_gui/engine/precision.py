@@ -327,3 +327,29 @@ def as_float32(tensor: Any) -> Any:
     if keras.backend.standardize_dtype(tensor.dtype) in POLICIES:
         return keras.ops.cast(tensor, "float32")
     return tensor
+
+
+def agreement(reference: Any, reduced: Any, cells: int = 8) -> tuple[float, bool]:
+    """How a reduced-precision map matches the float32 one: (Pearson r, same peak cell).
+
+    The peak cell is the argmax of the map averaged on a ``cells`` x ``cells`` grid (the
+    map's own grid when it is coarser), so a one-pixel shift of a pixel map's maximum inside
+    the same region still counts as the same peak. Maps constant everywhere have r = 1 when
+    both are, 0 otherwise.
+    """
+    import numpy as np
+
+    first, second = np.asarray(reference, np.float64), np.asarray(reduced, np.float64)
+    if np.ptp(first) == 0 or np.ptp(second) == 0:
+        same = bool(np.ptp(first) == np.ptp(second) == 0)
+        return float(same), same
+    pearson = float(np.corrcoef(first.ravel(), second.ravel())[0, 1])
+
+    def peak(values: Any) -> tuple[int, int]:
+        rows, cols = (min(cells, side) for side in values.shape)
+        grid = np.add.reduceat(np.add.reduceat(
+            values, np.linspace(0, values.shape[0], rows, endpoint=False).astype(int), axis=0),
+            np.linspace(0, values.shape[1], cols, endpoint=False).astype(int), axis=1)
+        return tuple(int(i) for i in np.unravel_index(int(np.argmax(grid)), grid.shape))  # type: ignore[return-value]
+
+    return pearson, peak(first) == peak(second)
