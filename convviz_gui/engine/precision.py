@@ -255,7 +255,7 @@ def for_method(reduced_ok: bool) -> contextlib.AbstractContextManager[Precision]
     current = active()
     if reduced_ok or not current.reduced or current.requested != "auto":
         return contextlib.nullcontext(current)
-    return using(Precision("auto", "float32", "auto: this method keeps float32"))
+    return using(Precision("auto", "float32", f"auto: this method keeps float32, not {current.name}"))
 
 
 def _leaf_layers(model: Any) -> Iterator[Any]:

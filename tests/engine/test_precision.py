@@ -156,3 +156,38 @@ def test_auto_follows_the_hardware():
     assert here.requested == "auto"
     assert (here.name == "bfloat16") == (detect().cpu_bfloat16 and not detect().gpus
                                          and (detect().speedup or 0) >= 1.2)
+
+
+def test_a_result_says_what_it_ran_in(squares):
+    """Under ``auto``, a method that keeps float32 says so; the others the reduced type."""
+    images, _, _ = make_images(1, seed=6, both=True)
+    with using(Precision("auto", "bfloat16", "auto: AMX-BF16")):
+        kept = make_cam(squares, method="saliency").explain(images.astype(np.float32))
+        reduced = make_cam(squares, method="gradcam").explain(images.astype(np.float32))
+    assert kept.to_dict((48, 48))["precision"] == \
+        "float32 (auto: this method keeps float32, not bfloat16)"
+    assert reduced.precision == "bfloat16 (auto: AMX-BF16)"
+
+
+def test_a_model_that_cannot_run_reduced_runs_in_float32(keras):
+    """A custom layer with a float32 constant fails in bfloat16: the float32 build runs, and
+    the model's notes say why."""
+    import tensorflow as tf
+
+    from ..conftest import wrap
+
+    class TimesTwo(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs * tf.constant(2.0, tf.float32)
+
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = TimesTwo(name="times_two")(x)
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    loaded = wrap(keras.Model(inputs, outputs))
+    batch = np.random.default_rng(0).uniform(0, 1, (1, 16, 16, 3)).astype(np.float32)
+    reference = make_cam(loaded, ("conv",), "gradcam").explain(batch).heatmap
+    with using(resolve("bfloat16")):
+        fallback = make_cam(loaded, ("conv",), "gradcam").explain(batch).heatmap
+    np.testing.assert_array_equal(fallback, reference)
+    assert any("cannot run in bfloat16" in note for note in loaded.notes)

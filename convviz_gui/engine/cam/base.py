@@ -19,7 +19,7 @@ from convviz_gui.engine.cam.targets import ClassScore, Target
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, find_layer
 from convviz_gui.engine.normalize import unit_range
-from convviz_gui.engine.precision import for_method
+from convviz_gui.engine.precision import active, for_method
 
 if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
@@ -73,6 +73,7 @@ class CamResult:
     score_kind: str = "output"  # "logit", "probability" or "output" (no activation to bypass)
     explained: float | None = None
     target: str = ""  # what was explained, in words
+    precision: str = ""  # what the model's passes ran in (``engine.precision``), in words
 
     # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
     # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
@@ -131,6 +132,7 @@ class CamResult:
             "target": self.target,
             "zero_map": bool(zero),
             **({"zero_map_reason": zero} if zero else {}),
+            **({"precision": self.precision} if self.precision else {}),
         }
 
 
@@ -337,7 +339,7 @@ class Explainer:
             score=float(np.sum(probabilities[0] * np.abs(weights))), layer=self.layer,
             method=self.name, raw=raw, resolution=self.resolution,
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
-            target=target.describe(self.loaded.labels),
+            target=target.describe(self.loaded.labels), precision=active().describe(),
         )
 
     @property
