@@ -234,6 +234,20 @@ def resolve(requested: str) -> Precision:
     return Precision("auto", chosen, reason)
 
 
+def fast_types(hardware: Hardware) -> tuple[str, ...]:
+    """The reduced types this machine has units for (the others are emulated, slowly)."""
+    return tuple(name for name, has in (("bfloat16", hardware.cpu_bfloat16 or hardware.gpu_bfloat16),
+                                        ("float16", hardware.gpu_float16)) if has)
+
+
+def emulation_note(precision: Precision) -> str:
+    """One sentence when ``precision`` runs a reduced type this machine has no units for."""
+    if not precision.reduced or precision.name in fast_types(detect()):
+        return ""
+    return (f"this machine has no {precision.name} units: {precision.name} is emulated and "
+            "slower than float32 here (the answers are the same).")
+
+
 def active() -> Precision:
     """The precision of the computation in progress (float32 outside ``using``)."""
     return _ACTIVE.get()

@@ -68,7 +68,8 @@ class PrecisionChoice(QObject):
         """Edit > Precision > NAME: remembered, used from the next job on."""
         self._apply(name)
         self._window.settings.setValue(SETTINGS_KEY, name)
-        self._window.show_status(f"Precision: {self.describe()}, from the next computation on.")
+        self._window.show_status(f"Precision: {self.describe()}, from the next computation on."
+                                 + self._emulated())
 
     def describe(self) -> str:
         """The choice and, for ``auto``, what it runs here once the engine has said."""
@@ -76,6 +77,16 @@ class PrecisionChoice(QObject):
             return self.current
         versions = self._window.runner.versions or {}
         return versions.get("precision", "auto")
+
+    def _emulated(self) -> str:
+        """A warning when the chosen reduced type has no hardware units here."""
+        versions = self._window.runner.versions
+        if versions is None or self.current in ("auto", "float32"):
+            return ""
+        if self.current in versions.get("fast_types", "").split(","):
+            return ""
+        return (f" This machine has no {self.current} units: it is emulated, slower than "
+                "float32 (the same answers).")
 
     def _apply(self, name: str) -> None:
         self._window.runner.precision = name

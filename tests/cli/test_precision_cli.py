@@ -8,7 +8,7 @@ import pytest
 
 from convviz_gui.cli import main
 from convviz_gui.engine.models import demo_image_path
-from convviz_gui.engine.precision import resolve
+from convviz_gui.engine.precision import detect, fast_types, resolve
 
 DEMO_IMAGE = str(demo_image_path())
 
@@ -30,7 +30,11 @@ def test_a_bad_precision_is_one_error_line(capsys):
 def test_every_json_says_the_precision(capsys):
     auto = run_json(capsys, "inspect", "demo")
     assert auto["precision"] == resolve("auto").describe()
-    reduced = run_json(capsys, "predict", "demo", DEMO_IMAGE, "--precision", "bfloat16")
+    assert main(["predict", "demo", DEMO_IMAGE, "--precision", "bfloat16", "--json"]) == 0
+    printed = capsys.readouterr()
+    reduced = json.loads(printed.out)
+    emulated = "bfloat16" not in fast_types(detect())
+    assert ("convviz: note: this machine has no bfloat16 units" in printed.err) == emulated
     full = run_json(capsys, "predict", "demo", DEMO_IMAGE, "--precision", "float32")
     assert (reduced["precision"], full["precision"]) == ("bfloat16", "float32")
     assert reduced["predictions"][0]["label"] == full["predictions"][0]["label"] == "happy"

@@ -51,15 +51,17 @@ def test_the_precision_is_chosen_sent_and_remembered(qtbot, settings, demo_model
 
     actions["bfloat16"].trigger()
     assert window.runner.precision == "bfloat16" and actions["bfloat16"].isChecked()
-    assert "from the next computation on" in window.statusBar().currentMessage()
+    status = window.statusBar().currentMessage()
+    assert status.startswith("Precision: bfloat16, from the next computation on.")
+    assert ("it is emulated" in status) == ("bfloat16" not in window.runner.versions["fast_types"])
     image = demo_model.prepare(load_image(demo_image_path()))
     with using(resolve("bfloat16")):
         expected = predict(demo_model, image, 1)[0].score
     float32 = predict(demo_model, image, 1)[0].score
     assert expected != float32
     assert top_score(qtbot, window) == pytest.approx(expected, abs=1e-6)
-    assert "Precision: bfloat16, running in bfloat16" in about_text(window.runner.versions,
-                                                                    window.runner.precision)
+    assert (f"Precision: bfloat16 (chosen in Edit > Precision; auto: {resolve('auto').describe()})"
+            in about_text(window.runner.versions, window.runner.precision))
     actions["float32"].trigger()
     assert top_score(qtbot, window) == pytest.approx(float32, abs=1e-6)
     actions["bfloat16"].trigger()
