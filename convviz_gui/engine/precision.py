@@ -325,6 +325,8 @@ def traced(loaded: Any, build: Callable[[], Value]) -> tuple[Value, str]:
     try:
         with reduced_policy(loaded, precision.name):
             return build(), precision.name
+    except ConvVizError:
+        raise  # the user's slip (a size, a layer): the same in any precision
     except (TypeError, ValueError) as exc:
         note = (f"This model cannot run in {precision.name} ({str(exc).splitlines()[0][:120]}); "
                 "it runs in float32.")
