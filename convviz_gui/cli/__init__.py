@@ -85,8 +85,18 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    """Run the chosen command with a fresh workspace; returns (JSON payload, text)."""
+    """Run the chosen command with a fresh workspace; returns (JSON payload, text). The
+    payload says the precision its passes ran in (``"precision"``; an explanation's own,
+    when its method keeps float32 under ``auto``)."""
+    from convviz_gui.engine.precision import emulation_note
     from convviz_gui.ops.context import OpContext, Workspace
 
     command = next(command for command in COMMANDS if command.name == args.command)
-    return command.run(args, OpContext(Workspace(), progress_printer(args, command.progress)))
+    context = OpContext(Workspace(), progress_printer(args, command.progress),
+                        precision=getattr(args, "precision", "float32"))
+    payload, text = command.run(args, context)
+    precision = context.resolved_precision()
+    note = emulation_note(precision)
+    if note:
+        print(f"convviz: note: {note}", file=sys.stderr)
+    return {"precision": precision.describe(), **payload}, text
