@@ -316,15 +316,17 @@ def _rounded(value: float | None) -> float | None:
 @to_json.register(DatasetResult)
 def _dataset_json(result: DatasetResult) -> dict[str, Any]:
     """The issue's JSON (paths relative to the folder, coordinates in image pixels; a
-    cluster's ``peak_xy`` in model-input pixels), plus precision, recall and the notes."""
+    cluster's ``peak_xy`` in model-input pixels), plus per-class precision and recall as
+    ``class_precision`` and ``class_recall`` (``precision`` names the passes' number type)
+    and the notes."""
     labels = result.classes
     return {
         "model": result.model_name, "folder": result.folder, "images": result.images,
         "skipped": [{"image": image, "reason": reason} for image, reason in result.skipped],
         "classes": list(labels), "accuracy": _rounded(result.accuracy),
         "confusion": None if result.confusion is None else result.confusion.tolist(),
-        "precision": [_rounded(value) for value in result.precision],
-        "recall": [_rounded(value) for value in result.recall],
+        "class_precision": [_rounded(value) for value in result.precision],
+        "class_recall": [_rounded(value) for value in result.recall],
         "mistakes": [{"image": item.image, "true": labels[item.true], "predicted": labels[item.predicted],
                       "score": round(item.score, 6)} for item in result.mistakes],
         "clusters": {strategy.label: [

@@ -40,6 +40,7 @@ def test_dataset_json_finds_the_shortcut_and_lists_paths_relative_to_the_folder(
     assert set(data) >= ISSUE_KEYS and data["engine"] == "local" and data["folder"] == str(folder)
     assert data["images"] == len(written) and data["skipped"] == [] and data["classes"] == ["red", "blue"]
     assert sum(map(sum, data["confusion"])) == len(written)
+    assert data["precision"].startswith("float32") and len(data["class_precision"]) == 2  # passes; per class
     assert data["accuracy"] == pytest.approx(sum(data["confusion"][i][i] for i in range(2)) / len(written))
     marked = {name for name, (_, is_marked) in written.items() if is_marked}
     flagged = [cluster for cluster in data["clusters"]["red"] if cluster["flagged"]]
