@@ -43,3 +43,12 @@ def versions() -> dict[str, str]:
 
     return {"tensorflow": tensorflow.__version__, "keras": keras.__version__,
             "numpy": numpy.__version__}
+
+
+def engine_versions() -> dict[str, str]:
+    """``versions`` and, under ``precision``, what ``auto`` runs in here; under
+    ``fast_types`` the reduced types with hardware units, comma-separated (loads TensorFlow)."""
+    from convviz_gui.engine.precision import detect, fast_types, resolve
+
+    return {**versions(), "precision": resolve("auto").describe(),
+            "fast_types": ",".join(fast_types(detect()))}

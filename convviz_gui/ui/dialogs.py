@@ -182,9 +182,11 @@ class CatalogDialog(QDialog):
         return f"app:{self.names.currentText()}:{weights}"
 
 
-def about_text(versions: dict[str, str] | None) -> str:
-    """HTML for Help > About."""
+def about_text(versions: dict[str, str] | None, precision: str = "auto") -> str:
+    """HTML for Help > About; ``precision``: the window's choice (Edit > Precision)."""
     stack = versions or {"tensorflow": "not loaded yet", "keras": "not loaded yet"}
+    auto = stack.get("precision", "not known yet")
+    runs = auto if precision == "auto" else f"{precision} (chosen in Edit > Precision; auto: {auto})"
     licences = resource("LICENSES.md").read_text(encoding="utf-8")
     rows = "".join(f"<li>{line.strip('| ').split('|')[0].strip().strip('`')}: "
                    f"{line.strip('| ').split('|')[-1].strip().replace('`', '')}</li>"
@@ -193,6 +195,7 @@ def about_text(versions: dict[str, str] | None) -> str:
             "activations, filters and Grad-CAM.</p>"
             f"<p>TensorFlow {stack['tensorflow']}, Keras {stack['keras']}, Qt {qVersion()}, "
             f"PySide6 {pyside_version}, Python {platform.python_version()}</p>"
+            f"<p>Precision: {runs}</p>"
             f"<p>Bundled data:</p><ul>{rows}</ul>")
 
 

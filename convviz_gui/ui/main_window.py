@@ -31,6 +31,7 @@ from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
 from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.precision_choice import PrecisionChoice
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.tabs import TAB_SPECS, TabSpec
 from convviz_gui.ui.workers import Job, JobRunner, request_refs
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.errors_shown: list[str] = []
         self.files = FileActions(self)
         self.exports = ExportActions(self)
+        self.precision = PrecisionChoice(self)
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
@@ -147,6 +149,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self.files.fill_edit_menu(edit_menu)
         self.exports.fill_edit_menu(edit_menu)
+        self.precision.fill_edit_menu(edit_menu)
         model_menu = bar.addMenu("&Model")
         self.exports.fill_model_menu(model_menu)
         self.files.fill_model_menu(model_menu)
@@ -190,6 +193,7 @@ class MainWindow(QMainWindow):
         if state is None or not self.restoreState(state):
             self.reset_layout()
         self.exports.restore_settings()
+        self.precision.restore()
         for _spec, tab in self.views:
             tab.restore_settings(self.settings)
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
@@ -340,7 +344,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help > About."""
-        QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions))
+        QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions,
+                                                            self.runner.precision))
 
     # ----- drops and closing --------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)

@@ -156,7 +156,7 @@ def test_a_cli_command_is_one_declaration(monkeypatch, capsys):
     assert cli.main(["double", "2", "21"]) == 0
     assert capsys.readouterr().out == "4 42\n"
     assert cli.main(["double", "1", "--json"]) == 0
-    assert capsys.readouterr().out == '{"values": [2]}\n'
+    assert capsys.readouterr().out == '{"precision": "float32", "values": [2]}\n'
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "double some numbers" in capsys.readouterr().out

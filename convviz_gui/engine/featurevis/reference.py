@@ -93,6 +93,9 @@ def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, 
             return losses_of(images, filter_indices)
 
         step.evaluate = evaluate
+        # Traced here, inside ``cached``: at the active precision (``engine.precision``).
+        step.get_concrete_function()
+        evaluate.get_concrete_function()
         return step
 
     return cached(loaded, ("ascent", path, settings.border, height, width), build)
