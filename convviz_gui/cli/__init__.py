@@ -2,9 +2,10 @@
 
 One module per family of commands, each declaring a ``common.Command`` (its arguments and
 its run function side by side): ``model`` (inspect, predict), ``activations``, ``filters``,
-``explain`` (gradcam, compare; their shared options in ``explain_options``), ``report``,
-``dataset`` and ``kernels``. ``COMMANDS`` lists them in the order ``convviz --help`` shows: a new
-command is one module and one entry there.
+``explain`` (gradcam, compare; their shared options in ``explain_options``), ``sanity``
+(the model-randomization check of a method), ``report``, ``dataset`` and ``kernels``.
+``COMMANDS`` lists them in the order ``convviz --help`` shows: a new command is one module
+and one entry there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
-from convviz_gui.cli import activations, dataset, explain, filters, kernels, model, report
+from convviz_gui.cli import activations, dataset, explain, filters, kernels, model, report, sanity
 from convviz_gui.cli.common import Command, progress_printer
 from convviz_gui.engine.errors import ConvVizError
 
@@ -28,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     filters.FILTERS,
     explain.GRADCAM,
     explain.COMPARE,
+    sanity.SANITY,
     report.REPORT,
     dataset.DATASET,
     kernels.KERNELS,

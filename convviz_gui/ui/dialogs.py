@@ -69,6 +69,25 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     return box
 
 
+def model_dialog(tab: QWidget, dialog: QDialog | None, make) -> QDialog | None:
+    """Show a tab's dialog that belongs to the current model (``dialog.model``), or
+    ``make(tab)`` when it belongs to another one (Compare, Sanity check).
+
+    Returns:
+        The dialog shown; ``dialog`` unchanged without a model and an image.
+    """
+    if not tab.session.ready:
+        tab.status.emit("Open a model and an image first.")
+        return dialog
+    if dialog is None or dialog.model is not tab.session.model:
+        if dialog is not None:
+            dialog.deleteLater()
+        dialog = make(tab)
+    dialog.show()
+    dialog.raise_()
+    return dialog
+
+
 class ElidingCombo(QComboBox):
     """A combo box narrower than its text shows it cut with "…" (not clipped mid-letter),
     and its tooltip starts with the whole text."""

@@ -3,8 +3,9 @@
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
 a segmentation), alpha, colormap, absolute scale, faithfulness metrics, Compare methods,
-and Compare images (several images side by side: same class, layer, method and colour
-scale). Batched methods show progress and can be cancelled; the metrics sit under the heatmap.
+Sanity check (the map as the model's weights are randomized), and Compare images (several
+images side by side: same class, layer, method and colour scale). Batched methods show
+progress and can be cancelled; the metrics sit under the heatmap.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ImageSummary, ModelSummary
 from convviz_gui.ops.registry import is_long
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
+from convviz_gui.ui.dialogs import model_dialog
 from convviz_gui.ui.explained_target import REGION_TARGETS, explained_unit, targets
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
@@ -94,6 +96,10 @@ class GradCamTab(ViewTab):
         self.compare_button.setToolTip("Several methods for several classes (or layers) side by "
                                        "side, at one colour scale per method, with their metrics.")
         self.compare_dialog = None
+        self.sanity_button = QPushButton("Sanity check…")
+        self.sanity_button.setToolTip("Does the map depend on what the model learned? Randomize "
+                                      "a copy of the model from the output down (Adebayo 2018).")
+        self.sanity_dialog = None
         self.images_button = QPushButton("Compare images…")
         self.images_button.setToolTip("Explain several images side by side: the same class, "
                                       "layer, method and colour scale in every column (or drop "
@@ -108,7 +114,8 @@ class GradCamTab(ViewTab):
         self.add_controls(("Explain", self.target), self.options, self.job)
         self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
                           self.absolute, self.metrics)
-        self.add_controls(self.compare_button, self.images_button, self.single_button)
+        self.add_controls(self.compare_button, self.sanity_button, self.images_button,
+                          self.single_button)
         self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
         for key, label in self.metric_labels.items():
             label.setToolTip(Faithfulness.EXPLAINED[key])
@@ -128,6 +135,7 @@ class GradCamTab(ViewTab):
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
         self.compare_button.clicked.connect(lambda _checked=False: self.open_compare())
+        self.sanity_button.clicked.connect(lambda _checked=False: self.open_sanity())
         self.images_button.clicked.connect(lambda _checked=False: self.pick_images.emit())
         self.single_button.clicked.connect(lambda _checked=False: self.set_compare_images(()))
         self.alpha.valueChanged.connect(self._restyle)
@@ -347,17 +355,15 @@ class GradCamTab(ViewTab):
 
     def open_compare(self) -> None:
         """Open the Compare dialog for the current model and image (a new one per model)."""
-        if not self.session.ready:
-            self.status.emit("Open a model and an image first.")
-            return
         from convviz_gui.ui.compare_dialog import CompareDialog
 
-        if self.compare_dialog is None or self.compare_dialog.model is not self.session.model:
-            if self.compare_dialog is not None:
-                self.compare_dialog.deleteLater()
-            self.compare_dialog = CompareDialog(self)
-        self.compare_dialog.show()
-        self.compare_dialog.raise_()
+        self.compare_dialog = model_dialog(self, self.compare_dialog, CompareDialog)
+
+    def open_sanity(self) -> None:
+        """Open the Sanity Check dialog for the current model and image (one per model)."""
+        from convviz_gui.ui.sanity_dialog import SanityDialog
+
+        self.sanity_dialog = model_dialog(self, self.sanity_dialog, SanityDialog)
 
     def _box_dragged(self, press, release) -> None:
         """A box dragged on the image (data = display-copy pixels) becomes the target region."""

@@ -38,7 +38,8 @@ from convviz_gui.ui.workers import Job, JobRunner, request_refs
 
 BUSY_BAR_DELAY_MS = 400
 # Jobs that write a file the user asked for: they finish even when the model or image changes.
-FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "model-settings"})
+FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "export-sanity",
+                        "model-settings"})
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:
