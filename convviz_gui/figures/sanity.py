@@ -89,8 +89,7 @@ def sanity_figure(result: SanityResult, cmap: str = "gray") -> Figure:
         f"{original.where} ({result.image_name}): cascading randomization of "
         f"{result.weighted_layers} weighted layers{groups}, from the output down",
         fontsize=9, wrap=True)
-    verdict = ("PASSED  " if result.passed else "FAILED  ") + result.verdict
-    figure.supxlabel(textwrap.fill(verdict, 40 + 18 * columns), fontsize=8,
+    figure.supxlabel(textwrap.fill(result.verdict, 40 + 18 * columns), fontsize=8,
                      color=PASSED_COLOR if result.passed else FAILED_COLOR)
     return figure
 
