@@ -127,7 +127,7 @@ def test_the_demo_in_blocks_and_the_users_model_unchanged(tmp_path):
     curves = next(ax for ax in figure.axes if ax.lines)
     spearman_line = curves.lines[0]
     np.testing.assert_allclose(spearman_line.get_ydata(), [s.spearman for s in result.steps])
-    assert "PASSED" in figure.get_supxlabel()
+    assert "passed" in figure.get_supxlabel() and "threshold 0.5" in figure.get_supxlabel()
     for suffix in ("png", "svg", "pdf"):
         path = tmp_path / f"sanity.{suffix}"
         run(ExportFigure(result, str(path), FigureStyle()), context)
