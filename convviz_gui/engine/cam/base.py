@@ -72,6 +72,7 @@ class CamResult:
     score_kind: str = "output"  # "logit", "probability" or "output" (no activation to bypass)
     explained: float | None = None
     target: str = ""  # what was explained, in words
+    relevance_sum: float | None = None  # the map's total, for methods that conserve the score
 
     # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
     # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
@@ -127,6 +128,8 @@ class CamResult:
             "peak_xy": list(self.peak_xy(*image_size)),
             "score_kind": self.score_kind,
             "explained_score": None if self.explained is None else round(self.explained, 6),
+            **({} if self.relevance_sum is None else
+               {"relevance_sum": round(self.relevance_sum, 6)}),
             "target": self.target,
             "zero_map": bool(zero),
             **({"zero_map_reason": zero} if zero else {}),
@@ -211,6 +214,7 @@ class Explainer:
     long: ClassVar[bool] = False
     summary: ClassVar[str] = ""  # one line for tooltips
     declared_options: ClassVar[tuple[Option, ...]] = ()
+    reports_relevance: ClassVar[bool] = False  # its map's sum is reported (LRP: conserved)
     option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -320,6 +324,7 @@ class Explainer:
             method=self.name, raw=raw, resolution=self.resolution,
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
             target=target.describe(self.loaded.labels),
+            relevance_sum=float(raw.sum(dtype=np.float64)) if self.reports_relevance else None,
         )
 
     @property
