@@ -9,10 +9,10 @@ from convviz_gui.engine.cam.options import Option
 
 class LRPGamma(LRPExplainer):
     """LRP-gamma (Montavon et al. 2019, Eq. 6) in every layer: R_j = sum_k a_j (w_jk + gamma
-    w_jk^+) / sum_j a_j (w_jk + gamma w_jk^+) R_k. As zennit's ``Gamma``, with signed inputs the positive contributions
-    (a_j w_jk)^+ are favoured where z_k > 0 and the negative ones where z_k < 0, so that the
-    denominator never comes near zero. gamma 0 is LRP-0 (gradient x input); large gamma
-    tends to z+. Montavon recommends it for the lower and middle layers."""
+    w_jk^+) / sum_j a_j (w_jk + gamma w_jk^+) R_k. As zennit's ``Gamma``, the positive
+    contributions (a_j w_jk)^+ are favoured where z_k > 0 and the negative ones where z_k < 0
+    (signed inputs too), so that the denominator never comes near zero. gamma 0 is LRP-0
+    (gradient x input); large gamma tends to z+. Montavon recommends it for the lower and middle layers."""
 
     name = "LRP-gamma"
     key = "lrp-gamma"
