@@ -80,7 +80,7 @@ def relay(source: Any, value: Any, backward: Callable[[Any], Any]) -> Any:
     def relayed_value(_source: Any, shown: Any) -> Any:
         return tf.identity(shown), lambda upstream: (backward(upstream), tf.zeros_like(shown))
 
-    return relayed_value(source, value)
+    return relayed_value(source, tf.stop_gradient(value))  # no zeros sent back through value
 
 
 def as_relevance(values: Any) -> Any:

@@ -46,7 +46,17 @@ PROPORTIONAL = frozenset({
     "Concatenate", "Maximum", "Minimum", "GetItem", "Stack", "Flip", "Reverse", "ExpandDims",
     "Squeeze", "Transpose", "CenterCrop"})
 MERGES = frozenset({"Add", "Subtract", "Average"})
-NON_NEGATIVE_ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "softmax", "hard_sigmoid",
+# A Keras 2 file's TensorFlow ops (``engine.tf_ops.TFOp``) as the Keras layer they act like.
+TF_OPS = {"math.add": "Add", "__operators__.add": "Add", "math.subtract": "Subtract",
+          "math.multiply": "Multiply", "math.truediv": "TrueDivide", "math.divide": "Divide",
+          "nn.relu": "Relu", "nn.relu6": "Relu6", "math.sigmoid": "Sigmoid", "nn.sigmoid": "Sigmoid",
+          "nn.silu": "Silu", "nn.swish": "Silu", "math.tanh": "Tanh", "nn.tanh": "Tanh",
+          "clip_by_value": "Clip", "cast": "Cast", "identity": "Identity",
+          "__operators__.getitem": "GetItem", "reverse": "Reverse", "concat": "Concatenate",
+          "stack": "Stack", "reshape": "Reshape", "expand_dims": "ExpandDims",
+          "squeeze": "Squeeze", "transpose": "Transpose"}
+HOMOGENEOUS = frozenset({"relu", "leaky_relu", "Relu"})  # x f'(x) = f(x): the gradient passes R
+NON_NEGATIVE_ACTIVATIONS = frozenset({"relu", "relu6", "bounded_relu", "sigmoid", "softmax", "hard_sigmoid",
                                       "softplus", "exponential", "Relu", "Relu6", "Sigmoid",
                                       "HardSigmoid", "Softmax"})
 NON_NEGATIVE_PASSING = frozenset({"MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
@@ -74,12 +84,25 @@ def graph_of(model: Any) -> Any:
 
 
 def _activation_name(layer: Any) -> str:
-    if type(layer).__name__ == "Softmax":
+    kind = type(layer).__name__
+    if kind == "Softmax":
         return "softmax"
-    if type(layer).__name__ == "ReLU":
-        return "relu" if not layer.negative_slope and not layer.threshold else "leaky"
+    if kind == "LeakyReLU":
+        return "leaky_relu"
+    if kind == "ReLU":
+        if layer.threshold or layer.max_value is not None:
+            return "bounded_relu"
+        return "leaky_relu" if layer.negative_slope else "relu"
     function = getattr(layer, "activation", None)
     return getattr(function, "__name__", "") if function is not None else ""
+
+
+def _passed_on(inputs: Any, outputs: Any, name: str, zone: bool) -> Any:
+    """An element-wise layer's ``outputs`` handing relevance on: through its own gradient
+    when that already does it (f(x) = x f'(x): ReLU, leaky ReLU), else relayed."""
+    if name in HOMOGENEOUS and not zone:
+        return outputs
+    return rules.passes_through(inputs, outputs, zone)
 
 
 class RelevanceWalk:
@@ -128,6 +151,9 @@ class RelevanceWalk:
         graph = graph_of(model)
         if graph is None:
             raise ConvVizError(f"LRP cannot look inside '{model.name}' ({type(model).__name__}).")
+        if len(graph.inputs) != len(inputs):
+            raise ConvVizError(f"LRP explains models with one image input; '{model.name}' has "
+                               f"{len(graph.inputs)} inputs.")
         values = {id(x): y for x, y in zip(graph.inputs, inputs)}
         folded, skipped = self._fold_plan(graph)
         for depth in sorted(graph._nodes_by_depth, reverse=True):
@@ -174,6 +200,7 @@ class RelevanceWalk:
     def _layer(self, layer: Any, args: tuple, kwargs: dict, prefix: LayerPath,
                batchnorm: Any | None) -> Any:
         kind = type(layer).__name__
+        kind = TF_OPS.get(getattr(layer, "function", ""), kind) if kind == "TFOp" else kind
         path = (*prefix, layer.name)
         tensors = [t for t in _flat(args) if _is_tensor(t)]
         if graph_of(layer) is not None and hasattr(layer, "layers"):
@@ -184,13 +211,13 @@ class RelevanceWalk:
         if kind in IDENTITY:
             return args[0]
         if kind in ELEMENTWISE or (kind in ARITHMETIC and len(tensors) == 1):
-            return self._elementwise(layer, args, kwargs, path)
+            return self._elementwise(layer, args, kwargs, path, kind)
         if kind in MERGES:
-            return self._merge(layer, args, kwargs)
+            return self._merge(layer, args, kwargs, kind)
         if kind == "Multiply":
             return self._gated(tensors)
         if kind in PROPORTIONAL:
-            return self._proportional(layer, args, kwargs, tensors)
+            return self._proportional(layer, args, kwargs, tensors, kind)
         raise ConvVizError(
             f"LRP cannot propagate relevance through layer '{'/'.join(path)}' ({kind}): it has "
             "no rule for that layer type; choose a gradient or perturbation method.")
@@ -230,23 +257,24 @@ class RelevanceWalk:
         self._note(values, Facts(zone=False, non_negative=False))
         if activation is None or name == "linear" or bypassed:
             return values
-        result = rules.passes_through(values, activation(values), relevance_zone=False)
+        result = _passed_on(values, activation(values), name, zone=False)
         return self._note(result, Facts(False, name in NON_NEGATIVE_ACTIVATIONS))
 
-    def _elementwise(self, layer: Any, args: tuple, kwargs: dict, path: LayerPath) -> Any:
+    def _elementwise(self, layer: Any, args: tuple, kwargs: dict, path: LayerPath,
+                     kind: str) -> Any:
         inputs = next(t for t in _flat(args) if _is_tensor(t))
         facts = self._fact(inputs)
         if self.head is not None and self.head == (path, True):
             return inputs  # the bypassed output activation: the logit is explained
-        result = rules.passes_through(inputs, self._call(layer, args, kwargs), facts.zone)
-        name = _activation_name(layer) or type(layer).__name__
+        name = _activation_name(layer) or kind
+        result = _passed_on(inputs, self._call(layer, args, kwargs), name, facts.zone)
         return self._note(result, Facts(facts.zone, name in NON_NEGATIVE_ACTIVATIONS))
 
-    def _merge(self, layer: Any, args: tuple, kwargs: dict) -> Any:
+    def _merge(self, layer: Any, args: tuple, kwargs: dict, kind: str) -> Any:
         inputs = self._to_body(_flat(args[0]) if len(args) == 1 else list(args))
         combined = self._call(layer, (inputs,) if len(args) == 1 else tuple(inputs), kwargs)
         result = rules.relayed(combined, [(1.0, combined)], self.composite.stabilizer)
-        positive = type(layer).__name__ != "Subtract" and all(
+        positive = kind != "Subtract" and all(
             self._fact(t).non_negative for t in inputs)
         return self._note(result, Facts(False, positive))
 
@@ -263,14 +291,15 @@ class RelevanceWalk:
         return self._note(result, Facts(False, self._fact(signal).non_negative
                                         and self._fact(gate).non_negative))
 
-    def _proportional(self, layer: Any, args: tuple, kwargs: dict, tensors: list[Any]) -> Any:
+    def _proportional(self, layer: Any, args: tuple, kwargs: dict, tensors: list[Any],
+                      kind: str) -> Any:
         facts = [self._fact(t) for t in tensors]
         zone = all(f.zone for f in facts)
         if not zone and any(f.zone for f in facts):  # mixed: every input to the body's signal
             converted = dict(zip(map(id, tensors), self._to_body(tensors)))
             args = _replace(args, converted)
         result = self._call(layer, args, kwargs)
-        positive = type(layer).__name__ in NON_NEGATIVE_PASSING and all(
+        positive = kind in NON_NEGATIVE_PASSING and all(
             f.non_negative for f in facts)
         for tensor in _flat(result):
             self._note(tensor, Facts(zone, positive))
