@@ -165,7 +165,12 @@ def modified_terms(rule: Rule, apply: Apply, inputs: Any, kernel: Any, bias: Any
     if rule.kind == "gamma":  # z + gamma z+ where z > 0, z + gamma z- where z < 0 (zennit)
         output = with_bias(plain, lambda b: b)
         rising = tf.stop_gradient(tf.cast(output > 0, output.dtype))
-        favoured = rising * contributions(1) + (1 - rising) * contributions(-1)
+        # z+/- = (W a +/- |W| |a|) / 2: one extra map for both. The sums do not have to cancel
+        # exactly here: z + gamma z+/- is never smaller than z, so no huge ratio meets them.
+        magnitude = apply(tf.abs(inputs), tf.abs(kernel))
+        favoured = (plain + (2 * rising - 1) * magnitude) / 2
+        if bias is not None:
+            favoured += rising * _positive(bias) + (1 - rising) * _negative(bias)
         return [(1.0, output + rule.gamma * favoured)]
     if rule.kind == "alphabeta":
         terms = [(rule.alpha, contributions(1))]
