@@ -5,7 +5,8 @@ reference/ConvViz >= 3. Then every method of issue 11 on Xception 299 as a multi
 compiled forward pass: Score-CAM's default (32 highest-variance maps) <= 40 on
 block14_sepconv2_act, the faithfulness metrics well under the number of images they
 evaluate, the demo's metrics < 2 s (``--methods-only`` runs just this table; ``--all-maps``
-adds Score-CAM on all 2048 maps). Ends with one JSON line.
+adds Score-CAM on all 2048 maps); the LRP methods <= 3 forward passes each (``--lrp-only``
+runs just those). Ends with one JSON line.
 
 oneDNN (on by default): the reference, the notebooks' code, runs eagerly, and eagerly a
 tape's backward pass goes through every layer it recorded, down to the input, computing
@@ -122,6 +123,8 @@ def bench_case(name: str, runs: int) -> dict:
             "reference_onednn": reference["onednn"], "crashed_exit": reference["crashed_exit"]}
 
 
+LRP_METHODS = ("LRP", "LRP-epsilon", "LRP-alpha-beta", "LRP-gamma")
+LRP_GOAL = 3.0  # forward passes per LRP map (issue 23)
 SLOW_RUNS = 1  # batched methods take seconds: one timed run after the compiling one
 
 
@@ -155,6 +158,8 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
             goal = f"<= 40  {benchlib.verdict(ratios[title] <= 40)}"
         elif method == "Grad-CAM":
             goal = f"<= 1.25  {benchlib.verdict(ratios[title] <= 1.25)}"
+        elif method in LRP_METHODS:
+            goal = f"<= {LRP_GOAL:g}  {benchlib.verdict(ratios[title] <= LRP_GOAL)}"
         rows.append((f"{title} / forward ({seconds:.2f} s)", f"{ratios[title]:.1f}", goal))
     cam = make_cam(loaded, (layer,), "Grad-CAM").explain(batch, target)
     measured = faithfulness(loaded, batch, cam, target, "logit")
@@ -184,11 +189,53 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
     return figures
 
 
+def bench_lrp(runs: int) -> dict:
+    """The LRP methods on Xception 299 (random weights) as multiples of one compiled forward
+    pass, with Saliency (one plain forward and backward pass to the input) as the floor of
+    any method that propagates back to the pixels. Each run times the forward pass and every
+    method in turn and each keeps its fastest run: on a shared machine the load changes
+    between runs, and the fastest is the one least disturbed."""
+    import time
+
+    import tensorflow as tf
+
+    from convviz_gui.engine.cam import ClassScore
+
+    loaded, batch, _ = load_case("xception")
+    forward = compiled_forward(loaded.keras_model)
+    tensor = tf.constant(batch)
+    target = ClassScore(int(np.argmax(forward(tensor).numpy()[0])))
+    calls = {"forward": lambda: forward(tensor).numpy()}
+    for method in ("Saliency", *LRP_METHODS):
+        explainer = make_cam(loaded, None, method)
+        explainer.explain(batch, target)  # traced and compiled once, not timed
+        calls[method] = lambda e=explainer: e.explain(batch, target)
+    fastest = dict.fromkeys(calls, float("inf"))
+    for _ in range(runs):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            fastest[name] = min(fastest[name], time.perf_counter() - start)
+    forward_s = fastest.pop("forward")
+    rows, figures = [("(a) compiled forward pass, batch 1 (s)", f"{forward_s:.4f}", "")], {}
+    for method, seconds in fastest.items():
+        ratio = seconds / forward_s
+        figures[f"method_over_forward[{method}]"] = ratio
+        goal = f"<= {LRP_GOAL:g}  {benchlib.verdict(ratio <= LRP_GOAL)}" if method in LRP_METHODS \
+            else "(floor: one backward pass)"
+        rows.append((f"{method} / forward ({seconds:.3f} s)", f"{ratio:.2f}", goal))
+    benchlib.print_table(f"LRP, Xception 299 random weights (fastest of {runs}, interleaved)",
+                         rows)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--methods-only", action="store_true",
                         help="only the every-method table (no reference comparison)")
+    parser.add_argument("--lrp-only", action="store_true",
+                        help="only the LRP methods as multiples of one forward pass")
     parser.add_argument("--all-maps", action="store_true",
                         help="also time Score-CAM on all 2048 maps (minutes)")
     parser.add_argument("--reference", choices=CASES, help=argparse.SUPPRESS)
@@ -199,6 +246,10 @@ def main() -> None:
         return
     onednn = benchlib.onednn_enabled()
     figures: dict = {"onednn": onednn}
+    if args.lrp_only:
+        figures.update(bench_lrp(args.runs))
+        benchlib.print_json(figures)
+        return
     for name, title in ({} if args.methods_only else CASES).items():
         measured = bench_case(name, args.runs)
         c_over_a = measured["convviz_s"] / measured["forward_s"]

@@ -47,7 +47,7 @@ def test_every_method_is_offered_with_its_idea(qtbot, demo_window):
 
     tab = _show(qtbot, demo_window)
     names = [tab.method.itemText(i) for i in range(tab.method.count())]
-    assert names == list(CAM_METHODS) and len(names) == 14
+    assert names == list(CAM_METHODS) and len(names) == 18
     assert all(tab.method.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(len(names)))
     _choose(qtbot, tab.method, "Integrated")
     assert tab.options.steps.isVisibleTo(tab) and tab.options.baseline.isVisibleTo(tab)

@@ -74,6 +74,7 @@ class CamResult:
     explained: float | None = None
     target: str = ""  # what was explained, in words
     precision: str = ""  # what the model's passes ran in (``engine.precision``), in words
+    relevance_sum: float | None = None  # the map's total, for methods that conserve the score
 
     # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
     # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
@@ -129,6 +130,8 @@ class CamResult:
             "peak_xy": list(self.peak_xy(*image_size)),
             "score_kind": self.score_kind,
             "explained_score": None if self.explained is None else round(self.explained, 6),
+            **({} if self.relevance_sum is None else
+               {"relevance_sum": round(self.relevance_sum, 6)}),
             "target": self.target,
             "zero_map": bool(zero),
             **({"zero_map_reason": zero} if zero else {}),
@@ -218,6 +221,7 @@ class Explainer:
     # False: its map does not keep its answer in bfloat16/float16, so ``auto`` runs it in
     # float32 (``engine.precision.for_method``; tests/engine/test_precision.py measures it).
     reduced_precision_ok: ClassVar[bool] = True
+    reports_relevance: ClassVar[bool] = False  # its map's sum is reported (LRP: conserved)
     option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -340,6 +344,7 @@ class Explainer:
             method=self.name, raw=raw, resolution=self.resolution,
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
             target=target.describe(self.loaded.labels), precision=active().describe(),
+            relevance_sum=float(raw.sum(dtype=np.float64)) if self.reports_relevance else None,
         )
 
     @property
