@@ -28,9 +28,10 @@ from convviz_gui.engine.dataset.folder import DatasetFiles
 from convviz_gui.engine.dataset.shard import File, scan_shard, shard_slices
 from convviz_gui.engine.dataset.summary import ScanSettings, Summary, empty_summary, merge
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.ops import dataset as dataset_ops
 from convviz_gui.ops.base import ModelRef
 from convviz_gui.ops.context import OpContext
-from convviz_gui.ops.dataset import SHARD_BATCHES, DatasetProgress, Scanner
+from convviz_gui.ops.dataset import DatasetProgress, Scanner
 
 if TYPE_CHECKING:
     from convviz_gui.engine.dataset.cache import ScanCache
@@ -146,7 +147,7 @@ def scan_with_ray(loaded: LoadedModel, files: DatasetFiles, settings: ScanSettin
     total, done, resumed = len(entries), 0, 0
     summary = empty_summary(settings)
     todo = []
-    for index, part in enumerate(shard_slices(total, SHARD_BATCHES * settings.batch_size)):
+    for index, part in enumerate(shard_slices(total, dataset_ops.SHARD_BATCHES * settings.batch_size)):
         found = cache.shard(index) if cache is not None else None
         if found is None:
             todo.append({"shard": index, "paths": [name for name, _ in entries[part]],
