@@ -162,7 +162,9 @@ def _large_confusion(result: DatasetResult, matrix: np.ndarray) -> str:
         f"<tr><td>{_e(labels[true])}</td><td>{_e(labels[guess])}</td><td class=n>{int(off[true, guess])}</td>"
         f"<td class=n>{off[true, guess] / totals[true, 0]:.1%}</td></tr>"
         for true, guess in zip(*np.unravel_index(order, off.shape)) if off[true, guess] > 0)
-    return (f"<img src='{data_uri(image)}' alt='confusion matrix, {len(labels)} classes'>"
+    return (f"<figure><img src='{data_uri(image)}' alt='confusion matrix, {len(labels)} classes'>"
+            f"<figcaption>{len(labels)} classes in index order (class 0 at the top left), each cell "
+            f"shaded by its share of the row (darker: more)</figcaption></figure>"
             f"<h3>Most frequent confusions</h3><table class=sortable><thead><tr><th>true</th>"
             f"<th>predicted</th><th class=n>images</th><th class=n>share of the true class</th></tr>"
             f"</thead><tbody>{rows}</tbody></table>")
@@ -173,23 +175,30 @@ def _ratio(value: float | None) -> str:
 
 
 def _per_class(result: DatasetResult) -> str:
-    """Precision and recall per class (the classes with images, true or predicted)."""
+    """Precision and recall per class (the classes with images, true or predicted); only
+    the predicted counts when the folder is not labelled."""
     matrix = result.confusion
+    heads = ["index", "class", "predicted"] if matrix is None else \
+        ["index", "class", "images", "predicted", "correct", "precision", "recall"]
     rows = []
     for index, label in enumerate(result.classes):
         present = int(matrix[index].sum()) if matrix is not None else 0
         predicted = result.predicted_counts[index]
         if not present and not predicted:
             continue
-        correct = f"<td class=n>{int(matrix[index, index])}</td>" if matrix is not None else "<td></td>"
-        rows.append(f"<tr><td class=n>{index}</td><td>{_e(label)}</td><td class=n>{present}</td>"
-                    f"<td class=n>{predicted}</td>{correct}{_ratio(result.precision[index])}"
+        cells = f"<td class=n>{index}</td><td>{_e(label)}</td>"
+        if matrix is None:
+            rows.append(f"<tr>{cells}<td class=n>{predicted}</td></tr>")
+            continue
+        rows.append(f"<tr>{cells}<td class=n>{present}</td><td class=n>{predicted}</td>"
+                    f"<td class=n>{int(matrix[index, index])}</td>{_ratio(result.precision[index])}"
                     f"{_ratio(result.recall[index])}</tr>")
-    return ("<h2>Per class</h2><p class=meta>Classes with images only; &ndash;: undefined (never "
-            "predicted, or no image of the class). Click a column header to sort.</p>"
-            "<table class=sortable><thead><tr><th class=n>index</th><th>class</th><th class=n>images</th>"
-            "<th class=n>predicted</th><th class=n>correct</th><th class=n>precision</th>"
-            f"<th class=n>recall</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    header = "".join(f"<th{'' if name == 'class' else ' class=n'}>{name}</th>" for name in heads)
+    undefined = "" if matrix is None else ("&ndash;: undefined (never predicted, or no image of the "
+                                           "class). ")
+    return (f"<h2>Per class</h2><p class=meta>Classes with images only. {undefined}Click a column "
+            f"header to sort.</p><table class=sortable><thead><tr>{header}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def _thumbnail(picture: Pictures, name: str, side: int) -> str:
@@ -239,7 +248,8 @@ def _strategies(result: DatasetResult, picture: Pictures) -> Iterator[str]:
             yield (f"<div class='strategy{' flagged' if cluster.flagged else ''}'>"
                    f"<figure>{_cluster_picture(cluster)}<figcaption>{len(cluster.members)} images; "
                    f"peak at x={cluster.peak_xy[0]}, y={cluster.peak_xy[1]}</figcaption></figure>"
-                   f"<div><p{' class=warning' if cluster.flagged else ''}>{_e(cluster.reason)}</p><div class=members>{members}</div></div></div>")
+                   f"<div><p{' class=warning' if cluster.flagged else ''}>{_e(cluster.reason)}</p>"
+                   f"<div class=members>{members}</div></div></div>")
 
 
 def _crop(picture: Pictures, top: TopImage) -> str:
