@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from collections.abc import Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
 
 ACTOR_CPUS = 1  # CPUs reserved per actor on a cluster without GPUs (TensorFlow gets as many threads)
-QUIET = logging.ERROR  # Ray's own log level: its INFO lines would bury the CLI's output
+QUIET = logging.CRITICAL  # Ray's own Python logs: its lines (and a failed scan's tracebacks) would
+# bury the CLI's output; a failure reaches the user as one ConvVizError sentence instead
 
 
 def ray_scanner(model: ModelRef, address: str) -> Scanner:
@@ -68,22 +70,36 @@ def start_ray(address: str) -> None:
 
 class ShardWorker:
     """A Ray Data actor: opens the model once (in its own process), then scans the shards
-    it is given (one row = one shard: its index and files) into pickled summaries."""
+    it is given (one row = one shard: its index and files) into pickled summaries. The
+    user's errors (a model this node cannot open, a layer giving NaN) come back as a row's
+    ``error`` sentence rather than as a failed Ray task, whose traceback Ray would print."""
 
     def __init__(self, model: ModelRef, settings: ScanSettings) -> None:
         from convviz_gui.ops.context import Workspace
 
         _limit_threads()
-        self.loaded = Workspace().model(model)
         self.settings = settings
+        self.loaded, self.error = None, ""
+        try:
+            self.loaded = Workspace().model(model)
+        except ConvVizError as exc:
+            self.error = str(exc)
+
+    def _scan(self, paths: np.ndarray, classes: np.ndarray) -> tuple[bytes, str]:
+        """(pickled summary, "") of one shard, or (b"", the error's sentence)."""
+        if self.loaded is None:
+            return b"", self.error
+        try:
+            files = [(str(path), int(label)) for path, label in zip(paths, classes)]
+            return pickle.dumps(scan_shard(self.loaded, files, self.settings)), ""
+        except ConvVizError as exc:
+            return b"", str(exc)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        summaries = []
-        for paths, classes in zip(batch["paths"], batch["classes"]):
-            files = [(str(path), int(label)) for path, label in zip(paths, classes)]
-            summaries.append(pickle.dumps(scan_shard(self.loaded, files, self.settings)))
+        scanned = [self._scan(paths, classes) for paths, classes in zip(batch["paths"], batch["classes"])]
         return {"shard": np.asarray(batch["shard"]), "files": np.array([len(p) for p in batch["paths"]]),
-                "summary": np.array(summaries, dtype=object)}
+                "summary": np.array([blob for blob, _ in scanned], dtype=object),
+                "error": np.array([error for _, error in scanned], dtype=object)}
 
 
 def _limit_threads() -> None:
@@ -114,14 +130,17 @@ def _pool(shards: int) -> dict[str, Any]:
 
 def _ray_error(exc: Exception) -> ConvVizError:
     """One sentence for a failed Ray scan: the workers' own ``ConvVizError`` when there is
-    one (a model a node cannot open, an unreadable layer), else the failure's first line."""
-    seen: Exception | BaseException | None = exc
+    one (a model a node cannot open, an unreadable layer; Ray passes it on as an object or
+    only as the last line of a remote traceback), else the failure's last line."""
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ConvVizError):
             return ConvVizError(str(seen).splitlines()[0])
         seen = getattr(seen, "cause", None) or seen.__cause__
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return ConvVizError(f"The scan on Ray failed: {lines[-1] if lines else type(exc).__name__}")
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(exc).__name__
+    remote = re.search(r"ConvVizError: (.+)$", last)
+    return ConvVizError(remote.group(1) if remote else f"The scan on Ray failed: {last}")
 
 
 def _results(shards: list[dict[str, Any]], model: ModelRef, settings: ScanSettings
@@ -131,7 +150,9 @@ def _results(shards: list[dict[str, Any]], model: ModelRef, settings: ScanSettin
         ShardWorker, batch_size=1, fn_constructor_kwargs={"model": model, "settings": settings},
         **_pool(len(shards)))
     for batch in rows.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=0):
-        for index, count, blob in zip(batch["shard"], batch["files"], batch["summary"]):
+        for index, count, blob, error in zip(*(batch[key] for key in ("shard", "files", "summary", "error"))):
+            if error:
+                raise ConvVizError(str(error))
             yield int(index), int(count), pickle.loads(blob)  # noqa: S301 (our own actors' summaries)
 
 

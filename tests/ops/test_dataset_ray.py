@@ -86,3 +86,22 @@ def test_ray_without_ray_installed_says_how_to_install_it(shortcut, capsys, monk
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert captured.err.startswith("convviz: error: ") and 'pip install "convviz[ray]"' in captured.err
+
+
+def test_a_model_the_ray_workers_cannot_open_is_one_sentence(shortcut, local_ray):
+    from convviz_gui.engine.dataset.folder import list_dataset
+    from convviz_gui.engine.errors import ConvVizError
+    from convviz_gui.ops.base import ModelRef
+    from convviz_gui.ops.context import OpContext, Workspace
+    from convviz_gui.ops.dataset import Dataset, scan_settings
+    from convviz_gui.ops.dataset_ray import scan_with_ray
+
+    model, folder, _ = shortcut
+    context = OpContext(Workspace())
+    loaded = context.workspace.model(ModelRef(str(model)))
+    settings = scan_settings(Dataset(ModelRef(str(model)), str(folder), batch_size=8), loaded)
+    elsewhere = ModelRef(str(model.with_name("only_on_the_driver.keras")))  # as on a node without it
+    with pytest.raises(ConvVizError) as error:
+        scan_with_ray(loaded, list_dataset(str(folder), loaded.labels), settings, None, context,
+                      model=elsewhere)
+    assert str(error.value) == "The model file only_on_the_driver.keras does not exist."
