@@ -201,11 +201,20 @@ def _per_class(result: DatasetResult) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
+def _fitted(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` scaled to ``side`` on its long side: reduced smoothly, small images (a
+    28-pixel digit) enlarged with visible pixels."""
+    zoom = side / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * zoom)), max(1, round(rgb.shape[0] * zoom)))
+    resample = Image.Resampling.NEAREST if zoom > 1 else Image.Resampling.LANCZOS
+    return np.asarray(Image.fromarray(rgb).resize(size, resample))
+
+
 def _thumbnail(picture: Pictures, name: str, side: int) -> str:
     loaded = picture(name)
     if loaded is None:
         return f"<span class=missing title='{_e(name)}'>missing</span>"
-    return f"<img src='{data_uri(loaded.rgb, side)}' alt='{_e(name)}' title='{_e(name)}'>"
+    return f"<img src='{data_uri(_fitted(loaded.rgb, side))}' alt='{_e(name)}' title='{_e(name)}'>"
 
 
 def _mistakes(result: DatasetResult, picture: Pictures) -> str:
@@ -261,11 +270,7 @@ def _crop(picture: Pictures, top: TopImage) -> str:
     x0, y0, x1, y1 = (int(round(value / scale)) for value in top.box)
     height, width = loaded.rgb.shape[:2]
     x0, y0 = min(x0, width - 1), min(y0, height - 1)
-    crop = loaded.rgb[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
-    zoom = CROP_SIDE / max(crop.shape[:2])
-    size = (max(1, round(crop.shape[1] * zoom)), max(1, round(crop.shape[0] * zoom)))
-    shown = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.NEAREST if zoom > 1
-                                                    else Image.Resampling.LANCZOS))
+    shown = _fitted(loaded.rgb[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)], CROP_SIDE)
     bx0, by0, bx1, by1 = top.box
     left = 100 * (top.xy[0] + 0.5 - bx0) / max(1, bx1 - bx0)
     down = 100 * (top.xy[1] + 0.5 - by0) / max(1, by1 - by0)
