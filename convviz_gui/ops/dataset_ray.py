@@ -14,10 +14,12 @@ file and the folder at the same paths.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import re
 from collections.abc import Generator
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -128,6 +130,18 @@ def _pool(shards: int) -> dict[str, Any]:
     return {"compute": ray.data.ActorPoolStrategy(size=size), "num_cpus": ACTOR_CPUS}
 
 
+def _code_env() -> dict[str, Any]:
+    """The actors' runtime environment: this process's ConvViz first on their path, so they
+    run the code this process runs (a source checkout, an editable install, a virtual
+    environment the node's Python would not pick); a folder a remote node lacks is skipped
+    there, and its own installed ConvViz is used."""
+    import convviz_gui
+
+    root = str(Path(convviz_gui.__file__).resolve().parent.parent)
+    paths = [root, *(path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path)]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
+
+
 def _ray_error(exc: Exception) -> ConvVizError:
     """One sentence for a failed Ray scan: the workers' own ``ConvVizError`` when there is
     one (a model a node cannot open, an unreadable layer; Ray passes it on as an object or
@@ -148,7 +162,7 @@ def _results(shards: list[dict[str, Any]], model: ModelRef, settings: ScanSettin
     """(shard index, files, summary) of every shard, as the actors finish them."""
     rows = ray.data.from_items(shards).map_batches(
         ShardWorker, batch_size=1, fn_constructor_kwargs={"model": model, "settings": settings},
-        **_pool(len(shards)))
+        runtime_env=_code_env(), **_pool(len(shards)))
     for batch in rows.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=0):
         for index, count, blob, error in zip(*(batch[key] for key in ("shard", "files", "summary", "error"))):
             if error:
