@@ -52,6 +52,9 @@ def _writer(out: Path | None) -> Any:
         return None
     if out.suffix.lower() == ".json":
         return _write_json
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ConvVizError(f"--out writes the report as .html (or .htm) or the analysis as .json, "
+                           f"not {out.name}.")
     try:
         return import_module(REPORT_MODULE).write_report
     except (ImportError, AttributeError) as exc:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -205,18 +205,19 @@ def scan_locally(loaded: LoadedModel, files: DatasetFiles, settings: ScanSetting
 
 
 def _scanner(request: Dataset) -> Scanner:
-    """The local scanner, or the Ray one (``convviz_gui.ops.dataset_ray.scan_with_ray``,
-    a ``Scanner`` that says how to install Ray when it is missing)."""
+    """The local scanner, or the Ray one (``convviz_gui.ops.dataset_ray.ray_scanner``: the
+    request's model opened by Ray actors at ``ray_address``; says how to install Ray when
+    it is missing)."""
     if request.engine == "local":
         return scan_locally
     if request.engine != "ray":
         raise ConvVizError(f"Unknown engine '{request.engine}': choose local or ray.")
     try:
-        from convviz_gui.ops.dataset_ray import scan_with_ray
+        from convviz_gui.ops.dataset_ray import ray_scanner
     except ImportError as exc:
         raise ConvVizError("This ConvViz cannot run scans on Ray; install the extra with "
                            "pip install \"convviz[ray]\".") from exc
-    return cast(Scanner, scan_with_ray)
+    return ray_scanner(request.model, request.ray_address)
 
 
 def _cache_of(request: Dataset) -> ScanCache | None:
