@@ -40,7 +40,7 @@ def scan_key(model: str, folder: str | Path, settings: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
     root = Path(os.path.abspath(folder))
     digest.update(f"{FORMAT}\n{model}\n{root}\n{settings}\n".encode())
-    for current, subfolders, names in sorted(os.walk(root)):
+    for current, subfolders, names in os.walk(root):  # top-down, subfolders sorted in place
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         for name in sorted(names):
             if name.startswith("."):

@@ -4,10 +4,11 @@ relevance analysis"): the explanation maps of the images predicted as one class,
 downsampled and normalized, clustered by spectral clustering; the number of clusters is
 where the eigengap of the affinity's normalized Laplacian is largest.
 
-Differences from the paper: the affinity is the self-tuning Gaussian kernel of Zelnik-Manor
-and Perona 2004 (sigma_i = distance to the 7th neighbour; the paper uses a k-nearest-
-neighbour graph), and clusters are flagged automatically as possible shortcuts (``flag``)
-instead of by eye.
+Differences from the paper: the maps (gradient CAMs, not LRP) have their median taken
+away and are squared before they are compared (``shard.sketch_map``, ``sharpened``); the
+affinity is the self-tuning Gaussian kernel of Zelnik-Manor and Perona 2004 (the paper uses
+a k-nearest-neighbour graph); clusters are flagged automatically as possible shortcuts
+(``flag``) instead of by eye.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from convviz_gui.engine.dataset.summary import ClassSketch
 
 MIN_IMAGES = 6  # fewer maps than this are one cluster (nothing to separate)
 MAX_CLUSTERS = 8
-NEIGHBOUR = 7  # sigma_i of the self-tuning affinity: the distance to this neighbour
-# A possible shortcut: >= CONCENTRATED of the mean map's mass in its densest AREA share,
-# every member's peak within SPREAD of the image diagonal of the mean peak (median), and at
-# least MIN_MEMBERS members.
-CONCENTRATED, AREA, SPREAD, MIN_MEMBERS = 0.5, 0.10, 0.05, 3
+NEIGHBOURS = (3, 7)  # sigma_i: the distance to the ceil(log2 n)-th neighbour, within these
+# A possible shortcut: >= CONCENTRATED of the mass of the members' mean sharpened map
+# (``sharpened``) in its densest AREA share of cells, the members' peaks within SPREAD of
+# the image diagonal of the mean peak (median), and at least MIN_MEMBERS members.
+CONCENTRATED, AREA, SPREAD, MIN_MEMBERS = 0.4, 0.05, 0.05, 3
 
 
 def choose_cluster_count(affinity: np.ndarray, most: int = MAX_CLUSTERS) -> tuple[int, tuple[float, ...]]:
@@ -40,26 +41,34 @@ def choose_cluster_count(affinity: np.ndarray, most: int = MAX_CLUSTERS) -> tupl
 
 
 def self_tuning_affinity(points: np.ndarray) -> np.ndarray:
-    """exp(-d_ij^2 / (sigma_i sigma_j)) with sigma_i the distance to the ``NEIGHBOUR``-th
-    nearest point (Zelnik-Manor and Perona 2004); zero diagonal."""
+    """exp(-d_ij^2 / (sigma_i sigma_j)) with sigma_i the distance to the k-th nearest point
+    (Zelnik-Manor and Perona 2004 use k = 7; here k = ceil(log2 n) within ``NEIGHBOURS``, so
+    that a small group of alike maps in a small class stays apart); zero diagonal."""
     from sklearn.metrics import pairwise_distances
 
     distances = pairwise_distances(points)
-    sigma = np.sort(distances, axis=1)[:, min(NEIGHBOUR, len(points) - 1)]
+    neighbour = int(np.clip(np.ceil(np.log2(len(points))), *NEIGHBOURS))
+    sigma = np.sort(distances, axis=1)[:, min(neighbour, len(points) - 1)]
     sigma = np.maximum(sigma, 1e-9)
     affinity = np.exp(-distances**2 / np.outer(sigma, sigma))
     np.fill_diagonal(affinity, 0.0)
     return affinity
 
 
+def sharpened(maps: np.ndarray) -> np.ndarray:
+    """The maps squared, each scaled to sum 1 (float64): where each map peaks counts more
+    than its weak tails (the gradient CAMs spread a low relevance over much of the image)."""
+    squared = np.asarray(maps, np.float64) ** 2
+    return squared / np.maximum(squared.sum(axis=(1, 2), keepdims=True), 1e-12)
+
+
 def cluster_maps(maps: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
-    """Cluster labels of the (n, s, s) maps (each scaled to sum 1) and the eigengaps."""
+    """Cluster labels of the (n, s, s) maps (``sharpened``) and the eigengaps."""
     from sklearn.cluster import SpectralClustering
 
     if len(maps) < MIN_IMAGES:
         return np.zeros(len(maps), np.int64), ()
-    points = maps.reshape(len(maps), -1).astype(np.float64)
-    points /= np.maximum(points.sum(axis=1, keepdims=True), 1e-12)
+    points = sharpened(maps).reshape(len(maps), -1)
     affinity = self_tuning_affinity(points)
     count, gaps = choose_cluster_count(affinity)
     if count == 1:
@@ -69,13 +78,13 @@ def cluster_maps(maps: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
     return labels, gaps
 
 
-def flag(mean_map: np.ndarray, peaks: np.ndarray, mean_peak: tuple[float, float],
+def flag(sharp_mean: np.ndarray, peaks: np.ndarray, mean_peak: tuple[float, float],
          input_size: tuple[int, int]) -> tuple[bool, str, float, float]:
     """(flagged, reason, concentration, spread) of a cluster: concentration is the share
-    of the mean map's mass in its densest ``AREA`` of cells, spread the median distance of
-    the members' peaks (fractions) to the mean peak, over the diagonal."""
+    of the members' mean sharpened map's mass in its densest ``AREA`` of cells, spread the
+    median distance of the members' peaks (fractions) to the mean peak, over the diagonal."""
     width, height = input_size
-    values = np.sort(mean_map.ravel())[::-1]
+    values = np.sort(sharp_mean.ravel())[::-1]
     concentration = float(values[:max(1, round(AREA * values.size))].sum() / max(values.sum(), 1e-12))
     offsets = (peaks - np.array(mean_peak)) * np.array([width, height])
     spread = float(np.median(np.hypot(offsets[:, 0], offsets[:, 1])) / np.hypot(width, height))
@@ -117,10 +126,11 @@ def class_strategies(index: int, label: str, images: int, sketch: ClassSketch,
                                    kind="stable")]
         normalized = maps[chosen] / np.maximum(maps[chosen].sum(axis=(1, 2), keepdims=True), 1e-12)
         mean_map = normalized.mean(axis=0)
+        sharp_mean = sharpened(maps[chosen]).mean(axis=0)
         mean_map = (mean_map / max(float(mean_map.max()), 1e-12)).astype(np.float32)
         row, column = np.unravel_index(int(np.argmax(mean_map)), mean_map.shape)
         peak = ((column + 0.5) / mean_map.shape[1], (row + 0.5) / mean_map.shape[0])
-        flagged, reason, concentration, spread = flag(mean_map, sketch.peaks[chosen], peak, input_size)
+        flagged, reason, concentration, spread = flag(sharp_mean, sketch.peaks[chosen], peak, input_size)
         clusters.append(Cluster(
             index, tuple(sketch.images[i] for i in chosen), mean_map,
             sketch.thumbs[chosen].mean(axis=0).round().astype(np.uint8),

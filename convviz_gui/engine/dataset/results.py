@@ -42,7 +42,7 @@ class Cluster:
     peak_fraction: tuple[float, float]
     flagged: bool  # a possible shortcut (see ``clusters.flag``)
     reason: str  # one sentence: why flagged, or why not
-    concentration: float  # share of the mean map's mass in its densest area (``clusters``)
+    concentration: float  # mass share of the mean sharpened map in its densest 5 % (``clusters.flag``)
     spread: float  # median distance of the members' peaks to the mean peak, share of the diagonal
 
 

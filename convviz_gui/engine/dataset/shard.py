@@ -78,27 +78,47 @@ def _read(loaded: LoadedModel, root: Path, files: Sequence[File], settings: Scan
     return readable, batches, skipped
 
 
+def sketch_map(heatmap: np.ndarray) -> np.ndarray | None:
+    """The map clustered: ``SKETCH_SIDE`` square, its median (the background level the
+    gradient CAMs leave everywhere) taken away, scaled to max 1 (float16); None when
+    nothing stands above the median."""
+    small = resize_map(heatmap, SKETCH_SIDE, SKETCH_SIDE)
+    small = np.clip(small - float(np.median(small)), 0, None)
+    peak = float(small.max())
+    return None if peak <= 1e-6 else (small / peak).astype(np.float16)
+
+
+def _forward(loaded: LoadedModel, batch: np.ndarray, settings: ScanSettings
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(channel layer's activations, explained output, probabilities) in one pass."""
+    import tensorflow as tf
+
+    from convviz_gui.engine.cam.scoring import forward_function
+
+    weights = np.zeros([dim or 1 for dim in loaded.output_shape[1:]], np.float32)  # unused scores
+    features, _, explained, outputs = forward_function(loaded, settings.score, (settings.channel_layer,))(
+        tf.constant(batch), tf.constant(weights))
+    return features[0].numpy(), explained.numpy(), outputs.numpy()
+
+
 def scan_batch(loaded: LoadedModel, files: Sequence[File], settings: ScanSettings) -> Summary:
-    """The summary of one batch of files: one forward pass for the outputs, one
-    forward/backward for the maps, one for the channel layer's activations."""
+    """The summary of one batch of files: one forward pass for the outputs and the channel
+    layer's activations, one forward/backward for the maps (gradient CAMs)."""
     from convviz_gui.engine.cam import make_cam
-    from convviz_gui.engine.cam.scoring import explained_outputs
     from convviz_gui.engine.images import fit_to_input
-    from convviz_gui.engine.taps import compiled_taps
 
     summary = empty_summary(settings)
     readable, batches, skipped = _read(loaded, Path(settings.folder), files, settings)
     if not readable:
         return Summary(**{**summary.__dict__, "skipped": tuple(sorted(skipped))})
     batch = np.concatenate(batches).astype(np.float32)
-    clean = explained_outputs(loaded, batch, settings.score)
-    probabilities = clean[1].reshape(len(batch), -1)
+    features, explained, outputs = _forward(loaded, batch, settings)
+    probabilities = outputs.reshape(len(batch), -1)
     predicted = probabilities.argmax(axis=1)
     explainer = make_cam(loaded, settings.layer, settings.method, settings.score,
                          preset=settings.preset or None)
-    cams = explainer.explain_many(batch, [None] * len(batch), clean)
-    activations = compiled_taps(loaded, [settings.channel_layer], with_outputs=False)(batch)[0]
-    activations = np.asarray(activations, np.float32)
+    cams = explainer.explain_many(batch, [None] * len(batch), (explained, outputs))
+    activations = np.asarray(features, np.float32)
     if not np.all(np.isfinite(activations)):
         raise ConvVizError(f"{'/'.join(settings.channel_layer)} produced NaN or infinite values.")
 
@@ -117,12 +137,11 @@ def scan_batch(loaded: LoadedModel, files: Sequence[File], settings: ScanSetting
     groups: dict[int, list[tuple[int, str, np.ndarray, np.ndarray, tuple[float, float]]]] = {}
     blank = 0
     for i, ((item, image), cam) in enumerate(zip(readable, cams)):
-        heatmap = cam.heatmap
-        if not np.any(heatmap > 0):
-            blank += 1  # nothing to cluster: its map is zero everywhere
+        small = sketch_map(cam.heatmap)
+        if small is None:
+            blank += 1  # nothing to cluster: its map is flat
             continue
-        small = np.clip(resize_map(heatmap, SKETCH_SIDE, SKETCH_SIDE), 0, None)
-        small = (small / max(float(small.max()), 1e-12)).astype(np.float16)
+        heatmap = cam.heatmap
         thumb = np.asarray(fit_to_input(image, height, width, settings.fit).resize(
             (THUMB_SIDE, THUMB_SIDE)).convert("RGB"), np.uint8)
         row, column = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
