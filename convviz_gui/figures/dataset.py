@@ -9,6 +9,7 @@ predicted) and ``"explain|<class index>|<relative path>"`` (an image to explain)
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 from matplotlib.patches import Rectangle
 
 from convviz_gui.engine.dataset.results import Cluster, TopImage
@@ -226,7 +228,7 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     clusters = sorted(strategy.clusters, key=lambda item: (not item.flagged, -len(item.members)))
     shown = clusters[:CLUSTERS_SHOWN]
     slots = max(len(shown), 3)  # rows keep their height when a class has one or two clusters
-    grid = figure.add_gridspec(2 * slots, MEMBERS_SHOWN + 1, height_ratios=[0.22, 1] * slots,
+    grid = figure.add_gridspec(2 * slots, MEMBERS_SHOWN + 1, height_ratios=[0.3, 1] * slots,
                                width_ratios=[1.6] + [1] * MEMBERS_SHOWN)
     for row, cluster in enumerate(shown):
         _cluster_row(figure, grid, 2 * row, cluster, result, cmap, style.alpha)
@@ -239,17 +241,19 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     return figure
 
 
-def _cluster_row(figure: Figure, grid, row: int, cluster: Cluster, result: DatasetResult,
+def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, result: DatasetResult,
                  cmap: str, alpha: float) -> None:
     """A line saying the cluster's size and reason (row ``row``), under it the mean map over
     the mean image and the first members (row ``row + 1``)."""
     color = WARNING_COLOR if cluster.flagged else "black"
     line = figure.add_subplot(grid[row, :])
     line.set_axis_off()
-    mark = "FLAGGED, possible shortcut: " if cluster.flagged else ""
-    line.text(0, 0.1, shorten(f"{len(cluster.members)} images. {mark}{cluster.reason}", 170),
-              fontsize=8, color=color, fontweight="bold" if cluster.flagged else "normal",
-              transform=line.transAxes, va="bottom")
+    flag = "FLAGGED. " if cluster.flagged else ""
+    text = textwrap.shorten(f"{len(cluster.members)} images. {flag}{cluster.reason}", 260)
+    written = line.text(0, 0.05, text, fontsize=8, color=color, wrap=True,
+                        fontweight="bold" if cluster.flagged else "normal",
+                        transform=line.transAxes, va="bottom")
+    written.set_in_layout(False)  # a long reason must not shrink the pictures
     width, height = result.input_size
     ax = figure.add_subplot(grid[row + 1, 0])
     ax.set_xticks([])
@@ -268,7 +272,6 @@ def _cluster_row(figure: Figure, grid, row: int, cluster: Cluster, result: Datas
         thumb = figure.add_subplot(grid[row + 1, 1 + position],
                                    label=explain_label(cluster.class_index, image))
         _show_file(thumb, result.path(image))
-        thumb.set_xlabel(shorten(Path(image).name, 14), fontsize=6)
 
 
 # ----- Channels ---------------------------------------------------------------------------------

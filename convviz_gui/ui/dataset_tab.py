@@ -268,15 +268,12 @@ class DatasetTab(ViewTab):
     def show_view(self) -> None:
         """Draw the chosen view of the scan; its own controls are shown."""
         view = VIEWS[self.views.currentIndex()]
-        self.cell_column.setVisible(view == "Mistakes" and self.scan is not None
-                                    and self.scan.confusion is not None)
+        self.cell_column.setVisible(view == "Mistakes" and self.cell is not None)
         self.class_box.setVisible(view == "Strategies" and self.scan is not None)
         self.channel_box.setVisible(view == "Channels" and self.scan is not None)
         if self.scan is None:
             return
         if view == "Mistakes":
-            if not self.cell_list.count():
-                self.cell_label.setText("Click a cell of the matrix to list its images.")
             self.show_result(MistakesView(self.scan, self.cell))
         elif view == "Strategies":
             if self.class_combo.count():
