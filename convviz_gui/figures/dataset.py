@@ -138,7 +138,7 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
         for position, item in enumerate(shown):
             ax = figure.add_subplot(strip[0, position], label=explain_label(item.predicted, item.image))
             _show_file(ax, result.path(item.image))
-            ax.set_title(f"{_class_name(result, item.true, 9)} → {_class_name(result, item.predicted, 9)}"
+            ax.set_title(f"{_class_name(result, item.true)}\n→ {_class_name(result, item.predicted)}"
                          f"\n{item.score:.2f}", fontsize=7, color=WARNING_COLOR)
         figure.axes[2].set_ylabel("mistakes\n(click)", fontsize=8)
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
@@ -198,14 +198,16 @@ def _class_table(ax: Axes, result: DatasetResult) -> None:
     rows = []
     for index in range(len(result.classes)):
         present = "—" if confusion is None else str(int(confusion[index].sum()))
-        rows.append([_class_name(result, index, 16), present, str(result.predicted_counts[index]),
+        rows.append([_class_name(result, index), present, str(result.predicted_counts[index]),
                      _percent(result.precision[index]), _percent(result.recall[index])])
     rows = rows[:40]  # a 1000-class model: the first 40 (the JSON has every one)
+    height = min(1.0, 0.08 * (len(rows) + 1))  # rows of one height, from the top
     table = ax.table(cellText=rows, colLabels=["class", "true", "predicted", "precision", "recall"],
-                     loc="upper center", cellLoc="right", colLoc="right")
+                     bbox=(0.0, 1.0 - height, 1.0, height), cellLoc="right", colLoc="right")
     table.auto_set_font_size(False)
-    table.set_fontsize(max(5.0, min(9.0, 150.0 / max(len(rows), 1))))
-    table.auto_set_column_width(range(5))
+    table.set_fontsize(8.0 if len(rows) <= 12 else 6.0 if len(rows) <= 24 else 4.5)
+    for (_, column), cell in table.get_celld().items():
+        cell.set_width(0.32 if column == 0 else 0.17)
     ax.set_title("Per class", fontsize=9)
 
 
