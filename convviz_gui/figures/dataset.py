@@ -125,7 +125,7 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
     result = view.result
     figure = Figure(figsize=(11, 7.5), layout="constrained")
     shown = result.mistakes[:MISTAKES_SHOWN]
-    grid = figure.add_gridspec(2 if shown else 1, 2, height_ratios=[3.2, 1] if shown else [1],
+    grid = figure.add_gridspec(2 if shown else 1, 2, height_ratios=[2.7, 1.25] if shown else [1],
                                width_ratios=[1.35, 1])
     left, right = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
     if result.confusion is None:

@@ -146,10 +146,10 @@ class ActivationsTab(ViewTab):
         super().show_result(result)
         if isinstance(result, ActivationsResult) and self.figure is not None:
             self.figure.axes[0].format_coord = self._describe_point  # the toolbar names it
-        canvas = self.figure_view.canvas
-        if canvas is not None and self._clicks_connected_to is not canvas:
+        canvas = self.figure_view.canvas  # matplotlib keeps the callbacks with the figure
+        if canvas is not None and self._clicks_connected_to is not self.figure:
             canvas.mpl_connect("button_press_event", self._clicked)
-            self._clicks_connected_to = canvas
+            self._clicks_connected_to = self.figure
         self.status.emit("Activations ready.")
 
     def _describe_point(self, x: float, y: float) -> str:

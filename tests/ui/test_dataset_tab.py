@@ -10,13 +10,14 @@ import os
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog
 
 from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
 from ..dataset_folder import CLASSES, train_model, write_folder
 from .test_window_paths import action
 
 PER_CLASS, WRONG = 8, 2
+LARGE_PER_CLASS = 300  # 900 files: shards of 256 (8 batches of 32 at 32x32)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,8 @@ def data(tmp_path_factory, keras):
     root = tmp_path_factory.mktemp("dataset")
     return {"model": train_model(root / "squares3.keras"),
             "small": write_folder(root / "small", PER_CLASS, WRONG),
-            "large": write_folder(root / "large", 160, seed=50)}
+            "large": write_folder(root / "large", LARGE_PER_CLASS, seed=50),
+            "flat": write_folder(root / "flat", 3, seed=70) / "red"}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,21 @@ def test_analyze_dataset_shows_the_mistakes_and_explains_one(qtbot, window, data
     assert window.gradcam_tab.result.cam.class_index == first.predicted
 
 
-def test_a_channels_top_images_beside_it_in_the_activations_tab(qtbot, window):
+def test_each_view_is_exported_as_shown(qtbot, window, tmp_path):
+    tab = window.dataset_tab
+    window.tabs.setCurrentWidget(tab)
+    for index, view in enumerate(("mistakes", "strategies", "channels")):
+        tab.views.setCurrentIndex(index)
+        wait_idle(qtbot, window)
+        assert type(tab.result).__name__.lower().startswith(view[:7])
+        path = tmp_path / f"{view}.png"
+        window.exports.export_figure(str(path))
+        qtbot.waitUntil(path.exists, timeout=WINDOW_TIMEOUT_MS)
+        assert path.stat().st_size > 10_000
+    tab.views.setCurrentIndex(0)
+
+
+def test_a_clicked_channel_shows_its_top_images_in_the_activations_tab(qtbot, window):
     scan = window.dataset_tab.scan  # the scan of the test above; an image of it is open
     assert scan is not None and window.session.image is not None
     layer = scan.channels.layer
@@ -110,7 +126,11 @@ def test_a_channels_top_images_beside_it_in_the_activations_tab(qtbot, window):
     window.tabs.setCurrentWidget(window.activations_tab)
     wait_idle(qtbot, window)
     channel = int(np.argmax([tops[0].value for tops in scan.channels.top]))
-    dialog = window.activations_tab.open_channel(channel)
+    tab = window.activations_tab
+    side = tab.result.activations.values.shape[0]  # square tiles with 1-px gaps, one row of 8
+    click_axes(qtbot, tab, tab.figure.axes[0], (channel * (side + 1) + side / 2, side / 2))
+    qtbot.waitUntil(lambda: bool(tab.findChildren(QDialog)), timeout=WINDOW_TIMEOUT_MS)
+    dialog = tab.findChildren(QDialog)[-1]
     strip = dialog.findChild(type(window.filters_tab.strip))
     assert strip is not None and strip.isVisible() and strip.shown == (layer, channel)
     assert strip.values == [f"{top.value:.3g}" for top in scan.channels.top[channel]]
@@ -123,17 +143,47 @@ def start_large_scan(qtbot, window, data):
     tab.folder.setText(str(data["large"]))
     tab.job.run_button.click()
     qtbot.waitUntil(lambda: tab.job.progress.value() > 0, timeout=WINDOW_TIMEOUT_MS)
-    assert "/480 files" in tab.job.progress.format()
+    assert f"/{3 * LARGE_PER_CLASS} files" in tab.job.progress.format()
     return tab
 
 
-def test_cancel_stops_the_scan(qtbot, window, data):
-    tab = start_large_scan(qtbot, window, data)
+def files_done(tab) -> int:
+    """The files done that the progress bar says."""
+    return int(tab.job.progress.format().split("/")[0])
+
+
+def cancel(qtbot, window, tab) -> None:
     tab.job.cancel_button.click()
     qtbot.waitUntil(lambda: window.runner.running("dataset") is None, timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, window)
     assert tab.scan is None and tab.result is None
     assert "Cancelled" in tab.figure_view._hint.text() and tab.job.run_button.isEnabled()
+
+
+def test_cancel_stops_the_scan_and_run_resumes_it(qtbot, window, data):
+    from convviz_gui.ops.dataset import SHARD_BATCHES
+
+    shard = SHARD_BATCHES * 32  # the batch size of a 32x32 RGB model
+    tab = start_large_scan(qtbot, window, data)
+    qtbot.waitUntil(lambda: files_done(tab) > shard, timeout=WINDOW_TIMEOUT_MS)  # one shard kept
+    cancel(qtbot, window, tab)
+    tab.job.run_button.click()
+    qtbot.waitUntil(lambda: "resumed" in tab.job.progress.format(), timeout=WINDOW_TIMEOUT_MS)
+    assert f"resumed {shard} from the cache" in tab.job.progress.format()
+    cancel(qtbot, window, tab)
+
+
+def test_an_unlabelled_folder_shows_the_predicted_counts(qtbot, window, data):
+    tab = window.dataset_tab
+    tab.analyze(str(data["flat"]))
+    qtbot.waitUntil(lambda: tab.scan is not None, timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert not tab.scan.labelled and tab.scan.accuracy is None
+    assert "unlabelled" in tab.figure._suptitle.get_text()
+    bars = tab.figure.axes[0]
+    assert "No confusion matrix" in bars.get_title() and not axes_labelled(tab.figure, "confusion")
+    assert sorted(patch.get_width() for patch in bars.patches) == sorted(
+        count for count in tab.scan.predicted_counts if count)
 
 
 def test_another_model_stops_the_scan_and_clears_it(qtbot, window, data):
