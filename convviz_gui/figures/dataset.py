@@ -238,7 +238,7 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     more = f"; the {len(clusters) - len(shown)} smallest not drawn" if len(clusters) > len(shown) else ""
     flagged = sum(cluster.flagged for cluster in clusters)
     figure.suptitle(f"Strategies for {shorten(name, 40)}: {strategy.images} images{sampled}, "
-                    f"{len(clusters)} clusters ({flagged} flagged){more}; {result.method} at "
+                    f"{len(clusters)} cluster{'' if len(clusters) == 1 else 's'} ({flagged} flagged){more}; {result.method} at "
                     f"{shorten(result.layer, 40)}", fontsize=10)
     return figure
 

@@ -137,6 +137,22 @@ def test_a_clicked_channel_shows_its_top_images_in_the_activations_tab(qtbot, wi
     dialog.close()
 
 
+def test_a_clicked_pattern_shows_its_top_images_in_the_filters_tab(qtbot, window):
+    scan = window.dataset_tab.scan
+    tab = window.filters_tab
+    window.tabs.setCurrentWidget(tab)  # the tree still selects the ranked layer
+    tab.range_edit.setText("0-1")
+    tab.steps.setValue(3)
+    tab.job.run_button.click()
+    qtbot.waitUntil(lambda: tab.last_result is not None, timeout=WINDOW_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert tab.strip.isVisible() and tab.strip.shown == (scan.channels.layer, 0)
+    side = tab.last_result.patterns[0].shape[1]
+    click_axes(qtbot, tab, tab.figure.axes[0], (side + 5 + side / 2, side / 2))  # the second
+    assert tab.strip.shown == (scan.channels.layer, 1)
+    assert tab.strip.values == [f"{top.value:.3g}" for top in scan.channels.top[1]]
+
+
 def start_large_scan(qtbot, window, data):
     tab = window.dataset_tab
     window.tabs.setCurrentWidget(tab)
