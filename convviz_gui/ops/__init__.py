@@ -4,10 +4,11 @@ One module per family of operations (Anki's ``aqt/operations`` is the model): ``
 (open a model or an image, model input, predict, save settings), ``activations``,
 ``filters``, ``explain`` (``ExplainSpec``, one image, one video frame), ``compare``
 (grids and several images), ``export`` (``FigureStyle``, figures to files, kernels),
-``report`` and ``dataset`` (what a model learned across a folder). Each holds its frozen, picklable requests and results (plain data) and the
-operation of each request, registered with ``registry.operation``; ``registry.run``
-computes any request (TensorFlow is imported only when an operation needs it;
-``convviz_gui.figures`` draws any result) and ``registry.to_json`` summarizes a result.
-``base`` holds the model and image references, ``context`` the opened models and images,
-and ``engine_process`` runs the operations in a child process for the window.
+``report`` and ``dataset`` (what a model learned across a folder). Each holds its frozen,
+picklable requests and results (plain data) and the operation of each request, registered
+with ``registry.operation``; ``registry.run`` computes any request (TensorFlow is imported
+only when an operation needs it; ``convviz_gui.figures`` draws any result) and
+``registry.to_json`` summarizes a result. ``base`` holds the model and image references,
+``context`` the opened models and images, and ``engine_process`` runs the operations in a
+child process for the window.
 """
