@@ -82,6 +82,7 @@ class DatasetTab(ViewTab):
                                "(unlabelled: no accuracy).")
         self.folder.textChanged.connect(self._folder_typed)
         self.browse = QPushButton("Browse…")
+        self.browse.setToolTip("Choose the folder of images to analyze.")
         self.browse.clicked.connect(lambda _checked=False: self.choose_folder())
         self.folder_name = QLabel()
         self.layer_combo = CamLayerCombo("The layer explained for the strategies and whose channels "

@@ -170,7 +170,7 @@ def test_every_control_explains_itself(qtbot, window):
     _open(qtbot, window, "demo")
     missing = []
     for widget in (window.activations_tab, window.filters_tab, window.gradcam_tab,
-                   window.image_panel, window.tree):
+                   window.dataset_tab, window.image_panel, window.tree):
         for kind in (QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractSlider, QLineEdit):
             for control in widget.findChildren(kind):
                 parent = control.parent()
