@@ -167,10 +167,9 @@ class DatasetTab(ViewTab):
         self.scan, self.result, self.cell = None, None, None
         self.session.set_dataset(None)
         self.cell_list.clear()
-        self.cell_column.hide()
-        self.class_box.hide()
-        self.channel_box.hide()
-        self.views.setEnabled(False)
+        self.class_combo.clear()
+        self.channel.setMaximum(0)
+        self.show_view()
         self.figure_view.set_hint(HINT)
 
     def refresh(self) -> None:
@@ -245,7 +244,6 @@ class DatasetTab(ViewTab):
         """Keep a finished scan, fill the class and channel choices, show the current view."""
         self.scan = scan
         self.session.set_dataset(scan)
-        self.views.setEnabled(True)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         flagged_first = sorted(scan.strategies, key=lambda item: not any(
@@ -270,8 +268,8 @@ class DatasetTab(ViewTab):
         """Draw the chosen view of the scan; its own controls are shown."""
         view = VIEWS[self.views.currentIndex()]
         self.cell_column.setVisible(view == "Mistakes" and self.cell is not None)
-        self.class_box.setVisible(view == "Strategies" and self.scan is not None)
-        self.channel_box.setVisible(view == "Channels" and self.scan is not None)
+        self.class_box.setVisible(view == "Strategies")
+        self.channel_box.setVisible(view == "Channels")
         if self.scan is None:
             return
         if view == "Mistakes":
