@@ -85,6 +85,8 @@ class DatasetTab(ViewTab):
         self.browse.setToolTip("Choose the folder of images to analyze.")
         self.browse.clicked.connect(lambda _checked=False: self.choose_folder())
         self.folder_name = QLabel()
+        self.note = QLabel()  # a slip (no folder, no such folder), said beside the folder
+        self.note.setStyleSheet("color: #b3261e;")
         self.layer_combo = CamLayerCombo("The layer explained for the strategies and whose channels "
                                          "are ranked (the last convolution by default).", 16)
         self.method = MethodCombo()
@@ -114,7 +116,7 @@ class DatasetTab(ViewTab):
         self.channel.valueChanged.connect(lambda _value: self.show_view())
         self.class_box, self.channel_box = (_labelled("Class", self.class_combo),
                                             _labelled("Channel", self.channel))
-        self.add_controls(("Folder", self.folder), self.browse, self.folder_name)
+        self.add_controls(("Folder", self.folder), self.browse, self.folder_name, self.note)
         self.add_controls(("Layer", self.layer_combo), ("Method", self.method),
                           ("Top-k", self.top_k), self.job)
         self.add_controls(self.views, self.class_box, self.channel_box)
@@ -184,6 +186,7 @@ class DatasetTab(ViewTab):
     # ----- the scan -----------------------------------------------------------------------------
     def _folder_typed(self, text: str) -> None:
         name = Path(text.strip()).name if text.strip() else ""
+        self.note.clear()
         self.folder_name.setText(f"<b>{name}</b>" if name else "")
 
     def choose_folder(self) -> str:
@@ -219,8 +222,9 @@ class DatasetTab(ViewTab):
         """Start the scan of the folder."""
         try:
             request = self.current_request()
-        except ConvVizError as error:
-            self.report_error(str(error), "")
+        except ConvVizError as error:  # a slip: said inline, the scan on screen stays
+            self.note.setText(str(error))
+            self.status.emit(str(error))
             return
         self.forget()
         text = f"Analyzing {Path(request.folder).name} with {self.session.model.name}…"

@@ -202,6 +202,15 @@ def test_an_unlabelled_folder_shows_the_predicted_counts(qtbot, window, data):
         count for count in tab.scan.predicted_counts if count)
 
 
+def test_a_folder_that_does_not_exist_is_said_beside_it(qtbot, window, tmp_path):
+    tab, errors = window.dataset_tab, len(window.errors_shown)
+    scan = tab.scan
+    tab.folder.setText(str(tmp_path / "nowhere"))
+    tab.job.run_button.click()
+    assert "does not exist" in tab.note.text() and len(window.errors_shown) == errors
+    assert window.runner.running("dataset") is None and tab.scan is scan  # the scan stays
+
+
 def test_another_model_stops_the_scan_and_clears_it(qtbot, window, data):
     tab = start_large_scan(qtbot, window, data)
     window.files.open_model("demo")
