@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QScrollBar,
+    QTabBar,
 )
 
 from convviz_gui.engine.models import demo_image_path
@@ -175,7 +176,7 @@ def test_every_control_explains_itself(qtbot, window):
             for control in widget.findChildren(kind):
                 parent = control.parent()
                 if isinstance(control, QScrollBar) or isinstance(
-                        parent, (QAbstractSpinBox, QComboBox, QLineEdit)) or \
+                        parent, (QAbstractSpinBox, QComboBox, QLineEdit, QTabBar)) or \
                         type(parent).__name__.startswith("NavigationToolbar"):
                     continue  # scroll bars, parts of a composite control, matplotlib's toolbar
                 if not control.toolTip():
