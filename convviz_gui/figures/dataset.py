@@ -82,7 +82,7 @@ def cell_images(result: DatasetResult, true: int, predicted: int) -> tuple[tuple
     return tuple(dict.fromkeys(found)), int(result.confusion[true, predicted])
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=96)  # a view redrawn (restyle, resize) reads no file twice
 def _picture(path: str) -> tuple[np.ndarray, float] | None:
     """An image file as a small upright RGB array and its scale (file pixels per array
     pixel), or None when it cannot be read any more."""
@@ -237,9 +237,9 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     sampled = f", {strategy.sampled} clustered" if strategy.sampled < strategy.images else ""
     more = f"; the {len(clusters) - len(shown)} smallest not drawn" if len(clusters) > len(shown) else ""
     flagged = sum(cluster.flagged for cluster in clusters)
+    counted = f"{len(clusters)} cluster{'' if len(clusters) == 1 else 's'} ({flagged} flagged)"
     figure.suptitle(f"Strategies for {shorten(name, 40)}: {strategy.images} images{sampled}, "
-                    f"{len(clusters)} cluster{'' if len(clusters) == 1 else 's'} ({flagged} flagged){more}; {result.method} at "
-                    f"{shorten(result.layer, 40)}", fontsize=10)
+                    f"{counted}{more}; {result.method} at {shorten(result.layer, 40)}", fontsize=10)
     return figure
 
 
