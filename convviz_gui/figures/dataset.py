@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 
 from convviz_gui.engine.dataset.results import Cluster, TopImage
 from convviz_gui.engine.errors import ConvVizError
@@ -203,7 +204,7 @@ def _class_table(ax: Axes, result: DatasetResult) -> None:
     rows = rows[:40]  # a 1000-class model: the first 40 (the JSON has every one)
     height = min(1.0, 0.08 * (len(rows) + 1))  # rows of one height, from the top
     table = ax.table(cellText=rows, colLabels=["class", "true", "predicted", "precision", "recall"],
-                     bbox=(0.0, 1.0 - height, 1.0, height), cellLoc="right", colLoc="right")
+                     bbox=Bbox.from_bounds(0.0, 1.0 - height, 1.0, height), cellLoc="right", colLoc="right")
     table.auto_set_font_size(False)
     table.set_fontsize(8.0 if len(rows) <= 12 else 6.0 if len(rows) <= 24 else 4.5)
     for (_, column), cell in table.get_celld().items():
