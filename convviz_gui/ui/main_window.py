@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
             tab.status.connect(partial(self._tab_status, tab))
             tab.error.connect(self.report_error)
         self.gradcam_tab.pick_images.connect(self.files.choose_images)
+        self.dataset_tab.explain_image.connect(self.files.explain_in_gradcam)
         self.setCentralWidget(self.tabs)
         self._tab_news: dict[QWidget, str] = {}
         self.tabs.currentChanged.connect(self._tab_shown)
