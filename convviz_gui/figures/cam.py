@@ -57,8 +57,11 @@ def gradcam_figure(
     for ax in axes:
         ax.set_axis_off()
     if metrics is not None:
-        curves = [grid[image_rows + row, :] for row in range(curve_rows)] if tall else \
-            list(grid[image_rows, :].subgridspec(1, 2))
+        if tall:
+            curves = [grid[image_rows + row, :] for row in range(curve_rows)]
+        else:
+            beside = grid[image_rows, :].subgridspec(1, 2)
+            curves = [beside[0, 0], beside[0, 1]]
         axes += [figure.add_subplot(cell) for cell in curves]
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)

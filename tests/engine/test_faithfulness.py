@@ -109,7 +109,7 @@ def test_road_orders_a_random_map_below_grad_cam(squares, held_out):
             morf.append((found.road_morf_auc, chance.road_morf_auc))
             lerf.append((found.road_lerf_auc, chance.road_lerf_auc))
     morf, lerf = np.array(morf), np.array(lerf)
-    assert np.all((0 <= morf) & (morf <= 1)) and np.all((0 <= lerf) & (lerf <= 1))
+    assert np.all((morf >= 0) & (morf <= 1)) and np.all((lerf >= 0) & (lerf <= 1))
     assert np.mean(morf[:, 0] < morf[:, 1]) >= 0.9, morf  # Grad-CAM lower on MoRF
     assert morf[:, 1].mean() - morf[:, 0].mean() > 0.5
     assert np.all(lerf[:, 0] >= lerf[:, 1] - 0.02) and lerf[:, 0].mean() > lerf[:, 1].mean(), lerf

@@ -109,8 +109,10 @@ class Rise(Explainer):
                                   f"{self.name}: masked images"):
             size = part.stop - part.start
             grids = (grid_rng.random((size, *grid)) < keep).astype(np.float32)
-            shift_y = shift_rng.integers(0, cell_y, size)[:, None] + np.arange(height)
-            shift_x = shift_rng.integers(0, cell_x, size)[:, None] + np.arange(width)
+            # Uniform draws only: the streams are the same whatever the batch size.
+            shifts = (shift_rng.random((size, 2)) * (cell_y, cell_x)).astype(int)
+            shift_y = shifts[:, :1] + np.arange(height)
+            shift_x = shifts[:, 1:] + np.arange(width)
             found, score_sum, mask_sum = function(image, baseline, tf.constant(grids),
                                                   tf.constant(along_y[shift_y]),
                                                   tf.constant(along_x[shift_x]), read)
