@@ -51,8 +51,9 @@ def gradcam_figure(
     curve_rows = (2 if tall else 1) * (metrics is not None)
     figure = Figure(figsize=(8 if tall else 4 * cols, 4.3 * image_rows + 3.4 * curve_rows),
                     layout="constrained")
+    curve_height = 0.8 / max(1, curve_rows)  # stacked curves share one row's height
     grid = figure.add_gridspec(image_rows + curve_rows, cols,
-                               height_ratios=[1.0] * image_rows + [0.8 / curve_rows] * curve_rows)
+                               height_ratios=[1.0] * image_rows + [curve_height] * curve_rows)
     axes = [figure.add_subplot(grid[index // cols, index % cols]) for index in range(panels)]
     for ax in axes:
         ax.set_axis_off()
