@@ -91,7 +91,8 @@ class GradCamTab(ViewTab):
                                  "scaled to 0-1, so that two classes compare honestly.")
         self.metrics = QCheckBox("Metrics")
         self.metrics.setToolTip("Also measure how faithful the map is: deletion and insertion "
-                                "AUC, average drop and increase (a few batched passes).")
+                                "AUC, average drop and increase, ROAD's MoRF and LeRF (a few "
+                                "batched passes).")
         self.compare_button = QPushButton("Compare methods…")
         self.compare_button.setToolTip("Several methods for several classes (or layers) side by "
                                        "side, at one colour scale per method, with their metrics.")
@@ -443,6 +444,9 @@ class GradCamTab(ViewTab):
         texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f}{keep}↓",
                  "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f}{keep}↑",
                  "average_drop": f"Average drop {metrics.average_drop:.1%}{keep}↓",
-                 "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}"}
+                 "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}",
+                 "road_morf_auc": f"ROAD MoRF {metrics.road_morf_auc:.3f}{keep}↓",
+                 "road_lerf_auc": f"ROAD LeRF {metrics.road_lerf_auc:.3f}{keep}↑"}
+        last = list(self.metric_labels)[-1]
         for key, label in self.metric_labels.items():
-            label.setText(texts[key] + (f"{keep}{keep}·" if key != "average_increase" else ""))
+            label.setText(texts[key] + (f"{keep}{keep}·" if key != last else ""))
