@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.cam import SCORES
-from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, find_layer
 from convviz_gui.ops.compare import ExplainImages, ImageExplanations
@@ -43,6 +42,7 @@ from convviz_gui.ui.dialogs import model_dialog
 from convviz_gui.ui.explained_target import REGION_TARGETS, explained_unit, targets
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
+from convviz_gui.ui.metrics_readout import MetricsReadout
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
@@ -117,9 +117,8 @@ class GradCamTab(ViewTab):
                           self.absolute, self.metrics)
         self.add_controls(self.compare_button, self.sanity_button, self.images_button,
                           self.single_button)
-        self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
-        for key, label in self.metric_labels.items():
-            label.setToolTip(Faithfulness.EXPLAINED[key])
+        self.metrics_row = MetricsReadout()
+        self.metric_labels = self.metrics_row.labels
         self._build_body()
         self.class_index: int | None = None
         self._ranking: tuple = ()  # the predictions listed (kept while they do not change)
@@ -161,14 +160,6 @@ class GradCamTab(ViewTab):
         body.addWidget(column)
         view = QVBoxLayout()
         view.addWidget(self.figure_view, 1)
-        self.metrics_row = QWidget()
-        row = QHBoxLayout(self.metrics_row)
-        row.setContentsMargins(4, 0, 4, 0)
-        for label in self.metric_labels.values():  # a narrow canvas wraps them, never cuts
-            label.setWordWrap(True)
-            row.addWidget(label)
-        row.addStretch(1)
-        self.metrics_row.hide()
         view.addWidget(self.metrics_row)
         body.addLayout(view, 1)
         self.layout().addLayout(body, 1)
@@ -400,7 +391,7 @@ class GradCamTab(ViewTab):
         (in each column for compared images)."""
         if isinstance(result, ImageExplanations):
             self._fill_classes(result.items[0].predictions, result.items[0].cam.class_index)
-            self._show_metrics(None)
+            self.metrics_row.show_metrics(None)
             ViewTab.show_result(self, result)
             cam = result.items[0].cam
             skipped = "; skipped " + ", ".join(f"{Path(path).name} ({reason})"
@@ -411,7 +402,7 @@ class GradCamTab(ViewTab):
             return
         cam = result.cam
         self._fill_classes(result.predictions, cam.class_index)
-        self._show_metrics(result.metrics)
+        self.metrics_row.show_metrics(result.metrics)
         super().show_result(result)
         self.status.emit(f"{cam.method} for {cam.target or cam.label} at {cam.where} "
                          f"({result.seconds:.1f} s).")
@@ -435,18 +426,3 @@ class GradCamTab(ViewTab):
         self.predictions.setCurrentRow(rows.index(class_index) if class_index in rows else -1)
         self.predictions.blockSignals(False)
         self._filter_classes(self.class_filter.text())
-
-    def _show_metrics(self, metrics: Faithfulness | None) -> None:
-        self.metrics_row.setVisible(metrics is not None)
-        if metrics is None:
-            return
-        keep = "\u00a0"  # a value stays with its arrow when a narrow canvas wraps the line
-        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f}{keep}↓",
-                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f}{keep}↑",
-                 "average_drop": f"Average drop {metrics.average_drop:.1%}{keep}↓",
-                 "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}",
-                 "road_morf_auc": f"ROAD MoRF {metrics.road_morf_auc:.3f}{keep}↓",
-                 "road_lerf_auc": f"ROAD LeRF {metrics.road_lerf_auc:.3f}{keep}↑"}
-        last = list(self.metric_labels)[-1]
-        for key, label in self.metric_labels.items():
-            label.setText(texts[key] + (f"{keep}{keep}·" if key != last else ""))
