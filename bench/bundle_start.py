@@ -1,7 +1,9 @@
 """Start-up of the bundled app beside ``make run`` (issue 25), run by hand after ``make bundle``.
 
-``.venv/bin/python bench/bundle_start.py [RUNS]`` starts ``dist/ConvViz/ConvViz`` and ``python
-main.py`` in turn (RUNS times each, default 3), each on a fresh Xvfb with an empty environment,
+``.venv/bin/python bench/bundle_start.py [RUNS] [LABEL=PATH ...]`` starts ``dist/ConvViz/ConvViz``
+and ``python main.py`` in turn (RUNS times each, default 3), and each LABEL=PATH given (another
+bundle's executable, or another checkout's ``main.py``, to compare builds or branches in the
+same run), each on a fresh Xvfb with an empty environment,
 and measures from the start: the window shown (xdotool, polled every 0.1 s) and the demo shown
 (screenshots every 0.5 s: the first one of the screen as it stays once everything is drawn, i.e.
 unchanged for SETTLED_S), and the CPU seconds the window and engine processes used by then
@@ -40,7 +42,12 @@ SETTLED_S = 8.0
 CHANGED_FRACTION = 0.002  # more pixels than this differ: the screen changed (a blinking cursor does not)
 BUNDLE = os.environ.get("CONVVIZ_BUNDLE", str(ROOT / "dist" / "ConvViz" / "ConvViz"))  # or another build
 COMMANDS = {"bundle": [BUNDLE],
-            "make run": [sys.executable, "main.py"]}  # this script runs with .venv/bin/python
+            "make run": [sys.executable, str(ROOT / "main.py")]}  # this script runs with .venv/bin/python
+
+
+def command_for(path: str) -> list[str]:
+    """How to start PATH: a bundle's executable as it is, a ``main.py`` with this Python."""
+    return [sys.executable, path] if path.endswith(".py") else [path]
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -58,7 +65,7 @@ def measure(command: list[str], folder: Path, home: Path) -> dict[str, float]:
     folder.mkdir(parents=True)
     with x_server() as display:
         started = time.monotonic()
-        app = start_app(command, display, home, folder / "app.log", cwd=ROOT)
+        app = start_app(command, display, home, folder / "app.log", cwd=Path(command[-1]).parent)
         try:
             if not wait_until(lambda: find_window(display), 180, poll_s=0.1):
                 raise SystemExit(f"no window: see {folder / 'app.log'}")
@@ -79,10 +86,12 @@ def measure(command: list[str], folder: Path, home: Path) -> dict[str, float]:
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in COMMANDS}
+    commands = {**COMMANDS, **{label: command_for(str(Path(path).resolve()))
+                               for label, _, path in (argument.partition("=") for argument in sys.argv[2:])}}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory(prefix="convviz-start-") as scratch:
         for run in range(runs):  # run 0 is a first start (new HOME: no font cache, no settings)
-            for name, command in COMMANDS.items():
+            for name, command in commands.items():
                 label = name.replace(" ", "-")
                 home = Path(scratch) / f"home-{label}"
                 home.mkdir(exist_ok=True)
