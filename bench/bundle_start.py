@@ -70,7 +70,8 @@ def measure(command: list[str], folder: Path, home: Path) -> dict[str, float]:
         app = start_app(command, display, home, folder / "app.log", cwd=Path(command[-1]).parent)
         try:
             if not wait_until(lambda: find_window(display), 180, poll_s=0.1):
-                raise SystemExit(f"no window: see {folder / 'app.log'}")
+                log = (folder / "app.log").read_text(errors="replace")  # the folder goes with the exit
+                raise SystemExit(f"no window; its log:\n{log[-3000:]}")
             window_s = time.monotonic() - started
             last, last_change_s, shot = None, window_s, 0
             while time.monotonic() - started - last_change_s < SETTLED_S:
