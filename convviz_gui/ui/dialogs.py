@@ -192,7 +192,8 @@ def about_text(versions: dict[str, str] | None, precision: str = "auto") -> str:
                    f"{line.strip('| ').split('|')[-1].strip().replace('`', '')}</li>"
                    for line in licences.splitlines() if line.startswith("| `"))
     return (f"<h3>ConvViz {__version__}</h3><p>See what a convolutional network has learned: "
-            "activations, filters and Grad-CAM.</p>"
+            "activations, filter patterns, weights, nineteen explanation methods with their "
+            "faithfulness and sanity checks, and what it learned across a dataset.</p>"
             f"<p>TensorFlow {stack['tensorflow']}, Keras {stack['keras']}, Qt {qVersion()}, "
             f"PySide6 {pyside_version}, Python {platform.python_version()}</p>"
             f"<p>Precision: {runs}</p>"

@@ -113,7 +113,7 @@ class GradCamTab(ViewTab):
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.job)
-        self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
+        self.add_controls(("Opacity", self.alpha), self.alpha_label, ("Colormap", self.cmap),
                           self.absolute, self.metrics)
         self.add_controls(self.compare_button, self.sanity_button, self.images_button,
                           self.single_button)

@@ -99,9 +99,11 @@ def flag(sharp_mean: np.ndarray, peaks: np.ndarray, mean_peak: tuple[float, floa
         return False, (f"Relevance is concentrated ({share}) but moves between images "
                        f"(peaks {spread:.0%} of the diagonal apart), as an object does."), \
             concentration, spread
-    return True, (f"Possible shortcut: {share}, at ({x}, {y}) {where}, in the same place for all "
-                  f"{len(peaks)} images (peaks {spread:.0%} of the diagonal apart)."), \
-        concentration, spread
+    centred = (" In the centre this may be the object itself, if the photos are centred on it."
+               if where == "(the centre)" else "")
+    return True, (f"Possible shortcut: {share}, at ({x}, {y}) of the {width}x{height} model input "
+                  f"{where}, in the same place for all {len(peaks)} images (peaks {spread:.0%} of "
+                  f"the diagonal apart).{centred}"), concentration, spread
 
 
 def _place(peak: tuple[float, float]) -> str:
