@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -42,6 +43,7 @@ from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
 VIEWS = ("Mistakes", "Strategies", "Channels")
+CELL_HINT = "Click a cell of the confusion matrix to list its images here."
 HINT = ("Choose a folder of images (one subfolder per class, as Keras reads them, or all in one "
         "folder) and press Run: the model's mistakes, its strategies per class and the images "
         "each channel responds to most.")
@@ -127,11 +129,13 @@ class DatasetTab(ViewTab):
         self.forget()
 
     def _build_body(self) -> None:
-        """The images of the chosen matrix cell on the left (Mistakes), the figure."""
-        self.layout().removeWidget(self.figure_view)
-        self.cell_label = QLabel()
+        """The figure, and under it (Mistakes) the images of the chosen matrix cell: a strip
+        of fixed height, so choosing a cell never moves or narrows the figure."""
+        self.cell_label = QLabel(CELL_HINT)
         self.cell_label.setWordWrap(True)
         self.cell_list = QListWidget()
+        self.cell_list.setFlow(QListView.Flow.LeftToRight)
+        self.cell_list.setWrapping(True)
         self.cell_list.setToolTip("Click an image to explain its predicted class in the Grad-CAM "
                                   "tab.")
         self.cell_list.itemClicked.connect(self._cell_image_chosen)
@@ -141,11 +145,8 @@ class DatasetTab(ViewTab):
         column.addWidget(self.cell_list, 1)
         self.cell_column = QWidget()
         self.cell_column.setLayout(column)
-        self.cell_column.setMaximumWidth(180)
-        body = QHBoxLayout()
-        body.addWidget(self.cell_column)
-        body.addWidget(self.figure_view, 1)
-        self.layout().addLayout(body, 1)
+        self.cell_column.setFixedHeight(96)
+        self.layout().addWidget(self.cell_column)
 
     # ----- settings and state -------------------------------------------------------------------
     def restore_settings(self, settings: QSettings) -> None:
@@ -169,6 +170,7 @@ class DatasetTab(ViewTab):
         self.scan, self.result, self.cell = None, None, None
         self.session.set_dataset(None)
         self.cell_list.clear()
+        self.cell_label.setText(CELL_HINT)
         self.class_combo.clear()
         self.channel.setMaximum(0)
         self.show_view()
@@ -246,8 +248,10 @@ class DatasetTab(ViewTab):
 
     def show_scan(self, scan: DatasetResult) -> None:
         """Keep a finished scan, fill the class and channel choices, show the current view."""
-        self.scan = scan
+        self.scan, self.cell = scan, None
         self.session.set_dataset(scan)
+        self.cell_list.clear()
+        self.cell_label.setText(CELL_HINT)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         flagged_first = sorted(scan.strategies, key=lambda item: not any(
@@ -271,7 +275,8 @@ class DatasetTab(ViewTab):
     def show_view(self) -> None:
         """Draw the chosen view of the scan; its own controls are shown."""
         view = VIEWS[self.views.currentIndex()]
-        self.cell_column.setVisible(view == "Mistakes" and self.cell is not None)
+        self.cell_column.setVisible(view == "Mistakes" and self.scan is not None
+                                    and self.scan.confusion is not None)
         self.class_box.setVisible(view == "Strategies")
         self.channel_box.setVisible(view == "Channels")
         if self.scan is None:
