@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from convviz_gui.engine.cam.base import Attribution, Explainer, Steps
+from convviz_gui.engine.cam.compiled import CompiledExplainer
 from convviz_gui.engine.cam.scoring import input_spec, read_out, score_graph, weights_spec
 from convviz_gui.engine.model_cache import cached
 
 
-class GradientCAM(Explainer):
+class GradientCAM(CompiledExplainer):
     """Skeleton of the gradient CAMs: subclasses only say how channels are weighted."""
 
     def weighted_map(self, features: Any, grads: Any) -> Any:
@@ -44,26 +42,6 @@ class GradientCAM(Explainer):
             return function.get_concrete_function()
 
         return cached(self.loaded, ("cam", self.name, self.layer, self.score), build)
-
-    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
-        import tensorflow as tf
-
-        raw, explained, probabilities = self._compiled()(tf.constant(batch),
-                                                         tf.constant(weights[None]))
-        return Attribution(raw.numpy()[0], (explained.numpy(), probabilities.numpy()))
-
-    def attribute_many(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> list[Any]:
-        """One forward/backward pass per batch of images, each with its own read-out."""
-        import tensorflow as tf
-
-        from convviz_gui.engine.cam.base import batch_size_for
-
-        raws: list[Any] = []
-        for part in steps.batches(len(batch), batch_size_for(self.loaded, self.options),
-                                  self.name):
-            raw = self._compiled()(tf.constant(batch[part]), tf.constant(weights[part]))[0]
-            raws.extend(raw.numpy())
-        return raws
 
 
 class GradCAM(GradientCAM):

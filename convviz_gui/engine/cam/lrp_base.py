@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from convviz_gui.engine.cam.base import Attribution, Explainer, Steps, batch_size_for
+from convviz_gui.engine.cam.compiled import CompiledExplainer
 from convviz_gui.engine.cam.lrp_rules import Composite
 from convviz_gui.engine.cam.scoring import check_score, input_spec, output_head, read_out, weights_spec
 from convviz_gui.engine.model_cache import cached
 
 
-class LRPExplainer(Explainer):
+class LRPExplainer(CompiledExplainer):
     """Skeleton of the LRP methods (Bach et al. 2015): subclasses give the composite."""
 
     uses_layer = False
@@ -61,20 +59,3 @@ class LRPExplainer(Explainer):
             return function.get_concrete_function()
 
         return cached(self.loaded, ("lrp", composite, self.score), build)
-
-    def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
-        import tensorflow as tf
-
-        raw, explained, probabilities = self._compiled()(tf.constant(batch),
-                                                         tf.constant(weights[None]))
-        return Attribution(raw.numpy()[0], (explained.numpy(), probabilities.numpy()))
-
-    def attribute_many(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> list[Any]:
-        """One pass per batch of images, each with its own read-out."""
-        import tensorflow as tf
-
-        raws: list[Any] = []
-        for part in steps.batches(len(batch), batch_size_for(self.loaded, self.options), self.name):
-            raws.extend(self._compiled()(tf.constant(batch[part]), tf.constant(weights[part]))[0]
-                        .numpy())
-        return raws
