@@ -33,6 +33,9 @@ class AscentBatch(Protocol):
     def patterns(self) -> list[np.ndarray]:
         """Each filter's image for display (uint8)."""
 
+    def previews(self) -> list[np.ndarray]:
+        """Each filter's image so far for a preview (uint8), without running the network."""
+
     def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
         """Each filter's target on its current image, and the images' range in model units."""
 
@@ -91,8 +94,10 @@ def run_batches(
             if progress is not None:
                 last = step_number == settings.steps
                 previews = {}
-                if last or step_number % max(1, settings.preview_every) == 0:
+                if last:  # the final images (``patterns`` settles them, as ``keep`` needs)
                     previews = dict(zip(chunk, batch.patterns()))
+                elif step_number % max(1, settings.preview_every) == 0:
+                    previews = dict(zip(chunk, batch.previews()))
                 progress(FilterProgress(step_number, settings.steps, len(result.patterns),
                                         len(indices), len(chunk), previews))
         final, input_range = batch.evaluate()
