@@ -196,17 +196,22 @@ def run_side(side: str, case: str, args: argparse.Namespace) -> dict:
 
 
 def step_flops(case: Case, batch: int) -> tuple[dict, dict]:
-    """FLOPs of one image's ascent step (forward + input gradient): (the reference loop's,
-    whole target layer; ConvViz's, only the batch's filters of the target), by kind."""
-    import keras
+    """FLOPs of one image's ascent step (forward + input gradient) at 200 px: (the
+    reference loop's, whole target layer; ConvViz's, only the batch's filters of the
+    target, as its chosen-channel shortcut runs them), by kind."""
+    from convviz_gui.engine.taps import build_sized_tap_model
 
-    model = case.application(input_shape=(IMG_SIZE, IMG_SIZE, 3))
+    model = case.application()
     layer = model.get_layer(case.layer)
-    before = flops.model_flops(keras.Model(model.inputs[0], layer.input))
-    target_all, target_ours = flops.layer_flops(layer), flops.target_flops(layer, batch)
+    tap = build_sized_tap_model(model, (case.layer,), IMG_SIZE, IMG_SIZE, layer_inputs=True)
+    before = flops.model_flops(tap)
+    in_shape = tuple(tap.outputs[0].shape)
+    out_shape = tuple(layer.compute_output_shape(in_shape))
+    whole = flops.layer_flops(layer, in_shape, out_shape)
+    chosen = flops.target_flops(layer, in_shape, out_shape, batch)
     kinds = ("dense", "depthwise")
-    reference = {kind: flops.STEP_FACTOR * (before[kind] + target_all.get(kind, 0.0)) for kind in kinds}
-    ours = {kind: flops.STEP_FACTOR * (before[kind] + target_ours[kind]) for kind in kinds}
+    reference = {kind: flops.STEP_FACTOR * (before[kind] + whole.get(kind, 0.0)) for kind in kinds}
+    ours = {kind: flops.STEP_FACTOR * (before[kind] + chosen[kind]) for kind in kinds}
     return reference, ours
 
 

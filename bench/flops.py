@@ -1,16 +1,7 @@
-"""How close a benchmark comes to the machine's limit: FLOPs counted per layer from a Keras
-graph, and the limits measured in the same run (a large matmul's GFLOP/s in float32 and
-bfloat16, the memory bandwidth, one depthwise and one pointwise convolution as Xception
-runs them). Not product code.
-
-FLOPs are counted analytically, one multiply-add = 2 FLOPs, for the layers that do
-arithmetic per weight: Conv2D ``2*kh*kw*cin/groups*cout*h*w``, DepthwiseConv2D
-``2*kh*kw*cin*multiplier*h*w``, SeparableConv2D (its depthwise and pointwise parts) and
-Dense ``2*in*out``, at their output size. Batch normalization, activations, pooling and
-additions do a few FLOPs per value moved and are not counted (they are pure memory
-traffic). A gradient w.r.t. a convolution's INPUT costs what its forward pass costs, so an
-ascent step (forward + input gradient, never the kernel gradient) is ``2 x`` the forward
-count.
+"""How close a benchmark comes to the machine's limit: the limits measured in the same run
+(a large matmul's GFLOP/s in float32 and bfloat16, the memory bandwidth, one depthwise and
+one pointwise convolution as Xception runs them). FLOPs are counted per layer by
+``flopcount.py`` (forward + input gradient for an ascent step). Not product code.
 """
 
 from __future__ import annotations
@@ -20,61 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flopcount import STEP_FACTOR, layer_flops, model_flops, target_flops
 
-STEP_FACTOR = 2  # an ascent step: forward + input-gradient backward (no kernel gradient)
+__all__ = ["STEP_FACTOR", "layer_flops", "machine_limits", "model_flops", "target_flops"]
 MATMUL_SIZE = 4096
-
-
-def _spatial(shape: Any) -> float:
-    """Product of the dimensions between batch and channels (1 for a flat output)."""
-    dims = [int(d) for d in tuple(shape)[1:-1]]
-    return float(np.prod(dims)) if dims else 1.0
-
-
-def layer_flops(layer: Any) -> dict[str, float]:
-    """Forward FLOPs of one image through ``layer`` by kind: ``dense`` (Conv2D, pointwise,
-    Dense: many FLOPs per value) and ``depthwise``; {} for layers counted as free."""
-    kind = type(layer).__name__
-    if not hasattr(layer, "output") or kind in ("Functional", "Sequential", "Model"):
-        return {}
-    try:
-        out_shape, in_shape = tuple(layer.output.shape), tuple(layer.input.shape)
-    except (AttributeError, ValueError):
-        return {}
-    cin, cout, pixels = int(in_shape[-1]), int(out_shape[-1]), _spatial(out_shape)
-    if kind == "Conv2D":
-        kh, kw = layer.kernel_size
-        return {"dense": 2.0 * kh * kw * cin / layer.groups * cout * pixels}
-    if kind == "DepthwiseConv2D":
-        kh, kw = layer.kernel_size
-        return {"depthwise": 2.0 * kh * kw * cout * pixels}
-    if kind == "SeparableConv2D":
-        kh, kw = layer.kernel_size
-        middle = cin * layer.depth_multiplier
-        return {"depthwise": 2.0 * kh * kw * middle * pixels, "dense": 2.0 * middle * cout * pixels}
-    if kind == "Dense":
-        return {"dense": 2.0 * cin * cout * pixels}
-    return {}
-
-
-def model_flops(model: Any) -> dict[str, float]:
-    """Forward FLOPs of one image through every layer of ``model`` (nested models
-    included), by kind (``layer_flops``) and ``total``."""
-    counts = {"dense": 0.0, "depthwise": 0.0}
-    for layer in model.layers:
-        found = model_flops(layer) if hasattr(layer, "layers") else layer_flops(layer)
-        for kind in ("dense", "depthwise"):
-            counts[kind] += found.get(kind, 0.0)
-    counts["total"] = counts["dense"] + counts["depthwise"]
-    return counts
-
-
-def target_flops(layer: Any, filters: int) -> dict[str, float]:
-    """Forward FLOPs of one image through a Conv2D/SeparableConv2D target computing only
-    ``filters`` of its channels (ConvViz's chosen-channel shortcut)."""
-    full = layer_flops(layer)
-    share = filters / int(layer.output.shape[-1])
-    return {"dense": full.get("dense", 0.0) * share, "depthwise": full.get("depthwise", 0.0)}
 
 
 def _seconds(function: Any, runs: int = 3) -> float:

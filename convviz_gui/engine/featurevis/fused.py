@@ -18,6 +18,13 @@ import tensorflow as tf
 Losses = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (images, filter indices) -> values
 
 log = logging.getLogger(__name__)
+# XLA per model family, measured on a 2-core AMD EPYC (AVX2/FMA), fused reference step at
+# 200 px, batch 4, CPU seconds per filter for 30 steps, XLA vs oneDNN: plain (VGG16
+# block4_conv1) 12.8 vs 11.1, depthwise (Xception block3_sepconv1) 13.6 vs 1.2. XLA's CPU
+# convolutions are its own (Eigen), not oneDNN's, and its depthwise ones are 10x slower;
+# its compile also takes 10-25 s before the first preview. Off for both here; an entry
+# turns on where a measurement (bench/filters.py) shows XLA winning.
+XLA_WINS = {"plain": False, "depthwise": False}
 
 
 class AscentState(NamedTuple):
@@ -115,6 +122,16 @@ class FusedAscent:
         return self._plain(state, filter_indices)
 
 
-def xla_wins(loaded: Any, path: tuple[str, ...]) -> bool:
-    """Whether XLA is used for the ascent to ``path`` (measured per model family)."""
-    return False
+def model_family(model: Any) -> str:
+    """``depthwise`` when a depthwise or separable convolution runs in ``model`` (Xception,
+    MobileNet, EfficientNet), else ``plain`` (VGG, ResNet, U-Nets)."""
+    depthwise = ("DepthwiseConv2D", "SeparableConv2D")
+    return "depthwise" if any(type(layer).__name__ in depthwise or
+                              (hasattr(layer, "layers") and model_family(layer) == "depthwise")
+                              for layer in model.layers) else "plain"
+
+
+def xla_wins(model: Any) -> bool:
+    """Whether ascent steps through ``model`` are compiled with XLA: where ``XLA_WINS``
+    says it was measured faster for the model's family."""
+    return XLA_WINS[model_family(model)]

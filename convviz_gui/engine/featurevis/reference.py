@@ -64,8 +64,8 @@ def filter_losses(loaded: LoadedModel, path: LayerPath, border: int, restrict: b
 def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, height: int,
                 width: int, xla: bool | None = None) -> FusedAscent:
     """The compiled step of this layer (``fused.FusedAscent``): gradient, normalization and
-    backtracking update in one call, and ``evaluate``; with XLA where ``uses_xla`` says
-    it wins (``xla`` overrides).
+    backtracking update in one call, and ``evaluate``; with XLA where ``fused.xla_wins``
+    says it wins for the model's family (``xla`` overrides).
 
     Traced for one fixed image size, so that every shape (and the border cut) is static.
     """
@@ -74,7 +74,7 @@ def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, 
     def build() -> FusedAscent:
         losses_of = filter_losses(loaded, path, settings.border, size=(height, width))
         return FusedAscent(losses_of, height, width, loaded.channels,
-                           xla_wins(loaded, path) if xla is None else xla)
+                           xla_wins(loaded.keras_model) if xla is None else xla)
 
     return cached(loaded, key if xla is None else (*key, "xla" if xla else "plain"), build)
 
