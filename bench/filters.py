@@ -178,7 +178,7 @@ def convviz_side(case: Case, indices: list[int], sweep: bool, style: str = "refe
                                                       for pattern in result.patterns.values()]))}
     if style == "reference":
         step = ascent_step(loaded, (case.layer,), FilterSettings(size=IMG_SIZE), height, width)
-        figures["xla"] = step.uses_xla
+        figures["xla"] = getattr(step, "uses_xla", False)  # (an engine before XLA: off)
     if sweep and style == "reference":
         figures["sweep"] = {size: run_convviz(loaded, case.layer, indices[:max(size, 4)], size)[:2]
                             for size in (1, 2, 4, 8, 16) if size <= len(indices)}
