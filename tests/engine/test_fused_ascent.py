@@ -116,3 +116,25 @@ def test_a_model_xla_cannot_compile_runs_without_it_with_the_same_answers(wavy, 
                                                     start, chosen, 5, 10.0)
     np.testing.assert_allclose(images, expected_images, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(values, expected_values, rtol=1e-5, atol=1e-6)
+
+
+def test_previews_only_when_someone_listens(monkeypatch):
+    """The Filters operation hands the engine a progress callback (and so previews) only
+    when its context reports somewhere: the window does, the CLI's --json does not."""
+    from convviz_gui.engine import featurevis
+    from convviz_gui.ops.base import ModelRef
+    from convviz_gui.ops.context import OpContext, Workspace
+    from convviz_gui.ops.filters import Filters, filters
+
+    handed = []
+    run = featurevis.visualize_filters
+    monkeypatch.setattr(featurevis, "visualize_filters",
+                        lambda *args, **kwargs: handed.append(kwargs["progress"]) or run(*args, **kwargs))
+    request = Filters(ModelRef("demo"), ("conv2d_1",), (1, 2), FilterSettings(steps=5, size=32))
+    workspace, reported = Workspace(), []
+    quiet = filters(request, OpContext(workspace))
+    assert handed == [None] and sorted(quiet.filters.patterns) == [1, 2]
+    heard = filters(request, OpContext(workspace, reported.append))
+    assert handed[1] is not None and [update.step for update in reported] == [1, 2, 3, 4, 5]
+    assert sorted(reported[-1].previews) == [1, 2] and reported[-1].previews[1].shape == (24, 24)
+    assert quiet.filters.losses == pytest.approx(heard.filters.losses)  # the same patterns either way
