@@ -17,50 +17,52 @@ __all__ = ["STEP_FACTOR", "layer_flops", "machine_limits", "model_flops", "targe
 MATMUL_SIZE = 4096
 
 
-def _seconds(function: Any, runs: int = 3) -> float:
-    """Best wall time of ``function`` over ``runs`` calls after one warm-up (best: the
-    machine is shared, the fastest run is the one least disturbed)."""
+def rates(flop: float, function: Any, runs: int = 3) -> dict[str, float]:
+    """GFLOP/s of ``function`` doing ``flop`` FLOPs, best of ``runs`` calls after a warm-up:
+    ``gflops`` per wall second and ``per_cpu`` per CPU second of this process (on a shared
+    machine the CPU seconds are the ones this process got; wall seconds include waiting)."""
     function()
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return {"gflops": flop / min(walls) / 1e9, "per_cpu": flop / min(cpus) / 1e9}
 
 
-def matmul_gflops(dtype: str, size: int = MATMUL_SIZE) -> float:
-    """GFLOP/s of a ``size`` x ``size`` matmul in ``dtype`` (TensorFlow, compiled)."""
+def matmul_rates(dtype: str, size: int = MATMUL_SIZE) -> dict[str, float]:
+    """``rates`` of a ``size`` x ``size`` matmul in ``dtype`` (TensorFlow, compiled)."""
     import tensorflow as tf
 
-    a = tf.random.uniform((size, size), dtype=tf.float32)
-    a = tf.cast(a, dtype)
+    a = tf.cast(tf.random.uniform((size, size), dtype=tf.float32), dtype)
     matmul = tf.function(lambda x: tf.reduce_sum(tf.cast(tf.linalg.matmul(x, x), tf.float32)))
-    return 2.0 * size**3 / _seconds(lambda: matmul(a).numpy()) / 1e9
+    return rates(2.0 * size**3, lambda: matmul(a).numpy())
 
 
 def memory_gbps(mib: int = 256) -> float:
-    """GB/s of a large float32 copy (read + write), the bandwidth memory-bound layers meet."""
+    """GB/s of a large float32 copy (read + write, one thread: per CPU second), the
+    bandwidth memory-bound layers meet."""
     source = np.ones(mib * 2**20 // 4, np.float32)
     target = np.empty_like(source)
-    return 2.0 * source.nbytes / _seconds(lambda: np.copyto(target, source)) / 1e9
+    return rates(2.0 * source.nbytes, lambda: np.copyto(target, source))["per_cpu"]
 
 
-def conv_gflops(depthwise: bool, batch: int = 8, size: int = 97, channels: int = 128) -> dict:
-    """GFLOP/s and arithmetic intensity (FLOPs per byte of activations moved, float32) of
-    one 3x3 depthwise or one 1x1 pointwise convolution at Xception's block2 shape, forward
-    + input gradient as an ascent step runs it."""
+def conv_rates(depthwise: bool, batch: int = 8, size: int = 97, channels: int = 128) -> dict:
+    """``rates`` and arithmetic intensity (``flop_per_byte`` of activations moved, float32)
+    of one 3x3 depthwise or one 1x1 pointwise convolution at Xception's block2 shape,
+    forward + input gradient as an ascent step runs it."""
     import tensorflow as tf
 
     images = tf.random.uniform((batch, size, size, channels))
     if depthwise:
         kernel = tf.random.uniform((3, 3, channels, 1))
         forward = lambda x: tf.nn.depthwise_conv2d(x, kernel, (1, 1, 1, 1), "SAME")  # noqa: E731
-        flops = 2.0 * 9 * channels * size * size * batch
+        flop = 2.0 * 9 * channels * size * size * batch
     else:
         kernel = tf.random.uniform((1, 1, channels, channels))
         forward = lambda x: tf.nn.conv2d(x, kernel, 1, "SAME")  # noqa: E731
-        flops = 2.0 * channels * channels * size * size * batch
+        flop = 2.0 * channels * channels * size * size * batch
 
     @tf.function
     def step(x: Any) -> Any:
@@ -69,21 +71,27 @@ def conv_gflops(depthwise: bool, batch: int = 8, size: int = 97, channels: int =
             total = tf.reduce_sum(forward(x))
         return tape.gradient(total, x)
 
-    seconds = _seconds(lambda: step(images).numpy())
     moved = 4.0 * batch * size * size * channels * 4  # forward in + out, gradient in + out
-    return {"gflops": STEP_FACTOR * flops / seconds / 1e9,
-            "flop_per_byte": STEP_FACTOR * flops / moved}
+    return {**rates(STEP_FACTOR * flop, lambda: step(images).numpy()),
+            "flop_per_byte": STEP_FACTOR * flop / moved}
 
 
 def machine_limits() -> dict:
-    """The limits measured now: float32 and bfloat16 matmul GFLOP/s, memory GB/s, and a
-    depthwise and a pointwise convolution's GFLOP/s and arithmetic intensity."""
-    limits = {"matmul_float32_gflops": matmul_gflops("float32"),
-              "matmul_bfloat16_gflops": matmul_gflops("bfloat16"),
-              "memory_gbps": memory_gbps(),
-              "depthwise": conv_gflops(True), "pointwise": conv_gflops(False)}
-    limits["ridge_flop_per_byte"] = limits["matmul_float32_gflops"] / limits["memory_gbps"]
+    """The limits measured now: float32 and bfloat16 matmul ``rates``, memory GB/s, and a
+    depthwise and a pointwise convolution's ``rates`` and arithmetic intensity."""
+    limits = {"matmul_float32": matmul_rates("float32"), "matmul_bfloat16": matmul_rates("bfloat16"),
+              "memory_gbps": memory_gbps(), "depthwise": conv_rates(True),
+              "pointwise": conv_rates(False)}
+    limits["ridge_flop_per_byte"] = limits["matmul_float32"]["per_cpu"] / limits["memory_gbps"]
     return limits
+
+
+def share(measured: dict[str, float], limits: dict) -> str:
+    """``measured`` (``rates``) as a share of the float32 matmul's, per CPU second (load-proof)
+    and per wall second."""
+    peak = limits["matmul_float32"]
+    return (f"{measured['per_cpu'] / peak['per_cpu']:.0%} of peak per CPU-s "
+            f"({measured['gflops'] / peak['gflops']:.0%} wall)")
 
 
 def cpu_has_bf16() -> bool:
@@ -96,20 +104,23 @@ def cpu_has_bf16() -> bool:
 
 
 def limit_rows(limits: dict) -> list[tuple[str, str, str]]:
-    """Table rows of ``machine_limits``: the peaks, and where depthwise convolutions sit."""
-    peak = limits["matmul_float32_gflops"]
+    """Table rows of ``machine_limits`` (GFLOP per CPU second / per wall second): the peaks,
+    and where depthwise convolutions sit."""
     bf16_note = ("native bf16" if cpu_has_bf16() else
                  "no native bf16 on this processor (emulated; measured as is)")
+
+    def value(measured: dict) -> str:
+        return f"{measured['per_cpu']:.1f} / {measured['gflops']:.1f}"
+
     depthwise, pointwise = limits["depthwise"], limits["pointwise"]
     return [
-        (f"peak: float32 matmul {MATMUL_SIZE}^2 (GFLOP/s)", f"{peak:.1f}", "100 % of peak"),
-        (f"bfloat16 matmul {MATMUL_SIZE}^2 (GFLOP/s)", f"{limits['matmul_bfloat16_gflops']:.1f}",
-         bf16_note),
-        ("memory copy (GB/s)", f"{limits['memory_gbps']:.1f}",
+        (f"peak: float32 matmul {MATMUL_SIZE}^2 (GFLOP/CPU-s / GFLOP/s)",
+         value(limits["matmul_float32"]), "100 % of peak"),
+        (f"bfloat16 matmul {MATMUL_SIZE}^2", value(limits["matmul_bfloat16"]), bf16_note),
+        ("memory copy (GB/CPU-s)", f"{limits['memory_gbps']:.1f}",
          f"ridge {limits['ridge_flop_per_byte']:.1f} FLOP/byte"),
-        ("3x3 depthwise conv, Xception block2 shape (GFLOP/s)", f"{depthwise['gflops']:.1f}",
-         f"{depthwise['gflops'] / peak:.0%} of peak; {depthwise['flop_per_byte']:.1f} FLOP/byte: "
-         "memory-bound"),
-        ("1x1 pointwise conv, same shape (GFLOP/s)", f"{pointwise['gflops']:.1f}",
-         f"{pointwise['gflops'] / peak:.0%} of peak; {pointwise['flop_per_byte']:.1f} FLOP/byte"),
+        ("3x3 depthwise conv, Xception block2 shape", value(depthwise),
+         f"{share(depthwise, limits)}; {depthwise['flop_per_byte']:.1f} FLOP/byte: memory-bound"),
+        ("1x1 pointwise conv, same shape", value(pointwise),
+         f"{share(pointwise, limits)}; {pointwise['flop_per_byte']:.1f} FLOP/byte"),
     ]
