@@ -314,7 +314,8 @@ def main() -> None:
         elif args.side == "reference":
             measured = reference_side(case, indices)
         else:
-            measured = convviz_side(case, indices, args.sweep, args.side)
+            measured = convviz_side(case, indices, args.sweep,
+                                    "clear" if args.side == "clear" else "reference")
         measured.update(onednn=benchlib.onednn_enabled(), peak_rss_mib=benchlib.peak_rss_mib())
         print(json.dumps(measured))
         return
