@@ -138,3 +138,20 @@ def test_previews_only_when_someone_listens(monkeypatch):
     assert handed[1] is not None and [update.step for update in reported] == [1, 2, 3, 4, 5]
     assert sorted(reported[-1].previews) == [1, 2] and reported[-1].previews[1].shape == (24, 24)
     assert quiet.filters.losses == pytest.approx(heard.filters.losses)  # the same patterns either way
+
+
+def test_automatic_batches_start_small_for_an_early_preview(wavy, keras):
+    """At 200 px the first batch has 2 filters (its preview comes as early as it did), the
+    next ones 4 (the measured best); an explicit batch size is kept for every batch."""
+    from convviz_gui.engine.featurevis import visualize_filters
+    from convviz_gui.engine.featurevis.batches import chunks
+
+    inputs = keras.Input((None, None, 3))
+    loaded = wrap(keras.Model(inputs, keras.layers.Conv2D(8, 3, name="conv")(inputs), name="plain"))
+    seen = []
+    result = visualize_filters(loaded, ("conv",), list(range(7)), FilterSettings(steps=1),
+                               progress=seen.append)
+    assert [update.batch for update in seen] == [2, 4, 1] and sorted(result.patterns) == list(range(7))
+    assert FilterSettings().batch_for(100, 100, first=True) == 8
+    assert FilterSettings(batch_size=3).batch_for(200, 200, first=True) == 3
+    assert chunks([], 4, 2) == [] and chunks([1, 2, 3], 4) == [[1, 2, 3]]

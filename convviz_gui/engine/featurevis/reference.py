@@ -198,4 +198,4 @@ def visualize_reference(loaded: LoadedModel, layer: LayerPath, indices: list[int
         return ReferenceBatch(ascent, images, tf.constant(chunk, tf.int32), learning_rate, crop)
 
     return run_batches(result, indices, settings.batch_for(height, width), start, progress,
-                       should_cancel, started)
+                       should_cancel, started, settings.batch_for(height, width, first=True))

@@ -38,10 +38,12 @@ CLEAR_LEARNING_RATE = 0.05
 # Plain convolutions want 4 or more images (VGG16: 1.4x less work per filter than one at
 # a time; 4 is within 4 % of the best), Xception's mix of depthwise and pointwise
 # convolutions is flat; and the first preview (after ``preview_every`` steps) comes later
-# the bigger the batch, so 4 rather than 8. (With the Eigen kernels the old rule of 2 was
-# best: 0.65 s per filter, 0.76 by 4, 0.88 by 16 on Xception; VGG16 takes 14.7 CPU-s per
-# filter by 4 there.)
+# the bigger the batch, so 4 rather than 8, and a job's FIRST batch keeps 2 images at
+# 200 px (``FIRST_AUTO_BATCH_PIXELS``): its preview comes as soon as it used to. (With the
+# Eigen kernels the old rule of 2 was best: 0.65 s per filter, 0.76 by 4, 0.88 by 16 on
+# Xception; VGG16 takes 14.7 CPU-s per filter by 4 there.)
 AUTO_BATCH_PIXELS = 4 * 200 * 200
+FIRST_AUTO_BATCH_PIXELS = 2 * 200 * 200
 MAX_AUTO_BATCH = 16
 
 
@@ -109,11 +111,13 @@ class FilterSettings:
         """Border cut from the deprocessed pattern."""
         return self.crop if self.crop is not None else size // 8
 
-    def batch_for(self, height: int, width: int) -> int:
-        """Filters optimized together: the set size, or as many as fit the pixel budget."""
+    def batch_for(self, height: int, width: int, first: bool = False) -> int:
+        """Filters optimized together: the set size, or as many as fit the pixel budget
+        (``first``: a job's first batch, whose preview is waited for)."""
         if self.batch_size is not None:
             return self.batch_size
-        return max(1, min(MAX_AUTO_BATCH, AUTO_BATCH_PIXELS // (height * width)))
+        budget = FIRST_AUTO_BATCH_PIXELS if first else AUTO_BATCH_PIXELS
+        return max(1, min(MAX_AUTO_BATCH, budget // (height * width)))
 
     def check_counts(self) -> None:
         """Steps, an explicit batch size and (clear style) the variants must be positive."""
