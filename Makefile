@@ -51,8 +51,9 @@ $(BUNDLE_STAMP): $(STAMP)
 
 bundle: dist/.convviz-bundle
 
+# The byte code archive stored, not compressed: the engine starts 0.3 s sooner (convviz.spec).
 dist/.convviz-bundle: $(BUNDLE_STAMP) $(BUNDLE_INPUTS)
-	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN convviz.spec
+	PYINSTALLER_ZLIB_COMPRESSION_LEVEL=0 $(BIN)/python -m PyInstaller --noconfirm --log-level WARN convviz.spec
 	touch $@
 
 # Build it, start it as a double-click would (empty environment, Xvfb) and check its processes.

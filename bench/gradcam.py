@@ -4,8 +4,11 @@ Run by hand: ``python bench/gradcam.py``. Targets: ConvViz/forward <= 1.25 and
 reference/ConvViz >= 3. Then every method of issue 11 on Xception 299 as a multiple of one
 compiled forward pass: Score-CAM's default (32 highest-variance maps) <= 40 on
 block14_sepconv2_act, the faithfulness metrics well under the number of images they
-evaluate, the demo's metrics < 2 s (``--methods-only`` runs just this table; ``--all-maps``
-adds Score-CAM on all 2048 maps). Ends with one JSON line.
+evaluate, the demo's metrics < 2 s (``--methods-only`` runs just this table, ``--methods
+rise,gradcam`` only these methods in it; ``--all-maps`` adds Score-CAM on all 2048 maps);
+the LRP methods <= 3 forward passes each (``--lrp-only`` runs just those); RISE (its
+default: 4000 masks at 299 px, in batches) < 4000 forward passes; ROAD's imputations (part
+of the metrics) are timed on their own. Ends with one JSON line.
 
 Beside the ratios, the GFLOP per CPU second and per second of the forward pass and of
 Grad-CAM (FLOPs counted per layer from the Keras graph, ``flopcount.py``; Grad-CAM is a
@@ -134,17 +137,22 @@ def bench_case(name: str, runs: int) -> dict:
             "reference_onednn": reference["onednn"], "crashed_exit": reference["crashed_exit"]}
 
 
+LRP_METHODS = ("LRP", "LRP-epsilon", "LRP-alpha-beta", "LRP-gamma")
+LRP_GOAL = 3.0  # forward passes per LRP map (issue 23)
 SLOW_RUNS = 1  # batched methods take seconds: one timed run after the compiling one
 
 
-def bench_methods(runs: int, all_maps: bool) -> dict:
-    """Every method on Xception 299 (random weights) at block14_sepconv2_act, as a multiple of
-    one compiled forward pass; Score-CAM's default (32 maps) and, on request, all 2048 maps;
-    the faithfulness metrics' cost; the demo's metrics time."""
+def bench_methods(runs: int, all_maps: bool, only: tuple[str, ...] = ()) -> dict:
+    """Every method (or the ``only`` ones, by any name) on Xception 299 (random weights) at
+    block14_sepconv2_act, as a multiple of one compiled forward pass; Score-CAM's default
+    (32 maps) and, on request, all 2048 maps; the faithfulness metrics' cost, ROAD's
+    imputations alone; the demo's metrics time."""
     import tensorflow as tf
 
-    from convviz_gui.engine.cam import CAM_METHODS, ClassScore, MethodOptions
+    from convviz_gui.engine.cam import CAM_METHODS, ClassScore, MethodOptions, method_class
+    from convviz_gui.engine.cam.base import Steps
     from convviz_gui.engine.cam.metrics import faithfulness
+    from convviz_gui.engine.cam.metrics_road import LEVELS, road_images
 
     loaded, batch, layer = load_case("xception")
     forward = compiled_forward(loaded.keras_model)
@@ -153,7 +161,8 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
     class_index = int(np.argmax(forward(tensor).numpy()[0]))
     target = ClassScore(class_index)
     rows, ratios = [("(a) compiled forward pass, batch 1 (s)", f"{forward_s:.4f}", "")], {}
-    variants = [(name, name, MethodOptions()) for name in CAM_METHODS]
+    chosen = {method_class(name).name for name in only} or set(CAM_METHODS)
+    variants = [(name, name, MethodOptions()) for name in CAM_METHODS if name in chosen]
     if all_maps:
         variants.append(("Score-CAM (all maps)", "Score-CAM", MethodOptions(top_n=0)))
     for title, method, options in variants:
@@ -167,6 +176,13 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
             goal = f"<= 40  {benchlib.verdict(ratios[title] <= 40)}"
         elif method == "Grad-CAM":
             goal = f"<= 1.25  {benchlib.verdict(ratios[title] <= 1.25)}"
+        elif method in LRP_METHODS:
+            goal = f"<= {LRP_GOAL:g}  {benchlib.verdict(ratios[title] <= LRP_GOAL)}"
+        elif method == "RISE":  # batches beat one forward pass per mask
+            masks = explainer.mask_count(*batch.shape[1:3])
+            title = f"RISE ({masks} masks)"
+            ratios[title] = ratios.pop(method)
+            goal = f"< {masks}  {benchlib.verdict(ratios[title] < masks)}"
         rows.append((f"{title} / forward ({seconds:.2f} s)", f"{ratios[title]:.1f}", goal))
     cam = make_cam(loaded, (layer,), "Grad-CAM").explain(batch, target)
     measured = faithfulness(loaded, batch, cam, target, "logit")
@@ -176,6 +192,12 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
     rows.append((f"metrics / forward ({measured.images} images, {metrics_s:.2f} s)",
                  f"{metrics_ratio:.1f}",
                  f"< {measured.images}  {benchlib.verdict(metrics_ratio < measured.images)}"))
+    height, width = batch.shape[1:3]
+    importance = cam.upsampled(width, height)
+    road_s = benchlib.median_seconds(
+        lambda: road_images(batch[0], importance, LEVELS, Steps()), SLOW_RUNS)
+    rows.append((f"  of which ROAD's imputations, {2 * (len(LEVELS) - 1)} sparse solves (s)",
+                 f"{road_s:.2f}", ""))
     demo, demo_batch, demo_layer = load_case("demo")
     demo_cam = make_cam(demo, (demo_layer,), "Grad-CAM").explain(demo_batch, ClassScore(3))
     demo_s = benchlib.median_seconds(
@@ -190,9 +212,50 @@ def bench_methods(runs: int, all_maps: bool) -> dict:
     benchlib.print_table(f"Every method, Xception 299 random weights, {layer} (slow methods: "
                          f"{SLOW_RUNS} run after compiling; others median of {runs})", rows)
     figures = {f"method_over_forward[{name}]": ratio for name, ratio in ratios.items()}
-    figures.update({"scorecam_over_forward": ratios["Score-CAM"],
+    figures.update({"scorecam_over_forward": ratios.get("Score-CAM"),
                     "metrics_over_forward": metrics_ratio, "metrics_images": measured.images,
+                    "road_imputation_s": road_s,
                     "demo_metrics_s": demo_s, "demo_metrics_over_forward": demo_ratio})
+    return figures
+
+
+def bench_lrp(runs: int) -> dict:
+    """The LRP methods on Xception 299 (random weights) as multiples of one compiled forward
+    pass, with Saliency (one plain forward and backward pass to the input) as the floor of
+    any method that propagates back to the pixels. Each run times the forward pass and every
+    method in turn and each keeps its fastest run: on a shared machine the load changes
+    between runs, and the fastest is the one least disturbed."""
+    import time
+
+    import tensorflow as tf
+
+    from convviz_gui.engine.cam import ClassScore
+
+    loaded, batch, _ = load_case("xception")
+    forward = compiled_forward(loaded.keras_model)
+    tensor = tf.constant(batch)
+    target = ClassScore(int(np.argmax(forward(tensor).numpy()[0])))
+    calls = {"forward": lambda: forward(tensor).numpy()}
+    for method in ("Saliency", *LRP_METHODS):
+        explainer = make_cam(loaded, None, method)
+        explainer.explain(batch, target)  # traced and compiled once, not timed
+        calls[method] = lambda e=explainer: e.explain(batch, target)
+    fastest = dict.fromkeys(calls, float("inf"))
+    for _ in range(runs):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            fastest[name] = min(fastest[name], time.perf_counter() - start)
+    forward_s = fastest.pop("forward")
+    rows, figures = [("(a) compiled forward pass, batch 1 (s)", f"{forward_s:.4f}", "")], {}
+    for method, seconds in fastest.items():
+        ratio = seconds / forward_s
+        figures[f"method_over_forward[{method}]"] = ratio
+        goal = f"<= {LRP_GOAL:g}  {benchlib.verdict(ratio <= LRP_GOAL)}" if method in LRP_METHODS \
+            else "(floor: one backward pass)"
+        rows.append((f"{method} / forward ({seconds:.3f} s)", f"{ratio:.2f}", goal))
+    benchlib.print_table(f"LRP, Xception 299 random weights (fastest of {runs}, interleaved)",
+                         rows)
     return figures
 
 
@@ -201,6 +264,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--methods-only", action="store_true",
                         help="only the every-method table (no reference comparison)")
+    parser.add_argument("--lrp-only", action="store_true",
+                        help="only the LRP methods as multiples of one forward pass")
+    parser.add_argument("--methods", default="",
+                        help="comma-separated methods of the every-method table (default: all)")
     parser.add_argument("--all-maps", action="store_true",
                         help="also time Score-CAM on all 2048 maps (minutes)")
     parser.add_argument("--reference", choices=CASES, help=argparse.SUPPRESS)
@@ -210,9 +277,14 @@ def main() -> None:
         reference_main(args.reference, args.class_index, args.runs)
         return
     onednn = benchlib.onednn_enabled()
+    figures: dict = {"onednn": onednn}
+    if args.lrp_only:
+        figures.update(bench_lrp(args.runs))
+        benchlib.print_json(figures)
+        return
     limits = flops.machine_limits()
     peak = limits["matmul_float32"]["per_cpu"]
-    figures: dict = {"onednn": onednn, "limits": limits}
+    figures["limits"] = limits
     for name, title in ({} if args.methods_only else CASES).items():
         measured = bench_case(name, args.runs)
         forward_rates, gradcam_rates = measured["forward_rates"], measured["gradcam_rates"]
@@ -252,7 +324,8 @@ def main() -> None:
     benchlib.print_table("The machine's limits, measured in this run", flops.limit_rows(limits))
     print("Depthwise convolutions (most of Xception's layers, few of its FLOPs) do 2*9 FLOPs "
           "per value moved: memory-bound, far below the matmul peak.")
-    figures.update(bench_methods(args.runs, args.all_maps))
+    only = tuple(name for name in args.methods.split(",") if name.strip())
+    figures.update(bench_methods(args.runs, args.all_maps, only))
     benchlib.print_json(figures)
 
 

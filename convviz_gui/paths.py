@@ -33,3 +33,16 @@ def user_data_dir() -> Path:
     path = base / "ConvViz"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def user_cache_dir() -> Path:
+    """Per-user folder for results that can be computed again (created on demand):
+    ``$XDG_CACHE_HOME/ConvViz`` (~/.cache), ~/Library/Caches/ConvViz, %LOCALAPPDATA%\\ConvViz\\Cache."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "ConvViz" / "Cache"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches" / "ConvViz"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ConvViz"
+    base.mkdir(parents=True, exist_ok=True)
+    return base

@@ -72,7 +72,8 @@ def test_figures_import_no_tensorflow():
     assert found["heavy"] == []
     assert found["views"] == sorted(["ActivationsResult", "OverviewResult", "FiltersResult",
                                      "Explanation", "Comparison", "ImageExplanations",
-                                     "KernelsResult"])
+                                     "KernelsResult", "SanityResult", "MistakesView",
+                                     "StrategiesView", "ChannelView"])
 
 
 MAX_MODULE_LINES = 450

@@ -134,12 +134,17 @@ def engine_processes(pid: int) -> list[int]:
     return [child for child in children(pid) if ENGINE_ARGUMENT in command_line(child)]
 
 
-def loads_tensorflow(pid: int) -> bool:
-    """Whether TensorFlow's library is mapped into process ``pid``."""
+def maps_library(pid: int, name: str) -> bool:
+    """Whether a library whose file name contains ``name`` is mapped into process ``pid``."""
     try:
-        return "libtensorflow" in Path(f"/proc/{pid}/maps").read_text()
+        return name in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return False
+
+
+def loads_tensorflow(pid: int) -> bool:
+    """Whether TensorFlow's library is mapped into process ``pid``."""
+    return maps_library(pid, "libtensorflow")
 
 
 def stop_group(process: subprocess.Popen) -> None:

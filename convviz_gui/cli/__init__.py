@@ -2,9 +2,10 @@
 
 One module per family of commands, each declaring a ``common.Command`` (its arguments and
 its run function side by side): ``model`` (inspect, predict), ``activations``, ``filters``,
-``explain`` (gradcam, compare; their shared options in ``explain_options``), ``report``
-and ``kernels``. ``COMMANDS`` lists them in the order ``convviz --help`` shows: a new
-command is one module and one entry there.
+``explain`` (gradcam, compare; their shared options in ``explain_options``), ``sanity``
+(the model-randomization check of a method), ``report``, ``dataset`` and ``kernels``.
+``COMMANDS`` lists them in the order ``convviz --help`` shows: a new command is one module
+and one entry there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 import convviz_gui.engine  # noqa: F401  (sets TensorFlow environment before it loads)
 from convviz_gui import __version__
-from convviz_gui.cli import activations, explain, filters, kernels, model, report
+from convviz_gui.cli import activations, dataset, explain, filters, kernels, model, report, sanity
 from convviz_gui.cli.common import Command, progress_printer
 from convviz_gui.engine.errors import ConvVizError
 
@@ -28,7 +29,9 @@ COMMANDS: tuple[Command, ...] = (
     filters.FILTERS,
     explain.GRADCAM,
     explain.COMPARE,
+    sanity.SANITY,
     report.REPORT,
+    dataset.DATASET,
     kernels.KERNELS,
 )
 
@@ -84,8 +87,18 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    """Run the chosen command with a fresh workspace; returns (JSON payload, text)."""
+    """Run the chosen command with a fresh workspace; returns (JSON payload, text). The
+    payload says the precision its passes ran in (``"precision"``; an explanation's own,
+    when its method keeps float32 under ``auto``)."""
+    from convviz_gui.engine.precision import emulation_note
     from convviz_gui.ops.context import OpContext, Workspace
 
     command = next(command for command in COMMANDS if command.name == args.command)
-    return command.run(args, OpContext(Workspace(), progress_printer(args, command.progress)))
+    context = OpContext(Workspace(), progress_printer(args, command.progress),
+                        precision=getattr(args, "precision", "float32"))
+    payload, text = command.run(args, context)
+    precision = context.resolved_precision()
+    note = emulation_note(precision)
+    if note:
+        print(f"convviz: note: {note}", file=sys.stderr)
+    return {"precision": precision.describe(), **payload}, text

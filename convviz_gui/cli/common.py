@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from convviz_gui.engine.images import FIT_MODES, PRESETS
+from convviz_gui.engine.precision import PRECISIONS
 from convviz_gui.ops.base import ImageRef, ModelRef
 from convviz_gui.ops.context import OpContext
 from convviz_gui.ops.export import FigureStyle
@@ -46,7 +47,8 @@ def add_model_arguments(sub: argparse.ArgumentParser, image: bool) -> None:
 
 
 def add_model_options(sub: argparse.ArgumentParser) -> None:
-    """How the model is opened: the code it runs, consent, and which output is explained."""
+    """How the model is opened: the code it runs, consent, which output is explained, and
+    the precision its passes run in."""
     sub.add_argument("--trust-model-code", action="store_true",
                      help="allow running code: Lambda layers in the model file, --model-code")
     sub.add_argument("--model-code", action="append", default=[], metavar="FILE.py|MODULE",
@@ -55,6 +57,11 @@ def add_model_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--output", default="",
                      help="the output explained, by name or index, for a model with several "
                           "(default: the remembered one, else the classifier head)")
+    sub.add_argument("--precision", choices=PRECISIONS, default="auto",
+                     help="the type the model's passes run in: auto (bfloat16 on processors "
+                          "and GPUs that have it, float16 on older GPUs, else float32), "
+                          "float32, bfloat16 or float16; scores and maps stay float32 "
+                          "(default: auto)")
 
 
 def add_output_options(sub: argparse.ArgumentParser) -> None:

@@ -1,5 +1,10 @@
 """Values built once per model and kept with it: compiled functions, cut-down models,
-checked sizes. They live in ``LoadedModel.cache`` and go when the model is closed."""
+checked sizes. They live in ``LoadedModel.cache`` and go when the model is closed.
+
+Each value is built at the active precision (``precision.using``) and kept under it:
+functions built while bfloat16 is active are traced in bfloat16 (``precision.traced``), so
+whatever compiles a model's pass must trace it inside ``build`` (``get_concrete_function``).
+"""
 
 from __future__ import annotations
 
@@ -20,10 +25,15 @@ def cached(loaded: HoldsCache, key: Hashable, build: Callable[[], Value]) -> Val
 
     Args:
         loaded: the model the value belongs to.
-        key: a tuple naming the value, its kind first (``("ascent", path, ...)``).
+        key: a tuple naming the value, its kind first (``("ascent", path, ...)``); the
+            active precision is added to it when it is not float32.
         build: makes the value; called only when ``key`` is not cached yet (when it raises,
             nothing is cached).
     """
-    if key not in loaded.cache:
-        loaded.cache[key] = build()
-    return loaded.cache[key]
+    from convviz_gui.engine.precision import active, traced
+
+    precision = active().name
+    full = key if precision == "float32" else (key, precision)
+    if full not in loaded.cache:
+        loaded.cache[full], _ = traced(loaded, build)
+    return loaded.cache[full]

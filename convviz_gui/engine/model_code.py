@@ -22,11 +22,17 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.keras2 import saved_config
 
 SETTINGS_KEY = "model_code"
-# Packages Keras imports by itself when a model names them; the user installs them.
+# Packages Keras imports by itself when a model names them; the user installs them: into
+# ConvViz's Python environment, or (the self-contained app cannot take packages) with ConvViz.
 ADDON_INSTALL = {
     "keras_hub": 'pip install "convviz[hub]" (or pip install keras-hub)',
     "keras_cv": "pip install keras-cv",
     "keras_nlp": "pip install keras-nlp",
+}
+ADDON_WITH_CONVVIZ = {
+    "keras_hub": ("KerasHub", 'pip install "convviz[hub]"'),
+    "keras_cv": ("KerasCV", "pip install convviz keras-cv"),
+    "keras_nlp": ("KerasNLP", "pip install convviz keras-nlp"),
 }
 WHERE_TO_GIVE_CODE = ("give the Python file or module that defines {it}: Model > Load Model Code… "
                       "in the window, --model-code FILE.py on the command line")
@@ -234,10 +240,9 @@ def explain_load_failure(path: Path, error: Exception, code: Sequence[str],
     if config is None:
         return None
     items = custom_objects_in(config)
-    for package, command in ADDON_INSTALL.items():
+    for package in ADDON_INSTALL:
         if any(item.top_package == package for item in items) and not _importable(package):
-            return ConvVizError(f"{path.name} was saved from {package}, which is not installed; "
-                                f"install it with {command}.")
+            return addon_missing_error(path.name, package)
     missing = [item for item in items
                if item.top_package not in ADDON_INSTALL and not _resolved(item, custom_objects)]
     if not missing:
@@ -261,6 +266,19 @@ def _code_failed(name: str, error: BaseException, code: Sequence[str]) -> ConvVi
     detail = f": {lines[0][:300].rstrip('.')}" if lines else ""
     return ConvVizError(f"Cannot open {name} with the model code {code_label(code)} "
                         f"({type(error).__name__}{detail}).")
+
+
+def addon_missing_error(name: str, package: str) -> ConvVizError:
+    """``name`` needs the add-on ``package``, which is not importable: how to get it. The
+    self-contained app (``sys.frozen``, ``convviz.spec``) cannot take packages, so there the
+    way is ConvViz installed from pip with the add-on."""
+    if getattr(sys, "frozen", False):
+        label, command = ADDON_WITH_CONVVIZ[package]
+        return ConvVizError(f"{name} was saved from {package}, which this ConvViz app does not "
+                            f"include; to open {label} models, install ConvViz from pip with it "
+                            f"({command}) and open the model there.")
+    return ConvVizError(f"{name} was saved from {package}, which is not installed; "
+                        f"install it with {ADDON_INSTALL[package]}.")
 
 
 def _importable(package: str) -> bool:

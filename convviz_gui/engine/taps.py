@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath
 from convviz_gui.engine.model_cache import cached
+from convviz_gui.engine.precision import as_float32
 
 if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
@@ -42,7 +43,7 @@ def build_tap_model(
     taps, outputs = _run_tapped(model, new_input, paths, layer_inputs, substitutes or {})
     result = [taps[path] for path in paths]
     if with_outputs:
-        result.extend(outputs)
+        result.extend(as_float32(output) for output in outputs)
     inputs = [new_input, *extra_inputs] if extra_inputs else new_input
     return keras.Model(inputs, result, name=f"{model.name}_taps")
 
@@ -81,8 +82,14 @@ def _run_tapped(
         if name in wanted_here:
 
             def call_and_keep(*args: Any, **kwargs: Any) -> Any:
-                output = call(*args, **kwargs)
-                taps.setdefault(wanted_here[name], args[0] if layer_inputs else output)
+                # A tap is float32 (a reduced-precision pass: ``engine.precision``), and the
+                # layers after it read the same tensor, so gradients reach it.
+                if layer_inputs:
+                    args = (as_float32(args[0]), *args[1:])
+                    taps.setdefault(wanted_here[name], args[0])
+                    return call(*args, **kwargs)
+                output = as_float32(call(*args, **kwargs))
+                taps.setdefault(wanted_here[name], output)
                 return output
 
             return call_and_keep
@@ -165,7 +172,7 @@ def build_sized_tap_model(
         # than the graph was built for, so the graph is run layer by layer instead.
         outputs = part._run_through_graph(outputs, operation_fn=checked)
         current = node.operation
-    return keras.Model(new_input, outputs, name=f"{model.name}_to_{path[-1]}")
+    return keras.Model(new_input, as_float32(outputs), name=f"{model.name}_to_{path[-1]}")
 
 
 def _graph(model: Any) -> Any:
@@ -202,7 +209,8 @@ def compiled_taps(
         @tf.function(input_signature=[spec])
         def function(batch: Any) -> list[Any]:
             outputs = tap_model(batch, training=False)
-            outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = [as_float32(output) for output in
+                       (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
             if channels is not None:
                 outputs = [output[..., :channels] for output in outputs]
             return outputs

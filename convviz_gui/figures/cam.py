@@ -1,5 +1,6 @@
 """The figure of one explanation: image, map with its scale, overlay with its peak, and
-optionally the segmentation mask and the faithfulness curves (Petsiuk et al. 2018)."""
+optionally the segmentation mask and the faithfulness curves (deletion/insertion, Petsiuk
+et al. 2018, beside ROAD's, Rong et al. 2022)."""
 
 from __future__ import annotations
 
@@ -43,19 +44,26 @@ def gradcam_figure(
     up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), 0, 1)
     panels = 3 + (mask is not None)
     # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
-    # of their own under them, as wide as the figure: readable at any canvas size.
+    # of their own under them, as wide as the figure (deletion/insertion beside ROAD, or
+    # above it on a tall canvas): readable at any canvas size.
     cols = 2 if tall else panels
     image_rows = -(-panels // cols)
-    curve_rows = int(metrics is not None)
+    curve_rows = (2 if tall else 1) * (metrics is not None)
     figure = Figure(figsize=(8 if tall else 4 * cols, 4.3 * image_rows + 3.4 * curve_rows),
                     layout="constrained")
+    curve_height = 0.8 / max(1, curve_rows)  # stacked curves share one row's height
     grid = figure.add_gridspec(image_rows + curve_rows, cols,
-                               height_ratios=[1.0] * image_rows + [0.8] * curve_rows)
+                               height_ratios=[1.0] * image_rows + [curve_height] * curve_rows)
     axes = [figure.add_subplot(grid[index // cols, index % cols]) for index in range(panels)]
     for ax in axes:
         ax.set_axis_off()
     if metrics is not None:
-        axes.append(figure.add_subplot(grid[image_rows, :]))
+        if tall:
+            curves = [grid[image_rows + row, :] for row in range(curve_rows)]
+        else:
+            beside = grid[image_rows, :].subgridspec(1, 2)
+            curves = [beside[0, 0], beside[0, 1]]
+        axes += [figure.add_subplot(cell) for cell in curves]
     axes[0].imshow(image_rgb)
     axes[0].set_title("image", fontsize=10)
     heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
@@ -83,7 +91,8 @@ def gradcam_figure(
                        vmin=0, vmax=max(9, int(mask.max())))
         axes[3].set_title("mask", fontsize=10)  # the predicted classes (p > 0.5 for one channel)
     if metrics is not None:
-        metrics_axes(axes[-1], metrics, legend_columns=1 if tall else 2)
+        for draw, ax in zip((metrics_axes, road_axes), axes[-2:]):  # stacked when tall
+            draw(ax, metrics, legend_columns=1, wide=tall)
     top = ""
     if predictions:
         top = "\ntop: " + ", ".join(f"{shorten(p.label, LABEL_LIMIT)} {p.score:.3f}"
@@ -116,26 +125,52 @@ def _cam_values(cam: CamResult, normalize: bool, scale: float | None
 
 
 def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False,
-                 legend_columns: int = 2) -> None:
+                 legend_columns: int = 2, wide: bool = True) -> None:
     """Deletion and insertion curves with their AUCs (Petsiuk 2018) and Average Drop; the
-    legend sits under the axis (``legend_columns`` entries side by side) unless ``compact``."""
+    legend sits under the axis (``legend_columns`` entries side by side) unless ``compact``;
+    the title takes two lines unless the axis is ``wide``."""
+    _two_curves(ax, metrics.fractions, (metrics.deletion, metrics.insertion), (
+        f"deletion AUC {metrics.deletion_auc:.3f} (lower better)",
+        f"insertion AUC {metrics.insertion_auc:.3f} (higher better)"), compact, legend_columns)
+    ax.fill_between(metrics.fractions, metrics.deletion, color=CURVE_COLORS[0], alpha=0.12)
+    if not compact:
+        ax.set_xlabel("share of pixels removed / inserted", fontsize=8)
+        ax.set_ylabel("probability", fontsize=8)
+        ax.set_title(f"faithfulness{': ' if wide else chr(10)}average drop "
+                     f"{metrics.average_drop:.1%}, increase "
+                     f"{'yes' if metrics.average_increase else 'no'}", fontsize=9)
+
+
+def road_axes(ax: Axes, metrics: Faithfulness, compact: bool = False, legend_columns: int = 2,
+              wide: bool = True) -> None:
+    """ROAD's curves (Rong 2022): the probability as pixels are imputed from their
+    neighbours, most relevant first (MoRF) and least relevant first (LeRF), with their
+    areas; the legend and title as ``metrics_axes``'."""
+    _two_curves(ax, metrics.road_fractions, (metrics.road_morf, metrics.road_lerf), (
+        f"MoRF AUC {metrics.road_morf_auc:.3f} (lower better)",
+        f"LeRF AUC {metrics.road_lerf_auc:.3f} (higher better)"), compact, legend_columns)
+    if not compact:
+        ax.set_xlabel("share of pixels imputed", fontsize=8)
+        ax.set_title(f"ROAD{': ' if wide else chr(10)}removed pixels imputed", fontsize=9)
+
+
+CURVE_COLORS = ("#c0392b", "#2471a3")  # the curve that should fall, the one that should stay
+
+
+def _two_curves(ax: Axes, fractions: np.ndarray, curves: tuple[np.ndarray, np.ndarray],
+                labels: tuple[str, str], compact: bool, legend_columns: int) -> None:
+    """Two curves over the share of pixels, 0-1 both ways; the legend in the upper right
+    corner (``compact``) or under the axis and its labels, never over the curves."""
     ax.set_axis_on()
-    ax.plot(metrics.fractions, metrics.deletion, color="#c0392b", marker=".",
-            label=f"deletion AUC {metrics.deletion_auc:.3f} (lower better)")
-    ax.plot(metrics.fractions, metrics.insertion, color="#2471a3", marker=".",
-            label=f"insertion AUC {metrics.insertion_auc:.3f} (higher better)")
-    ax.fill_between(metrics.fractions, metrics.deletion, color="#c0392b", alpha=0.12)
+    for values, label, color in zip(curves, labels, CURVE_COLORS):
+        ax.plot(fractions, values, color=color, marker=".", label=label)
     ax.set(xlim=(0, 1), ylim=(0, 1.02))
     ax.tick_params(labelsize=7)
     if compact:
         ax.legend(fontsize=6, loc="upper right")
-    else:  # under the axis, beside each other: never over the curves
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+    else:  # a pad in font sizes (not in axes heights) clears the tick labels and the x label
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.8,
                   ncol=legend_columns, frameon=False)
-        ax.set_xlabel("share of pixels removed / inserted (most important first)", fontsize=8)
-        ax.set_ylabel("class probability", fontsize=8)
-        ax.set_title(f"faithfulness: average drop {metrics.average_drop:.1%}, increase "
-                     f"{'yes' if metrics.average_increase else 'no'}", fontsize=10)
 
 
 @draws(Explanation, cmap="jet")

@@ -35,5 +35,7 @@ def cam_title(cam: CamResult) -> str:
     explained = ""
     if cam.score_kind == "logit" and cam.explained is not None:
         explained = f"; logit {cam.explained:.3g}"
+    if cam.relevance_sum is not None:  # LRP: how much of the score the map accounts for
+        explained += f"; relevance {cam.relevance_sum:.3g}"
     where = f"at {shorten_path(cam.layer)}" if cam.layer else "at the input"
     return f"{cam.method} for {shorten(target, LABEL_LIMIT)} ({cam.score:.3f}{explained}) {where}"

@@ -62,19 +62,28 @@ class Workspace:
 
 
 class OpContext:
-    """Handed to every operation: the workspace, ``progress(value)`` and ``cancelled``.
+    """Handed to every operation: the workspace, ``progress(value)``, ``cancelled`` and the
+    precision its model passes run in.
 
     Args:
         workspace: opened models and images.
         report: called with every progress value (may drop some to stay fluid).
         is_cancelled: polled by long operations between steps.
+        precision: ``auto``, ``float32``, ``bfloat16`` or ``float16`` (``engine.precision``).
     """
 
     def __init__(self, workspace: Workspace, report: Callable[[Any], None] | None = None,
-                 is_cancelled: Callable[[], bool] | None = None) -> None:
+                 is_cancelled: Callable[[], bool] | None = None, precision: str = "float32") -> None:
         self.workspace = workspace
         self._report = report
         self._is_cancelled = is_cancelled
+        self.precision = precision
+
+    def resolved_precision(self) -> Any:
+        """The ``engine.precision.Precision`` that runs (``auto`` resolved for this machine)."""
+        from convviz_gui.engine.precision import resolve
+
+        return resolve(self.precision)
 
     @property
     def cancelled(self) -> bool:

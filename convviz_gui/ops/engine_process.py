@@ -2,8 +2,11 @@
 
 The window talks to it through one duplex pipe (``EngineProcess``), with messages
 
-- window -> engine: ``("run", job_id, request)``, ``("cancel", job_id)``, ``("stop",)``;
-- engine -> window: ``("ready", pid)``, ``("versions", {...})`` once TensorFlow is loaded,
+- window -> engine: ``("run", job_id, request, precision)`` (``auto``, ``float32``... see
+  ``engine.precision``; a job keeps the precision it was sent with), ``("cancel", job_id)``,
+  ``("stop",)``;
+- engine -> window: ``("ready", pid)``, ``("versions", {...})`` once TensorFlow is loaded
+  (with ``precision``: what ``auto`` chooses on this machine, in words),
   ``("progress", job_id, value)``, and exactly one
   of ``("result", job_id, result)`` / ``("error", job_id, message, details, error_type)``
   / ``("cancelled", job_id)`` per job.
@@ -78,7 +81,7 @@ class EngineServer:
         self._connection = connection
         self._send_lock = threading.Lock()
         self._condition = threading.Condition()
-        self._pending: deque[tuple[int, Any]] = deque()
+        self._pending: deque[tuple[int, Any, str]] = deque()
         self._cancelled: set[int] = set()
         self._stopping = False
         self._workspace = Workspace()
@@ -89,17 +92,17 @@ class EngineServer:
         """Main loop (the process's main thread, where TensorFlow runs)."""
         threading.Thread(target=self._read, name="engine-pipe-reader", daemon=True).start()
         self._send(("ready", os.getpid()))
-        from convviz_gui.engine.runtime import versions
+        from convviz_gui.engine.runtime import engine_versions
 
-        self._send(("versions", versions()))  # loads TensorFlow while the window shows itself
+        self._send(("versions", engine_versions()))  # loads TensorFlow while the window shows itself
         while True:
             with self._condition:
                 while not self._pending and not self._stopping:
                     self._condition.wait()
                 if self._stopping:
                     break
-                job_id, request = self._pending.popleft()
-            self._execute(job_id, request)
+                job_id, request, precision = self._pending.popleft()
+            self._execute(job_id, request, precision)
 
     def _read(self) -> None:
         while True:
@@ -109,7 +112,8 @@ class EngineServer:
                 message = ("stop",)
             with self._condition:
                 if message[0] == "run":
-                    self._pending.append((message[1], message[2]))
+                    self._pending.append((message[1], message[2],
+                                          message[3] if len(message) > 3 else "float32"))
                 elif message[0] == "cancel":
                     self._cancelled.add(message[1])
                 elif message[0] == "stop":
@@ -121,7 +125,7 @@ class EngineServer:
     def _is_cancelled(self, job_id: int) -> bool:
         return self._stopping or job_id in self._cancelled
 
-    def _execute(self, job_id: int, request: Any) -> None:
+    def _execute(self, job_id: int, request: Any, precision: str = "float32") -> None:
         from convviz_gui.engine.errors import ConvVizError
         from convviz_gui.ops.context import OpContext
 
@@ -129,7 +133,7 @@ class EngineServer:
             self._finish(job_id, ("cancelled", job_id))
             return
         context = OpContext(self._workspace, lambda value: self._progress(job_id, request, value),
-                            lambda: self._is_cancelled(job_id))
+                            lambda: self._is_cancelled(job_id), precision)
         try:
             result = run(request, context)
         except ConvVizError as exc:

@@ -65,10 +65,13 @@ def registered_operations() -> dict[type[Request], Registered]:
 
 def run(request: Request, context: OpContext) -> Any:
     """Run the operation a request asks for; raises ``ConvVizError`` for the user's mistakes."""
+    from convviz_gui.engine.precision import using
+
     found = _OPERATIONS.get(type(request))
     if found is None:
         raise TypeError(f"no operation for {type(request).__name__}")
-    return found.run(request, context)
+    with using(context.resolved_precision()):
+        return found.run(request, context)
 
 
 def is_long(request: Request) -> bool:

@@ -11,6 +11,7 @@ from convviz_gui.figures.activations import channel_figure, page_start
 from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.activations import Activations, ActivationsResult, OverviewResult
 from convviz_gui.ops.export import FigureStyle
+from convviz_gui.ui.channel_strip import ChannelStrip
 from convviz_gui.ui.controls import NumberBox
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.overview_view import CHANNELS, OverviewView
@@ -145,10 +146,10 @@ class ActivationsTab(ViewTab):
         super().show_result(result)
         if isinstance(result, ActivationsResult) and self.figure is not None:
             self.figure.axes[0].format_coord = self._describe_point  # the toolbar names it
-        canvas = self.figure_view.canvas
-        if canvas is not None and self._clicks_connected_to is not canvas:
+        canvas = self.figure_view.canvas  # matplotlib keeps the callbacks with the figure
+        if canvas is not None and self._clicks_connected_to is not self.figure:
             canvas.mpl_connect("button_press_event", self._clicked)
-            self._clicks_connected_to = canvas
+            self._clicks_connected_to = self.figure
         self.status.emit("Activations ready.")
 
     def _describe_point(self, x: float, y: float) -> str:
@@ -194,7 +195,11 @@ class ActivationsTab(ViewTab):
         dialog.setWindowTitle(f"{acts.name} — channel {index}")
         view = FigureView()
         view.set_figure(channel_figure(acts, index, self.cmap.currentText()))
-        QVBoxLayout(dialog).addWidget(view)
-        dialog.resize(640, 680)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(view)
+        strip = ChannelStrip()  # the channel's top images of the last dataset scan, if any
+        if strip.show_channel(self.session.dataset, "/".join(acts.path), index):
+            layout.addWidget(strip)
+        dialog.resize(640, 680 + (strip.sizeHint().height() if strip.isVisible() else 0))
         dialog.show()
         return dialog

@@ -69,6 +69,25 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     return box
 
 
+def model_dialog(tab: QWidget, dialog: QDialog | None, make) -> QDialog | None:
+    """Show a tab's dialog that belongs to the current model (``dialog.model``), or
+    ``make(tab)`` when it belongs to another one (Compare, Sanity check).
+
+    Returns:
+        The dialog shown; ``dialog`` unchanged without a model and an image.
+    """
+    if not tab.session.ready:
+        tab.status.emit("Open a model and an image first.")
+        return dialog
+    if dialog is None or dialog.model is not tab.session.model:
+        if dialog is not None:
+            dialog.deleteLater()
+        dialog = make(tab)
+    dialog.show()
+    dialog.raise_()
+    return dialog
+
+
 class ElidingCombo(QComboBox):
     """A combo box narrower than its text shows it cut with "…" (not clipped mid-letter),
     and its tooltip starts with the whole text."""
@@ -163,17 +182,21 @@ class CatalogDialog(QDialog):
         return f"app:{self.names.currentText()}:{weights}"
 
 
-def about_text(versions: dict[str, str] | None) -> str:
-    """HTML for Help > About."""
+def about_text(versions: dict[str, str] | None, precision: str = "auto") -> str:
+    """HTML for Help > About; ``precision``: the window's choice (Edit > Precision)."""
     stack = versions or {"tensorflow": "not loaded yet", "keras": "not loaded yet"}
+    auto = stack.get("precision", "not known yet")
+    runs = auto if precision == "auto" else f"{precision} (chosen in Edit > Precision; auto: {auto})"
     licences = resource("LICENSES.md").read_text(encoding="utf-8")
     rows = "".join(f"<li>{line.strip('| ').split('|')[0].strip().strip('`')}: "
                    f"{line.strip('| ').split('|')[-1].strip().replace('`', '')}</li>"
                    for line in licences.splitlines() if line.startswith("| `"))
     return (f"<h3>ConvViz {__version__}</h3><p>See what a convolutional network has learned: "
-            "activations, filters and Grad-CAM.</p>"
+            "activations, filter patterns, weights, nineteen explanation methods with their "
+            "faithfulness and sanity checks, and what it learned across a dataset.</p>"
             f"<p>TensorFlow {stack['tensorflow']}, Keras {stack['keras']}, Qt {qVersion()}, "
             f"PySide6 {pyside_version}, Python {platform.python_version()}</p>"
+            f"<p>Precision: {runs}</p>"
             f"<p>Bundled data:</p><ul>{rows}</ul>")
 
 

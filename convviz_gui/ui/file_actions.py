@@ -42,6 +42,8 @@ class FileActions(QObject):
         self._paste_dir: Path | None = None
         self._failed_model: str | None = None  # Model > Load Model Code… applies to it
         self._pasted = 0
+        self._explain_next: tuple[str, int] | None = None  # (image path, class) for Grad-CAM
+        self._explaining = False  # ``_explain_arrived`` is connected
         self.recent_models_menu = QMenu("Recent Models", window)
         self.recent_images_menu = QMenu("Recent Images", window)
 
@@ -52,6 +54,7 @@ class FileActions(QObject):
         add_action(menu, self, "Open Keras &Application…", self.choose_application)
         add_action(menu, self, "Open &Image…", self.choose_image, "Ctrl+I")
         add_action(menu, self, "&Compare Images…", self.choose_images, "Ctrl+Shift+I")
+        add_action(menu, self, "Analyze &Dataset…", self.analyze_dataset, "Ctrl+Shift+D")
         add_action(menu, self, "Open &Demo", lambda: self.open_model("demo"))
         menu.addMenu(self.recent_models_menu)
         menu.addMenu(self.recent_images_menu)
@@ -141,6 +144,42 @@ class FileActions(QObject):
         window.tabs.setCurrentWidget(window.gradcam_tab)
         window.show_status(f"Comparing {len(paths)} images in the Grad-CAM tab: the same class, "
                            "layer, method and colour scale in every column.")
+
+    def analyze_dataset(self) -> None:
+        """File > Analyze Dataset…: choose a folder, then scan it in the Dataset tab."""
+        window = self.window
+        if self.session.model is None:
+            window.report_error("Open a model first: the analysis runs it on every image of the "
+                                "folder.", "")
+            return
+        tab = window.dataset_tab
+        folder = QFileDialog.getExistingDirectory(window, "Folder of images to analyze",
+                                                  tab.folder.text().strip() or self.last_dir("images"))
+        if folder:
+            self.remember_dir(folder, "images")
+            window.tabs.setCurrentWidget(tab)
+            tab.analyze(folder)
+
+    def explain_in_gradcam(self, path: str, class_index: int) -> None:
+        """Open an image of a dataset scan and explain ``class_index`` in the Grad-CAM tab."""
+        if not self._explaining:  # after the Grad-CAM tab's own reset of its class
+            self.session.image_changed.connect(self._explain_arrived)
+            self._explaining = True
+        self._explain_next = (str(Path(path).absolute()), class_index)
+        self.open_image(path, remember=False)
+
+    def _explain_arrived(self, image: ImageSummary) -> None:
+        if self._explain_next is None or str(Path(image.ref.path).absolute()) != self._explain_next[0]:
+            return
+        window, (_, class_index) = self.window, self._explain_next
+        self._explain_next = None
+        tab = window.gradcam_tab
+        tab.class_index = class_index
+        if tab.isVisible():
+            tab.invalidate()
+        else:  # computed once, as it is shown
+            tab.stale = True
+            window.tabs.setCurrentWidget(tab)
 
     # ----- models -------------------------------------------------------------------------------
     def open_model(self, spec: str, trust: bool = False, output: str | None = None,

@@ -26,6 +26,7 @@ from convviz_gui.engine.featurevis.targeting import (
 )
 from convviz_gui.ops.filters import Filters, FiltersResult
 from convviz_gui.ops.model import ModelSummary
+from convviz_gui.ui.channel_strip import ChannelStrip
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
@@ -104,6 +105,10 @@ class FiltersTab(ViewTab):
             self.add_controls(*row)
             self._advanced_rows.append(self.controls)
         self.add_controls(self.job, self.range_note)
+        self.strip = ChannelStrip()  # a clicked filter's top images in the last dataset scan
+        self.layout().addWidget(self.strip)
+        self._strip_filter: int | None = None
+        self._clicks_connected_to = None
         self._clear_only = [self.objective, self.negative, self.variants, self.diversity,
                             self.decorrelate, self.transforms, self.total_variation, self.l2,
                             self.blur]
@@ -120,6 +125,7 @@ class FiltersTab(ViewTab):
         session.model_changed.connect(self._model_changed)
         session.layer_changed.connect(lambda _layer: self._fit_range_to_layer())
         session.preset_changed.connect(self._preset_changed)
+        session.dataset_changed.connect(lambda _scan: self._show_strip(self._strip_filter))
 
     def _set_tooltips(self) -> None:
         self.range_edit.setToolTip("Which filters to visualize: e.g. 0-15, or 0,4,8-15 (units or "
@@ -269,6 +275,7 @@ class FiltersTab(ViewTab):
             self._show_previews()
         elif request is None or request != self._job_request:
             self.result = None
+            self._show_strip(None)
             if self._objective() == "class":
                 what = f"the classes of {self.session.model.name}"
             else:
@@ -337,6 +344,36 @@ class FiltersTab(ViewTab):
             dead = f" {len(found.dead)} dead (never moved)." if found.dead else ""
             self.status.emit(f"{len(found.patterns)} {counted} in {found.seconds:.1f} s "
                              f"({found.optimized}).{dead}{inputs} {note}".strip())
+
+    def show_result(self, result) -> None:
+        """Draw the patterns; a click on one shows its top images of the last dataset scan
+        under them (the first filter's at first)."""
+        super().show_result(result)
+        canvas = self.figure_view.canvas  # matplotlib keeps the callbacks with the figure
+        if canvas is not None and self._clicks_connected_to is not self.figure:
+            canvas.mpl_connect("button_press_event", self._pattern_clicked)
+            self._clicks_connected_to = self.figure
+        found = self.last_result
+        self._show_strip(min(found.patterns) if found is not None and found.patterns else None)
+
+    def _show_strip(self, index: int | None) -> None:
+        found, self._strip_filter = self.last_result, index
+        if found is None or index is None or self.figure is None:
+            self.strip.show_channel(None, "", 0)
+        else:
+            self.strip.show_channel(self.session.dataset, "/".join(found.layer), index)
+
+    def _pattern_clicked(self, event) -> None:
+        """The filter under a click on the grid (8 columns, 5 px gaps: ``filter_grid_figure``)."""
+        found = self.last_result
+        if found is None or not found.patterns or event.xdata is None or event.button != 1:
+            return
+        indices = sorted(found.patterns)
+        height, width = found.patterns[indices[0]].shape[:2]
+        col, row = int(event.xdata + 0.5) // (width + 5), int(event.ydata + 0.5) // (height + 5)
+        slot = row * max(1, min(8, len(indices))) + col
+        if 0 <= col < 8 and 0 <= slot < len(indices):
+            self._show_strip(indices[slot])
 
     def _forget_previews(self) -> None:
         self._previews = {}

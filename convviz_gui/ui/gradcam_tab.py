@@ -3,8 +3,9 @@
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
 a segmentation), alpha, colormap, absolute scale, faithfulness metrics, Compare methods,
-and Compare images (several images side by side: same class, layer, method and colour
-scale). Batched methods show progress and can be cancelled; the metrics sit under the heatmap.
+Sanity check (the map as the model's weights are randomized), and Compare images (several
+images side by side: same class, layer, method and colour scale). Batched methods show
+progress and can be cancelled; the metrics sit under the heatmap.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.engine.cam import SCORES
-from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, find_layer
 from convviz_gui.ops.compare import ExplainImages, ImageExplanations
@@ -38,9 +38,11 @@ from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ImageSummary, ModelSummary
 from convviz_gui.ops.registry import is_long
 from convviz_gui.ui.controls import CamLayerCombo, MethodCombo
+from convviz_gui.ui.dialogs import model_dialog
 from convviz_gui.ui.explained_target import REGION_TARGETS, explained_unit, targets
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.method_options import MethodOptionsBar
+from convviz_gui.ui.metrics_readout import MetricsReadout
 from convviz_gui.ui.view_tab import ViewTab
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
@@ -89,11 +91,16 @@ class GradCamTab(ViewTab):
                                  "scaled to 0-1, so that two classes compare honestly.")
         self.metrics = QCheckBox("Metrics")
         self.metrics.setToolTip("Also measure how faithful the map is: deletion and insertion "
-                                "AUC, average drop and increase (a few batched passes).")
+                                "AUC, average drop and increase, ROAD's MoRF and LeRF (a few "
+                                "batched passes).")
         self.compare_button = QPushButton("Compare methods…")
         self.compare_button.setToolTip("Several methods for several classes (or layers) side by "
                                        "side, at one colour scale per method, with their metrics.")
         self.compare_dialog = None
+        self.sanity_button = QPushButton("Sanity check…")
+        self.sanity_button.setToolTip("Does the map depend on what the model learned? Randomize "
+                                      "a copy of the model from the output down (Adebayo 2018).")
+        self.sanity_dialog = None
         self.images_button = QPushButton("Compare images…")
         self.images_button.setToolTip("Explain several images side by side: the same class, "
                                       "layer, method and colour scale in every column (or drop "
@@ -106,12 +113,12 @@ class GradCamTab(ViewTab):
         self.add_controls(("Target layer", self.layer_combo), ("Method", self.method),
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.job)
-        self.add_controls(("Alpha", self.alpha), self.alpha_label, ("Colormap", self.cmap),
+        self.add_controls(("Opacity", self.alpha), self.alpha_label, ("Colormap", self.cmap),
                           self.absolute, self.metrics)
-        self.add_controls(self.compare_button, self.images_button, self.single_button)
-        self.metric_labels = {key: QLabel() for key in Faithfulness.EXPLAINED}
-        for key, label in self.metric_labels.items():
-            label.setToolTip(Faithfulness.EXPLAINED[key])
+        self.add_controls(self.compare_button, self.sanity_button, self.images_button,
+                          self.single_button)
+        self.metrics_row = MetricsReadout()
+        self.metric_labels = self.metrics_row.labels
         self._build_body()
         self.class_index: int | None = None
         self._ranking: tuple = ()  # the predictions listed (kept while they do not change)
@@ -128,6 +135,7 @@ class GradCamTab(ViewTab):
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
         self.compare_button.clicked.connect(lambda _checked=False: self.open_compare())
+        self.sanity_button.clicked.connect(lambda _checked=False: self.open_sanity())
         self.images_button.clicked.connect(lambda _checked=False: self.pick_images.emit())
         self.single_button.clicked.connect(lambda _checked=False: self.set_compare_images(()))
         self.alpha.valueChanged.connect(self._restyle)
@@ -152,14 +160,6 @@ class GradCamTab(ViewTab):
         body.addWidget(column)
         view = QVBoxLayout()
         view.addWidget(self.figure_view, 1)
-        self.metrics_row = QWidget()
-        row = QHBoxLayout(self.metrics_row)
-        row.setContentsMargins(4, 0, 4, 0)
-        for label in self.metric_labels.values():  # a narrow canvas wraps them, never cuts
-            label.setWordWrap(True)
-            row.addWidget(label)
-        row.addStretch(1)
-        self.metrics_row.hide()
         view.addWidget(self.metrics_row)
         body.addLayout(view, 1)
         self.layout().addLayout(body, 1)
@@ -347,17 +347,15 @@ class GradCamTab(ViewTab):
 
     def open_compare(self) -> None:
         """Open the Compare dialog for the current model and image (a new one per model)."""
-        if not self.session.ready:
-            self.status.emit("Open a model and an image first.")
-            return
         from convviz_gui.ui.compare_dialog import CompareDialog
 
-        if self.compare_dialog is None or self.compare_dialog.model is not self.session.model:
-            if self.compare_dialog is not None:
-                self.compare_dialog.deleteLater()
-            self.compare_dialog = CompareDialog(self)
-        self.compare_dialog.show()
-        self.compare_dialog.raise_()
+        self.compare_dialog = model_dialog(self, self.compare_dialog, CompareDialog)
+
+    def open_sanity(self) -> None:
+        """Open the Sanity Check dialog for the current model and image (one per model)."""
+        from convviz_gui.ui.sanity_dialog import SanityDialog
+
+        self.sanity_dialog = model_dialog(self, self.sanity_dialog, SanityDialog)
 
     def _box_dragged(self, press, release) -> None:
         """A box dragged on the image (data = display-copy pixels) becomes the target region."""
@@ -393,7 +391,7 @@ class GradCamTab(ViewTab):
         (in each column for compared images)."""
         if isinstance(result, ImageExplanations):
             self._fill_classes(result.items[0].predictions, result.items[0].cam.class_index)
-            self._show_metrics(None)
+            self.metrics_row.show_metrics(None)
             ViewTab.show_result(self, result)
             cam = result.items[0].cam
             skipped = "; skipped " + ", ".join(f"{Path(path).name} ({reason})"
@@ -404,7 +402,7 @@ class GradCamTab(ViewTab):
             return
         cam = result.cam
         self._fill_classes(result.predictions, cam.class_index)
-        self._show_metrics(result.metrics)
+        self.metrics_row.show_metrics(result.metrics)
         super().show_result(result)
         self.status.emit(f"{cam.method} for {cam.target or cam.label} at {cam.where} "
                          f"({result.seconds:.1f} s).")
@@ -428,15 +426,3 @@ class GradCamTab(ViewTab):
         self.predictions.setCurrentRow(rows.index(class_index) if class_index in rows else -1)
         self.predictions.blockSignals(False)
         self._filter_classes(self.class_filter.text())
-
-    def _show_metrics(self, metrics: Faithfulness | None) -> None:
-        self.metrics_row.setVisible(metrics is not None)
-        if metrics is None:
-            return
-        keep = "\u00a0"  # a value stays with its arrow when a narrow canvas wraps the line
-        texts = {"deletion_auc": f"Deletion AUC {metrics.deletion_auc:.3f}{keep}↓",
-                 "insertion_auc": f"Insertion AUC {metrics.insertion_auc:.3f}{keep}↑",
-                 "average_drop": f"Average drop {metrics.average_drop:.1%}{keep}↓",
-                 "average_increase": f"Increase {'yes' if metrics.average_increase else 'no'}"}
-        for key, label in self.metric_labels.items():
-            label.setText(texts[key] + (f"{keep}{keep}·" if key != "average_increase" else ""))

@@ -31,13 +31,15 @@ from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
 from convviz_gui.ui.image_panel import ImagePanel
 from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.precision_choice import PrecisionChoice
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.tabs import TAB_SPECS, TabSpec
 from convviz_gui.ui.workers import Job, JobRunner, request_refs
 
 BUSY_BAR_DELAY_MS = 400
 # Jobs that write a file the user asked for: they finish even when the model or image changes.
-FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "model-settings"})
+FILE_JOBS = frozenset({"report", "export", "export-all", "export-compare", "export-sanity",
+                        "model-settings"})
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.errors_shown: list[str] = []
         self.files = FileActions(self)
         self.exports = ExportActions(self)
+        self.precision = PrecisionChoice(self)
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
             tab.status.connect(partial(self._tab_status, tab))
             tab.error.connect(self.report_error)
         self.gradcam_tab.pick_images.connect(self.files.choose_images)
+        self.dataset_tab.explain_image.connect(self.files.explain_in_gradcam)
         self.setCentralWidget(self.tabs)
         self._tab_news: dict[QWidget, str] = {}
         self.tabs.currentChanged.connect(self._tab_shown)
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self.files.fill_edit_menu(edit_menu)
         self.exports.fill_edit_menu(edit_menu)
+        self.precision.fill_edit_menu(edit_menu)
         model_menu = bar.addMenu("&Model")
         self.exports.fill_model_menu(model_menu)
         self.files.fill_model_menu(model_menu)
@@ -189,6 +194,7 @@ class MainWindow(QMainWindow):
         if state is None or not self.restoreState(state):
             self.reset_layout()
         self.exports.restore_settings()
+        self.precision.restore()
         for _spec, tab in self.views:
             tab.restore_settings(self.settings)
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
@@ -339,7 +345,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help > About."""
-        QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions))
+        QMessageBox.about(self, "About ConvViz", about_text(self.runner.versions,
+                                                            self.runner.precision))
 
     # ----- drops and closing --------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from convviz_gui.engine.layers import CONV_CLASSES, LayerInfo, spatial_layers
 from convviz_gui.ops.base import ImageRef, ModelRef
+from convviz_gui.ops.dataset import DatasetResult
 from convviz_gui.ops.model import ImageSummary, ModelSummary
 
 
@@ -24,6 +25,7 @@ class Session(QObject):
     layer_changed = Signal(object)  # LayerInfo
     preset_changed = Signal(str)
     fit_changed = Signal(str)
+    dataset_changed = Signal(object)  # DatasetResult | None
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,6 +34,9 @@ class Session(QObject):
         self.layer: LayerInfo | None = None
         self.preset: str = ""
         self.fit: str = "stretch"
+        # The last dataset scan of this model (the Dataset tab's; its channels' top images
+        # are shown beside the channels in the other tabs), None before one finished.
+        self.dataset: DatasetResult | None = None
 
     @property
     def model_ref(self) -> ModelRef | None:
@@ -74,6 +79,12 @@ class Session(QObject):
         if preset != self.preset:
             self.preset = preset
             self.preset_changed.emit(self.preset)
+
+    def set_dataset(self, scan: DatasetResult | None) -> None:
+        """The model's last dataset scan (None: no scan, or it was forgotten)."""
+        if scan is not self.dataset:
+            self.dataset = scan
+            self.dataset_changed.emit(scan)
 
     def field_signals(self) -> dict[str, SignalInstance]:
         """Each field's signal by the field's name, for code that reacts to several alike."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import QWidget
 
 from convviz_gui.ui.activations_tab import ActivationsTab
+from convviz_gui.ui.dataset_tab import DatasetTab
 from convviz_gui.ui.filters_tab import FiltersTab
 from convviz_gui.ui.gradcam_tab import GradCamTab
 from convviz_gui.ui.live_tab import LiveTab
@@ -54,4 +55,6 @@ TAB_SPECS = (
     TabSpec("gradcam", "Grad-CAM", GradCamTab, "Ctrl+3", EVERY_FIELD),
     TabSpec("weights", "Weights", WeightsTab, "Ctrl+4", MODEL_AND_LAYER, needs_image=False),
     TabSpec("live", "Live", LiveTab, "Ctrl+5", shows_loading=False),  # refreshes itself
+    # A scan of a folder: started by Run (or File > Analyze Dataset…), never by a change.
+    TabSpec("dataset", "Dataset", DatasetTab, "Ctrl+6", needs_image=False, shows_loading=False),
 )

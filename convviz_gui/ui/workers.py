@@ -66,6 +66,7 @@ class Job:
         self.attempts = 0
         self.error_type = ""
         self.quiet = False  # does not make the runner busy (see ``JobRunner.submit``)
+        self.precision = "float32"  # what its model passes run in (``JobRunner.precision``)
         self._send = send
 
     def cancel(self, keep_result: bool = False) -> None:
@@ -109,6 +110,7 @@ class JobRunner(QObject):
     dropped = Signal(str)  # the kind of a live job cancelled because the session moved on
     engine_restarted = Signal(str)  # one sentence for the status bar
     engine_failed = Signal(str)  # the engine cannot be started again
+    versions_ready = Signal(dict)  # the engine's versions, and what precision ``auto`` runs
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +123,7 @@ class JobRunner(QObject):
         self.engine: EngineProcess | None = None
         self.versions: dict[str, str] | None = None  # TensorFlow, Keras, NumPy of the engine
         self.last_error_type = ""  # exception class name of the last error delivered
+        self.precision = "auto"  # what the next jobs run in (``engine.precision.PRECISIONS``)
         self._receiver: _Receiver | None = None
         self._start_engine()
 
@@ -153,6 +156,7 @@ class JobRunner(QObject):
             return
         if kind == "versions":
             self.versions = message[1]
+            self.versions_ready.emit(message[1])
         if kind in ("ready", "versions", "garbled"):
             return
         job = self._alive.get(message[1])
@@ -219,6 +223,7 @@ class JobRunner(QObject):
         self.cancel(kind)
         job = Job(next(self._ids), kind, request, self._send)
         job.quiet = quiet
+        job.precision = self.precision  # kept when the job is re-sent after a restart
         for signal, slot in ((job.signals.result, on_result), (job.signals.error, on_error),
                              (job.signals.progress, on_progress),
                              (job.signals.finished, on_finished)):
@@ -237,7 +242,7 @@ class JobRunner(QObject):
 
     def _dispatch(self, job: Job) -> None:
         job.attempts += 1
-        self._send(("run", job.id, job.request))  # a dead engine is noticed by the receiver
+        self._send(("run", job.id, job.request, job.precision))  # a dead engine is noticed by the receiver
 
     def running(self, kind: str) -> Job | None:
         """The live job of that kind, if any."""

@@ -24,6 +24,7 @@ from ..xdisplay import (
     engine_processes,
     find_window,
     loads_tensorflow,
+    maps_library,
     missing_tools,
     press_keys,
     screenshot,
@@ -109,6 +110,10 @@ def test_double_click_one_engine_restarted_after_a_crash_nothing_left_after_quit
                               tmp_path / "bundle.png", START_TIMEOUT_S, poll_s=2)
             assert shot, "the image given on the command line is not shown"
             assert np.asarray(Image.open(shot).convert("L")).std() > 20  # a window, not a blank screen
+            # the window draws; the engine started without matplotlib (runtime.NOT_FOR_KERAS) and
+            # without Qt (convviz.spec runs PySide6's hook in the window's process only)
+            assert maps_library(app.pid, "ft2font") and not maps_library(engine[0], "ft2font")
+            assert not maps_library(engine[0], "libQt6Core")
 
             os.kill(engine[0], signal.SIGKILL)
             again = wait_until(lambda: [pid for pid in engine_processes(app.pid)

@@ -159,7 +159,7 @@ def test_progress_and_cancel_between_batches(squares, held_out):
 @pytest.mark.parametrize("method", list(CAM_METHODS))
 def test_every_method_on_a_nested_model_and_a_segmentation_region(transfer_model,
                                                                   segmentation_model, method):
-    small = MethodOptions(samples=4, steps=4, top_n=16, patch=16)
+    small = MethodOptions(samples=4, steps=4, top_n=16, patch=16, masks=50)
     batch = np.random.default_rng(0).uniform(-1, 1, (1, 96, 96, 3)).astype(np.float32)
     layer = ("mobilenetv2_1.00_96", "block_6_expand_relu")
     result = make_cam(transfer_model, layer, method, options=small)(batch, 2)

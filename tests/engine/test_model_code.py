@@ -304,16 +304,22 @@ def test_keras_hub_classifier_opens_and_predicts(hub_model, capsys):
     assert code == 0 and json.loads(out)["default_cam_layer"].startswith("res_net_backbone/")
 
 
-def test_keras_hub_missing_names_the_install_command(hub_model):
+@pytest.mark.parametrize("frozen, sentence", [
+    (False, "hub_resnet.keras was saved from keras_hub, which is not installed; "
+            'install it with pip install "convviz[hub]" (or pip install keras-hub).'),
+    # the self-contained app (convviz.spec) cannot take packages: ConvViz from pip can
+    (True, "hub_resnet.keras was saved from keras_hub, which this ConvViz app does not include; "
+           'to open KerasHub models, install ConvViz from pip with it (pip install "convviz[hub]") '
+           "and open the model there."),
+])
+def test_keras_hub_missing_names_the_install_command(hub_model, frozen, sentence):
     path, _ = hub_model
-    hide_hub = ("import sys; sys.modules['keras_hub'] = None; "
+    hide_hub = (f"import sys; sys.modules['keras_hub'] = None; sys.frozen = {frozen}; "
                 "from convviz_gui.cli import main; raise SystemExit(main(sys.argv[1:]))")
     result = subprocess.run([sys.executable, "-c", hide_hub, "inspect", str(path)],
                             capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "convviz: error: hub_resnet.keras was saved from keras_hub, which is not installed; "
-        'install it with pip install "convviz[hub]" (or pip install keras-hub).')
+    assert result.stderr.strip() == f"convviz: error: {sentence}"
 
 
 # ----- piped output -------------------------------------------------------------------------------

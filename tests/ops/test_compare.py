@@ -63,7 +63,8 @@ def test_cli_compare(capsys, tmp_path):
     data = json.loads(capsys.readouterr().out)
     assert data["rows"] == ["Grad-CAM", "Score-CAM"] and data["columns"] == ["happy", "sad"]
     assert set(data["cells"][1][0]["metrics"]) == {"deletion_auc", "insertion_auc",
-                                                  "average_drop", "average_increase"}
+                                                  "average_drop", "average_increase",
+                                                  "road_morf_auc", "road_lerf_auc"}
     assert out.read_bytes()[:5] == b"%PDF-"
     assert cli(["compare", "demo", str(demo_image_path()), "--methods", "nope"]) == 2
     assert "Unknown method" in capsys.readouterr().err

@@ -65,16 +65,18 @@ def test_run_dispatches_a_request_registered_in_its_own_module():
         operation(Doubled)(doubled)
 
 
-def test_every_request_of_the_families_has_one_operation():
-    import convviz_gui.ops.report  # noqa: F401  (imports every family it builds on)
-    from convviz_gui.ops import activations, export, filters, model
+FAMILIES = ("model", "activations", "filters", "explain", "compare", "export", "report",
+            "dataset", "sanity")
 
+
+def test_every_request_of_the_families_has_one_operation():
+    from importlib import import_module
+
+    names = {import_module(f"convviz_gui.ops.{family}").__name__ for family in FAMILIES}
     families = {op.run.__module__ for kind, op in registered_operations().items()
                 if kind.__module__.startswith("convviz_gui.ops.")}
-    assert {activations.__name__, export.__name__, filters.__name__, model.__name__,
-            "convviz_gui.ops.explain", "convviz_gui.ops.compare",
-            "convviz_gui.ops.report"} == families
-    assert len([kind for kind in registered_operations() if kind.__module__ in families]) == 17
+    assert families == names
+    assert len([kind for kind in registered_operations() if kind.__module__ in families]) == 19
 
 
 def test_engine_process_runs_the_toy_operation():
@@ -156,7 +158,7 @@ def test_a_cli_command_is_one_declaration(monkeypatch, capsys):
     assert cli.main(["double", "2", "21"]) == 0
     assert capsys.readouterr().out == "4 42\n"
     assert cli.main(["double", "1", "--json"]) == 0
-    assert capsys.readouterr().out == '{"values": [2]}\n'
+    assert capsys.readouterr().out == '{"precision": "float32", "values": [2]}\n'
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "double some numbers" in capsys.readouterr().out

@@ -92,7 +92,7 @@ def test_pdf_report_recursive_class_and_metrics(capsys, folder, tmp_path):
     assert {(item["class_index"], item["label"]) for item in data["images"]} == {(3, "happy")}
     for item in data["images"]:
         assert set(item["metrics"]) == {"deletion_auc", "insertion_auc", "average_drop",
-                                        "average_increase"}
+                                        "average_increase", "road_morf_auc", "road_lerf_auc"}
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == len(names) + 1  # + the summary page

@@ -47,7 +47,7 @@ def test_every_method_is_offered_with_its_idea(qtbot, demo_window):
 
     tab = _show(qtbot, demo_window)
     names = [tab.method.itemText(i) for i in range(tab.method.count())]
-    assert names == list(CAM_METHODS) and len(names) == 14
+    assert names == list(CAM_METHODS) and len(names) == 19
     assert all(tab.method.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(len(names)))
     _choose(qtbot, tab.method, "Integrated")
     assert tab.options.steps.isVisibleTo(tab) and tab.options.baseline.isVisibleTo(tab)
@@ -179,9 +179,15 @@ def test_metrics_under_the_heatmap_with_their_meaning_on_hover(qtbot, demo_windo
     metrics = tab.result.metrics
     labels = tab.metric_labels
     assert labels["deletion_auc"].text().startswith(f"Deletion AUC {metrics.deletion_auc:.3f}")
+    assert labels["road_morf_auc"].text().startswith(f"ROAD MoRF {metrics.road_morf_auc:.3f}")
+    assert labels["road_lerf_auc"].text().startswith(f"ROAD LeRF {metrics.road_lerf_auc:.3f}")
+    assert labels["road_morf_auc"].isVisible() and labels["road_lerf_auc"].isVisible()
+    assert 0 <= metrics.road_morf_auc <= 1 and 0 <= metrics.road_lerf_auc <= 1
     assert all(label.toolTip() == Faithfulness.EXPLAINED[key] and "\n" not in label.toolTip()
                for key, label in labels.items())
-    assert len(tab.figure.axes) == 4 and tab.figure.axes[3].get_title().startswith("faithfulness")
+    assert "blurry" in labels["road_morf_auc"].toolTip()
+    titles = [ax.get_title() for ax in tab.figure.axes]
+    assert len(titles) == 5 and titles[3].startswith("faithfulness") and titles[4].startswith("ROAD")
     qtbot.mouseClick(tab.metrics, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.result is not None and tab.result.metrics is None,
                     timeout=WINDOW_TIMEOUT_MS)

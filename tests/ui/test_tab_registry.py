@@ -45,7 +45,7 @@ class ToyTab(ViewTab):
 def test_one_spec_more_is_one_tab_more(qapp, qtbot, tmp_path, monkeypatch):
     import convviz_gui.ui.main_window as main_window
 
-    toy = TabSpec("toy", "Toy", ToyTab, "Ctrl+6", frozenset({"layer"}), needs_image=False)
+    toy = TabSpec("toy", "Toy", ToyTab, "Ctrl+9", frozenset({"layer"}), needs_image=False)
     monkeypatch.setattr(main_window, "TAB_SPECS", (*TAB_SPECS, toy))
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     settings.setValue("toy/word", "hello")
@@ -57,7 +57,7 @@ def test_one_spec_more_is_one_tab_more(qapp, qtbot, tmp_path, monkeypatch):
         assert titles == [spec.title for spec in TAB_SPECS] + ["Toy"]
         assert tab.remembered == "hello"  # the tab restored its own setting
         view = action(window, "Toy")
-        assert view.shortcut().toString() == "Ctrl+6"
+        assert view.shortcut().toString() == "Ctrl+9"
         window.files.open_model("demo")
         assert "Loading" in tab.figure_view._hint.text()  # shows_loading
         qtbot.waitUntil(lambda: window.session.model is not None, timeout=WINDOW_TIMEOUT_MS)

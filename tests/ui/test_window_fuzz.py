@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.ui.controls import DecimalBox, NumberBox
+from convviz_gui.ui.dataset_tab import VIEWS
 
 from ..conftest import wait_idle
 from .test_window_state import open_demo
@@ -54,6 +55,9 @@ def _show(window, box) -> None:
         filters.advanced_button.setChecked(True)
         if not box.isVisible() or not box.isEnabled():  # the clear style's own
             filters.style_combo.setCurrentIndex(filters.style_combo.findData("clear"))
+    dataset = window.dataset_tab
+    if dataset.channel_box.isAncestorOf(box):  # the Channels view's own
+        dataset.views.setCurrentIndex(VIEWS.index("Channels"))
     options = window.gradcam_tab.options
     for name, widget in options._widgets.items():
         if widget is box:

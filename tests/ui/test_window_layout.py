@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QScrollBar,
+    QTabBar,
 )
 
 from convviz_gui.engine.models import demo_image_path
@@ -170,12 +171,12 @@ def test_every_control_explains_itself(qtbot, window):
     _open(qtbot, window, "demo")
     missing = []
     for widget in (window.activations_tab, window.filters_tab, window.gradcam_tab,
-                   window.image_panel, window.tree):
+                   window.dataset_tab, window.image_panel, window.tree):
         for kind in (QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractSlider, QLineEdit):
             for control in widget.findChildren(kind):
                 parent = control.parent()
                 if isinstance(control, QScrollBar) or isinstance(
-                        parent, (QAbstractSpinBox, QComboBox, QLineEdit)) or \
+                        parent, (QAbstractSpinBox, QComboBox, QLineEdit, QTabBar)) or \
                         type(parent).__name__.startswith("NavigationToolbar"):
                     continue  # scroll bars, parts of a composite control, matplotlib's toolbar
                 if not control.toolTip():

@@ -47,7 +47,7 @@ from convviz_gui.engine.cam.targets import (
 
 # The built-in method modules in menu order (CAMs, then pixel attributions); any other
 # module of this package is imported after them, so a new method's file needs no entry.
-MENU_ORDER = ("gradient", "perturbation", "eigen", "pixel", "occlusion")
+MENU_ORDER = ("gradient", "perturbation", "eigen", "pixel", "occlusion", "rise")
 
 
 def _import_methods() -> None:

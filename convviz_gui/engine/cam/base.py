@@ -19,6 +19,7 @@ from convviz_gui.engine.cam.targets import ClassScore, Target
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, find_layer
 from convviz_gui.engine.normalize import unit_range
+from convviz_gui.engine.precision import active, for_method
 
 if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
@@ -72,6 +73,8 @@ class CamResult:
     score_kind: str = "output"  # "logit", "probability" or "output" (no activation to bypass)
     explained: float | None = None
     target: str = ""  # what was explained, in words
+    precision: str = ""  # what the model's passes ran in (``engine.precision``), in words
+    relevance_sum: float | None = None  # the map's total, for methods that conserve the score
 
     # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
     # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
@@ -127,9 +130,12 @@ class CamResult:
             "peak_xy": list(self.peak_xy(*image_size)),
             "score_kind": self.score_kind,
             "explained_score": None if self.explained is None else round(self.explained, 6),
+            **({} if self.relevance_sum is None else
+               {"relevance_sum": round(self.relevance_sum, 6)}),
             "target": self.target,
             "zero_map": bool(zero),
             **({"zero_map_reason": zero} if zero else {}),
+            **({"precision": self.precision} if self.precision else {}),
         }
 
 
@@ -201,7 +207,8 @@ class Explainer:
     ``name`` is the display name, ``key`` the CLI name; ``uses_layer`` says whether the
     method reads a layer's feature maps; ``resolution`` whether its map has the layer's
     or the input's resolution; ``long`` whether it runs batches with progress and cancel;
-    ``declared_options`` its own options (CLI flags and window widgets are made from them).
+    ``declared_options`` its own options (CLI flags and window widgets are made from them);
+    ``reduced_precision_ok`` whether ``auto`` may run it in bfloat16/float16.
     """
 
     name: ClassVar[str] = "base"
@@ -211,6 +218,10 @@ class Explainer:
     long: ClassVar[bool] = False
     summary: ClassVar[str] = ""  # one line for tooltips
     declared_options: ClassVar[tuple[Option, ...]] = ()
+    # False: its map does not keep its answer in bfloat16/float16, so ``auto`` runs it in
+    # float32 (``engine.precision.for_method``; tests/engine/test_precision.py measures it).
+    reduced_precision_ok: ClassVar[bool] = True
+    reports_relevance: ClassVar[bool] = False  # its map's sum is reported (LRP: conserved)
     option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -265,6 +276,12 @@ class Explainer:
                 progress: Callable[[Any], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> CamResult:
         """Heatmap of ``target`` (default: the top class) on the first image of ``batch``."""
+        with for_method(self.reduced_precision_ok):
+            return self._explain(batch, target, progress, cancelled)
+
+    def _explain(self, batch: np.ndarray, target: Target | None,
+                 progress: Callable[[Any], None] | None,
+                 cancelled: Callable[[], bool] | None) -> CamResult:
         from convviz_gui.engine.cam.scoring import explained_outputs
 
         batch = np.asarray(batch[:1], np.float32)
@@ -291,6 +308,13 @@ class Explainer:
         Args:
             clean: the batch's ``explained_outputs`` when the caller has them already.
         """
+        with for_method(self.reduced_precision_ok):
+            return self._explain_many(batch, targets, clean, progress, cancelled)
+
+    def _explain_many(self, batch: np.ndarray, targets: Sequence[Target | None],
+                      clean: tuple[np.ndarray, np.ndarray] | None,
+                      progress: Callable[[Any], None] | None,
+                      cancelled: Callable[[], bool] | None) -> list[CamResult]:
         from convviz_gui.engine.cam.scoring import explained_outputs
 
         batch = np.asarray(batch, np.float32)
@@ -319,7 +343,8 @@ class Explainer:
             score=float(np.sum(probabilities[0] * np.abs(weights))), layer=self.layer,
             method=self.name, raw=raw, resolution=self.resolution,
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
-            target=target.describe(self.loaded.labels),
+            target=target.describe(self.loaded.labels), precision=active().describe(),
+            relevance_sum=float(raw.sum(dtype=np.float64)) if self.reports_relevance else None,
         )
 
     @property

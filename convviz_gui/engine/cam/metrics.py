@@ -8,7 +8,10 @@ faithful map has a LOW deletion AUC and a HIGH insertion AUC. Average Drop and A
 Increase (Chattopadhay et al. 2018, Sec. 5.2) feed the image seen through the map
 (baseline + map x (image - baseline)): Drop = max(0, Y - O) / Y (lower is better),
 Increase = 1 when O > Y (the map alone raises confidence). Both are fractions (0.23 = 23 %).
-All images go through the model in batches of 16-32, with progress and cancel between them.
+ROAD (Rong et al. 2022, ``metrics_road``) removes pixels by noisy linear imputation instead
+of black, in both orders: most relevant first (MoRF, lower is better) and least relevant
+first (LeRF, higher is better). All images go through the model in batches of 16-32, with
+progress and cancel between them (and between ROAD's imputations).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from convviz_gui.engine.cam.base import CamResult, Steps, batch_size_for
 from convviz_gui.engine.cam.baselines import black, blurred
+from convviz_gui.engine.cam.metrics_road import LEVELS, road_area, road_images
 from convviz_gui.engine.cam.options import MethodOptions
 from convviz_gui.engine.cam.scoring import output_head, scores_of
 from convviz_gui.engine.cam.targets import Target
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Faithfulness:
-    """The four numbers and the two curves they come from."""
+    """The six numbers and the four curves they come from."""
 
     deletion_auc: float
     insertion_auc: float
@@ -41,6 +45,11 @@ class Faithfulness:
     deletion: np.ndarray  # the target's probability along the deletion
     insertion: np.ndarray
     images: int  # images evaluated
+    road_morf_auc: float
+    road_lerf_auc: float
+    road_fractions: np.ndarray  # share of pixels imputed at each point of the ROAD curves
+    road_morf: np.ndarray  # the target's probability, most relevant pixels imputed first
+    road_lerf: np.ndarray  # least relevant first
 
     EXPLAINED: ClassVar[dict[str, str]] = {
         "deletion_auc": "Deletion AUC: the class probability as the most important pixels are "
@@ -51,6 +60,13 @@ class Faithfulness:
                         "the map's regions; lower is better.",
         "average_increase": "Average Increase: 1 when seeing only the map's regions raises the "
                             "probability.",
+        "road_morf_auc": "ROAD MoRF: the probability as the most important pixels are removed "
+                         "first by filling them from their neighbours (no black patches for the "
+                         "model to react to); lower is better. A blurry map can score well on "
+                         "removal metrics: it removes whole regions at once.",
+        "road_lerf_auc": "ROAD LeRF: the probability as the least important pixels are filled "
+                         "in from their neighbours first; higher is better (what the map calls "
+                         "unimportant really is). A blurry map can score well on removal metrics.",
     }
 
     def to_dict(self) -> dict[str, float]:
@@ -58,17 +74,18 @@ class Faithfulness:
         return {key: round(float(getattr(self, key)), 6) for key in self.EXPLAINED}
 
     def describe(self) -> str:
-        """One line: the four numbers with which way is better."""
+        """One line: the six numbers with which way is better."""
         return (f"deletion AUC {self.deletion_auc:.3f} (lower is better), insertion AUC "
                 f"{self.insertion_auc:.3f} (higher), average drop {self.average_drop:.1%}, "
-                f"increase {'yes' if self.average_increase else 'no'}")
+                f"increase {'yes' if self.average_increase else 'no'}, ROAD MoRF "
+                f"{self.road_morf_auc:.3f} (lower), LeRF {self.road_lerf_auc:.3f} (higher)")
 
 
 def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target: Target, score: str,
                  options: MethodOptions | None = None, preset: str | None = None,
                  progress: Callable[[Any], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> Faithfulness:
-    """Deletion/insertion AUC and Average Drop/Increase of ``cam`` for ``target``."""
+    """Deletion/insertion AUC, Average Drop/Increase and ROAD of ``cam`` for ``target``."""
     options = options or MethodOptions()
     batch = np.asarray(batch[:1], np.float32)
     height, width = batch.shape[1:3]
@@ -80,8 +97,9 @@ def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target:
     images = [_swap(batch, removed, order[:count]) for count in counts]
     images += [_swap(start, batch, order[:count]) for count in counts]
     images.append(removed + importance[None, ..., None] * (batch - removed))
-    size = int(np.clip(batch_size_for(loaded, options), 16, 32))
     steps = Steps(progress, cancelled)
+    images.append(road_images(batch[0], importance, LEVELS, steps))
+    size = int(np.clip(batch_size_for(loaded, options), 16, 32))
     _, probabilities = scores_of(loaded, "probability", np.concatenate(images), np.zeros(
         [dim or 1 for dim in loaded.output_shape[1:]], np.float32), size, steps, "Faithfulness")
     weights = target.weights(loaded, probabilities[0])
@@ -89,14 +107,18 @@ def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target:
     if output_head(loaded) is None:  # not a probability: relative to the clean image's score
         values = np.clip(values / max(abs(float(values[0])), 1e-7), 0.0, 1.0)
     points = len(counts)
-    deletion, insertion, seen = values[:points], values[points:2 * points], float(values[-1])
+    deletion, insertion = values[:points], values[points:2 * points]
+    seen, road = float(values[2 * points]), values[2 * points + 1:]
+    morf, lerf = road[:len(LEVELS)], road[len(LEVELS):]
     clean = float(deletion[0])
     return Faithfulness(
         deletion_auc=float(np.trapezoid(deletion, fractions)),
         insertion_auc=float(np.trapezoid(insertion, fractions)),
         average_drop=max(0.0, clean - seen) / clean if clean > 0 else 0.0,
         average_increase=float(seen > clean), fractions=fractions, deletion=deletion,
-        insertion=insertion, images=len(images))
+        insertion=insertion, images=len(values),
+        road_morf_auc=road_area(morf, LEVELS), road_lerf_auc=road_area(lerf, LEVELS),
+        road_fractions=LEVELS, road_morf=morf, road_lerf=lerf)
 
 
 def _swap(base: np.ndarray, source: np.ndarray, pixels: np.ndarray) -> np.ndarray:

@@ -107,6 +107,7 @@ class Saliency(Explainer):
     uses_layer = False
     resolution = "input"
     summary = "absolute gradient of the score per pixel (Simonyan 2014)"
+    reduced_precision_ok = False  # bfloat16: Pearson r 0.970 with float32 on the demo
 
     def attribute(self, batch: np.ndarray, weights: np.ndarray, steps: Steps) -> Attribution:
         grads, clean = gradients_of(self, batch, weights, steps)
@@ -124,6 +125,7 @@ class SmoothGrad(Explainer):
     resolution = "input"
     long = True
     summary = "gradients averaged over noisy copies of the image (Smilkov 2017)"
+    reduced_precision_ok = False  # bfloat16: Pearson r 0.975 with float32 on the demo
     declared_options = (
         Option("samples", "Samples", "noisy copies of the image averaged", 25, minimum=1,
                maximum=500),

@@ -87,6 +87,9 @@ class ClearStep:
             return values, tf.reduce_min(inputs, axis=[1, 2, 3]), tf.reduce_max(inputs, axis=[1, 2, 3])
 
         self.step, self.pixels, self.evaluate = step, pixels, evaluate
+        # Traced now, inside ``cached``: at the active precision (``engine.precision``).
+        step.get_concrete_function()
+        evaluate.get_concrete_function()
 
     def reset(self, start: np.ndarray) -> None:
         """New start coefficients and a fresh optimizer state."""

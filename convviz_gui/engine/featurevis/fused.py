@@ -109,6 +109,12 @@ class FusedAscent:
 
         self.evaluate = tf.function(evaluate, input_signature=[image, indices], autograph=False)
 
+    def trace(self) -> None:
+        """Trace the step and ``evaluate`` now (the graph takes the settings active now)."""
+        for function in (self._xla, self._plain, self.evaluate):
+            if function is not None:
+                function.get_concrete_function()
+
     def step(self, state: AscentState, filter_indices: tf.Tensor) -> tuple[AscentState, tf.Tensor]:
         """One step (see ``backtracking_step``), compiled."""
         if self._xla is not None:

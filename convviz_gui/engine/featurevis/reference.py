@@ -73,8 +73,10 @@ def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, 
 
     def build() -> FusedAscent:
         losses_of = filter_losses(loaded, path, settings.border, size=(height, width))
-        return FusedAscent(losses_of, height, width, loaded.channels,
-                           xla_wins(loaded.keras_model) if xla is None else xla)
+        ascent = FusedAscent(losses_of, height, width, loaded.channels,
+                             xla_wins(loaded.keras_model) if xla is None else xla)
+        ascent.trace()  # here, inside ``cached``: at the active precision (``engine.precision``)
+        return ascent
 
     return cached(loaded, key if xla is None else (*key, "xla" if xla else "plain"), build)
 
