@@ -10,6 +10,12 @@ the LRP methods <= 3 forward passes each (``--lrp-only`` runs just those); RISE 
 default: 4000 masks at 299 px, in batches) < 4000 forward passes; ROAD's imputations (part
 of the metrics) are timed on their own. Ends with one JSON line.
 
+Beside the ratios, the GFLOP per CPU second and per second of the forward pass and of
+Grad-CAM (FLOPs counted per layer from the Keras graph, ``flopcount.py``; Grad-CAM is a
+forward pass plus a backward pass through the head only) as a share of a large float32
+matmul's measured in the same run (``flops.py``), with the bfloat16 matmul and where
+depthwise convolutions sit.
+
 oneDNN (on by default): the reference, the notebooks' code, runs eagerly, and eagerly a
 tape's backward pass goes through every layer it recorded, down to the input, computing
 each Conv2D's input AND kernel gradients (TensorFlow's Conv2D gradient returns both;
@@ -28,6 +34,7 @@ import json
 from pathlib import Path
 
 import benchlib
+import flops
 import numpy as np
 
 import convviz_gui.engine  # noqa: F401  (TensorFlow environment before TF loads)
@@ -120,7 +127,12 @@ def bench_case(name: str, runs: int) -> dict:
     ours_s = benchlib.median_seconds(ours, runs)
     reference = run_reference(name, class_index, runs)
     difference = float(np.abs(ours().heatmap - np.asarray(reference["heatmap"])).max())
+    counted = flops.model_flops(loaded.keras_model)
     return {"layer": layer, "forward_s": forward_s, "reference_s": reference["reference_s"],
+            "forward_gflop": counted["total"] / 1e9,
+            "depthwise_share": counted["depthwise"] / counted["total"],
+            "forward_rates": flops.rates(counted["total"], lambda: forward(tensor).numpy(), runs),
+            "gradcam_rates": flops.rates(counted["total"], ours, runs),
             "convviz_s": ours_s, "max_abs_difference": difference,
             "reference_onednn": reference["onednn"], "crashed_exit": reference["crashed_exit"]}
 
@@ -270,8 +282,12 @@ def main() -> None:
         figures.update(bench_lrp(args.runs))
         benchlib.print_json(figures)
         return
+    limits = flops.machine_limits()
+    peak = limits["matmul_float32"]["per_cpu"]
+    figures["limits"] = limits
     for name, title in ({} if args.methods_only else CASES).items():
         measured = bench_case(name, args.runs)
+        forward_rates, gradcam_rates = measured["forward_rates"], measured["gradcam_rates"]
         c_over_a = measured["convviz_s"] / measured["forward_s"]
         b_over_c = measured["reference_s"] / measured["convviz_s"]
         if measured["crashed_exit"]:
@@ -290,11 +306,24 @@ def main() -> None:
                 ("b/c  reference_over_gradcam", f"{b_over_c:.2f}",
                  f">= 3     {benchlib.verdict(b_over_c >= 3)}"),
                 ("max |ConvViz - reference| heatmap", f"{measured['max_abs_difference']:.2e}", "~0"),
+                (f"forward: {measured['forward_gflop']:.2f} GFLOP, {measured['depthwise_share']:.1%} "
+                 "depthwise (GFLOP/CPU-s / GFLOP/s)",
+                 f"{forward_rates['per_cpu']:.1f} / {forward_rates['gflops']:.1f}",
+                 flops.share(forward_rates, limits)),
+                ("ConvViz Grad-CAM (GFLOP/CPU-s / GFLOP/s)",
+                 f"{gradcam_rates['per_cpu']:.1f} / {gradcam_rates['gflops']:.1f}",
+                 flops.share(gradcam_rates, limits)),
             ])
         prefix = "" if name == "xception" else f"{name}_"  # the JSON keeps its Xception keys
         figures.update({f"{prefix}gradcam_over_forward": c_over_a,
                         f"{prefix}reference_over_gradcam": b_over_c,
-                        f"{prefix}reference_died": bool(measured["crashed_exit"])})
+                        f"{prefix}reference_died": bool(measured["crashed_exit"]),
+                        f"{prefix}forward_gflops": forward_rates,
+                        f"{prefix}forward_share_of_peak_per_cpu": forward_rates["per_cpu"] / peak,
+                        f"{prefix}gradcam_gflops": gradcam_rates})
+    benchlib.print_table("The machine's limits, measured in this run", flops.limit_rows(limits))
+    print("Depthwise convolutions (most of Xception's layers, few of its FLOPs) do 2*9 FLOPs "
+          "per value moved: memory-bound, far below the matmul peak.")
     only = tuple(name for name in args.methods.split(",") if name.strip())
     figures.update(bench_methods(args.runs, args.all_maps, only))
     benchlib.print_json(figures)

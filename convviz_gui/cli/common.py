@@ -110,12 +110,14 @@ def save_out(result: Any, args: argparse.Namespace, context: OpContext,
     return f"\nsaved {saved.paths[0]}"
 
 
-def progress_printer(args: argparse.Namespace, shows_progress: bool) -> Callable[[Any], None]:
-    """Progress on stderr (a percentage line) when it is a terminal and no JSON is asked."""
-    show = not args.json and sys.stderr.isatty() and shows_progress
+def progress_printer(args: argparse.Namespace, shows_progress: bool) -> Callable[[Any], None] | None:
+    """Progress on stderr (a percentage line) when it is a terminal and no JSON is asked;
+    None otherwise (nobody listens: long operations skip their previews)."""
+    if args.json or not sys.stderr.isatty() or not shows_progress:
+        return None
 
     def report(progress: Any) -> None:
-        if show and hasattr(progress, "fraction"):
+        if hasattr(progress, "fraction"):
             print(f"\r{progress.fraction:6.1%}", end="", file=sys.stderr, flush=True)
 
     return report

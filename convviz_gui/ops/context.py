@@ -90,6 +90,11 @@ class OpContext:
         """True once the caller asked the operation to stop."""
         return bool(self._is_cancelled and self._is_cancelled())
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone receives progress (long operations skip previews otherwise)."""
+        return self._report is not None
+
     def progress(self, value: Any) -> None:
         """Report progress; long operations call this between steps."""
         if self._report is not None:

@@ -33,12 +33,14 @@ class FiltersResult:
 
 @operation(Filters, long=True)
 def filters(request: Filters, context: OpContext) -> FiltersResult:
-    """Gradient ascent with progress (``FilterProgress``) and cancel between steps. The
+    """Gradient ascent with progress (``FilterProgress``, with previews: only when someone
+    listens) and cancel between steps. The
     engine checks the layer, objective and indices (``featurevis.targeting``, the sentences
     the window and the CLI give too)."""
     from convviz_gui.engine.featurevis import visualize_filters
 
     loaded = context.workspace.model(request.model)
     result = visualize_filters(loaded, request.layer, list(request.indices), request.settings,
-                               progress=context.progress, should_cancel=lambda: context.cancelled)
+                               progress=context.progress if context.listening else None,
+                               should_cancel=lambda: context.cancelled)
     return FiltersResult(result)

@@ -159,13 +159,14 @@ def test_ascent_never_computes_weight_gradients(demo_model):
     """oneDNN safety: the executed step has no kernel-gradient (BackpropFilter) kernels."""
     import tensorflow as tf
 
+    from convviz_gui.engine.featurevis.fused import AscentState
     from convviz_gui.engine.featurevis.reference import ascent_step
 
     from ..conftest import executed_ops
 
-    step = ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64)
-    images = tf.zeros((1, 64, 64, 1))
-    executed = executed_ops(lambda: step(images, tf.constant([0], tf.int32)))
+    ascent = ascent_step(demo_model, ("conv2d_3",), FilterSettings(), 64, 64, xla=False)
+    state = AscentState.start(tf.zeros((1, 64, 64, 1)), 10.0)
+    executed = executed_ops(lambda: ascent.step(state, tf.constant([0], tf.int32)))
     assert any("BackpropInput" in op for op in executed)
     assert not any("BackpropFilter" in op for op in executed)
 

@@ -12,9 +12,10 @@ The modules import one way, plain data first:
   ``FilterProgress``, ``stitch_patterns``) and ``targeting`` (every check on layers,
   objectives and index ranges) need no TensorFlow: the window and the CLI import them.
 - ``batches`` (the shared loop and image size), ``channels`` (reading chosen channels),
-  ``preactivation``, ``preprocessing``, then the styles ``reference`` and ``clear`` with the
-  clear style's ``objectives``, ``parameterization``, ``transforms`` and ``regularizers``:
-  TensorFlow, in the engine process only.
+  ``preactivation``, ``preprocessing``, then the styles ``reference`` (its step compiled
+  whole in ``fused``) and ``clear`` with the clear style's ``objectives``,
+  ``parameterization``, ``transforms`` and ``regularizers``: TensorFlow, in the engine
+  process only.
 
 ``visualize_filters`` below runs either style; it imports the style it runs.
 """

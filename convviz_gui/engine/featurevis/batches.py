@@ -33,6 +33,9 @@ class AscentBatch(Protocol):
     def patterns(self) -> list[np.ndarray]:
         """Each filter's image for display (uint8)."""
 
+    def previews(self) -> list[np.ndarray]:
+        """Each filter's image so far for a preview (uint8), without running the network."""
+
     def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
         """Each filter's target on its current image, and the images' range in model units."""
 
@@ -62,6 +65,13 @@ def ascent_size(loaded: LoadedModel, layer: LayerPath, settings: FilterSettings
     return cached(loaded, ("ascent_size", layer, chosen), check)
 
 
+def chunks(indices: list[int], batch_size: int, first_size: int | None = None) -> list[list[int]]:
+    """``indices`` in batches of ``batch_size``, the first of ``first_size`` (default the same)."""
+    first_size = first_size or batch_size
+    head, rest = indices[:first_size], indices[first_size:]
+    return [head][: len(head)] + [rest[at : at + batch_size] for at in range(0, len(rest), batch_size)]
+
+
 def run_batches(
     result: FilterResult,
     indices: list[int],
@@ -70,13 +80,14 @@ def run_batches(
     progress: Progress | None,
     should_cancel: ShouldCancel | None,
     started: float,
+    first_size: int | None = None,
 ) -> FilterResult:
-    """Optimize ``indices`` ``batch_size`` filters at a time (``start`` makes a batch) for
-    ``result.settings.steps`` steps each, with progress, previews and cancel. A filter
-    whose value never moved (start, every step and end) is marked dead."""
+    """Optimize ``indices`` ``batch_size`` filters at a time, ``first_size`` in the first
+    batch (``start`` makes a batch), for ``result.settings.steps`` steps each, with
+    progress, previews and cancel. A filter whose value never moved (start, every step and
+    end) is marked dead."""
     settings = result.settings
-    for first in range(0, len(indices), batch_size):
-        chunk = indices[first : first + batch_size]
+    for chunk in chunks(indices, batch_size, first_size):
         batch = start(chunk)
         seen = []  # each filter's value as every step saw it
         for step_number in range(1, settings.steps + 1):
@@ -91,8 +102,10 @@ def run_batches(
             if progress is not None:
                 last = step_number == settings.steps
                 previews = {}
-                if last or step_number % max(1, settings.preview_every) == 0:
+                if last:  # the final images (``patterns`` settles them, as ``keep`` needs)
                     previews = dict(zip(chunk, batch.patterns()))
+                elif step_number % max(1, settings.preview_every) == 0:
+                    previews = dict(zip(chunk, batch.previews()))
                 progress(FilterProgress(step_number, settings.steps, len(result.patterns),
                                         len(indices), len(chunk), previews))
         final, input_range = batch.evaluate()

@@ -137,6 +137,10 @@ class ClearBatch:
                 stitch_patterns(list(images[first : first + self.variants]), columns, VARIANT_MARGIN)
                 for first in range(0, self.count * self.variants, self.variants)]
 
+    def previews(self) -> list[np.ndarray]:
+        """The images so far (the pixels need no network pass)."""
+        return self.patterns()
+
     def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
         values, low, high = (np.asarray(part) for part in self.compiled.evaluate(self.indices))
         kept = self.count * self.variants

@@ -6,8 +6,7 @@ the step length where a step lowers the filter's value."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -15,6 +14,7 @@ import tensorflow as tf
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis.batches import ascent_size, run_batches
 from convviz_gui.engine.featurevis.channels import chosen_channels, computes_chosen_channels, cut_border
+from convviz_gui.engine.featurevis.fused import AscentState, FusedAscent, Losses, xla_wins
 from convviz_gui.engine.featurevis.preactivation import bypass_for, head, optimized
 from convviz_gui.engine.featurevis.preprocessing import model_input_range, preprocess_pixels
 from convviz_gui.engine.featurevis.results import FilterResult, Progress, ShouldCancel
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from convviz_gui.engine.models import LoadedModel
 
 GREY_BAND = (0.4, 0.6)  # the grey start's pixels, as a share of the pixel range (START_MODES)
-Losses = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 
 def filter_losses(loaded: LoadedModel, path: LayerPath, border: int, restrict: bool = True,
@@ -63,42 +62,23 @@ def filter_losses(loaded: LoadedModel, path: LayerPath, border: int, restrict: b
 
 
 def ascent_step(loaded: LoadedModel, path: LayerPath, settings: FilterSettings, height: int,
-                width: int) -> Any:
-    """A compiled ``(images, filter_indices) -> (directions, losses)`` step for this layer:
-    each image's L2-normalized gradient (the book's ascent direction) and its loss; its
-    ``evaluate`` attribute is the compiled ``(images, filter_indices) -> losses``.
+                width: int, xla: bool | None = None) -> FusedAscent:
+    """The compiled step of this layer (``fused.FusedAscent``): gradient, normalization and
+    backtracking update in one call, and ``evaluate``; with XLA where ``fused.xla_wins``
+    says it wins for the model's family (``xla`` overrides).
 
     Traced for one fixed image size, so that every shape (and the border cut) is static.
     """
+    key = ("ascent", path, settings.border, height, width)
 
-    def build() -> Any:
+    def build() -> FusedAscent:
         losses_of = filter_losses(loaded, path, settings.border, size=(height, width))
-        spec = tf.TensorSpec((None, height, width, loaded.channels), tf.float32)
-        signature = [spec, tf.TensorSpec((None,), tf.int32)]
+        ascent = FusedAscent(losses_of, height, width, loaded.channels,
+                             xla_wins(loaded.keras_model) if xla is None else xla)
+        ascent.trace()  # here, inside ``cached``: at the active precision (``engine.precision``)
+        return ascent
 
-        @tf.function(input_signature=signature, autograph=False)
-        def step(images: tf.Tensor, filter_indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            # Only the image is watched, never the weights: no tape records a kernel gradient.
-            # oneDNN issue 6035: the kernel gradient of 1x1 strided convolutions with fewer
-            # than 16 input channels corrupts the heap.
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(images)
-                losses = losses_of(images, filter_indices)
-                total = tf.reduce_sum(losses)  # images are independent: one backward pass
-            grads = tape.gradient(total, images)
-            return tf.math.l2_normalize(grads, axis=[1, 2, 3]), losses
-
-        @tf.function(input_signature=signature, autograph=False)
-        def evaluate(images: tf.Tensor, filter_indices: tf.Tensor) -> tf.Tensor:
-            return losses_of(images, filter_indices)
-
-        step.evaluate = evaluate
-        # Traced here, inside ``cached``: at the active precision (``engine.precision``).
-        step.get_concrete_function()
-        evaluate.get_concrete_function()
-        return step
-
-    return cached(loaded, ("ascent", path, settings.border, height, width), build)
+    return cached(loaded, key if xla is None else (*key, "xla" if xla else "plain"), build)
 
 
 def start_images(loaded: LoadedModel, count: int, height: int, width: int, settings: FilterSettings,
@@ -145,57 +125,55 @@ class ReferenceBatch:
     MobileNetV3 and NASNet, whose values fell from 0.1 to -700) is taken back and taken again
     from the best image at half the length, per image: backtracking on the step length
     (Nocedal and Wright 2006, Alg. 3.1, with the plain decrease test). While steps raise the
-    value this is the book's loop exactly, and no image ends below its start.
+    value this is the book's loop exactly, and no image ends below its start. A step is
+    one compiled call (``fused.backtracking_step``).
     """
 
-    def __init__(self, step: Any, images: tf.Tensor, chosen: tf.Tensor, learning_rate: float,
+    def __init__(self, ascent: FusedAscent, images: tf.Tensor, chosen: tf.Tensor, learning_rate: float,
                  crop: int) -> None:
-        self._step, self.images, self.chosen, self.crop = step, images, chosen, crop
-        self.rates = np.full(len(chosen), learning_rate, np.float32)
+        self._ascent, self.chosen, self.crop = ascent, chosen, crop
+        self.state = AscentState.start(images, learning_rate)
         self.start_losses: np.ndarray | None = None
-        self._best: Any = None  # the best image so far, its ascent direction and its value
-        self._best_direction: Any = None
-        self._best_losses: np.ndarray | None = None
-        self._settled = False
+        self._settled: tf.Tensor | None = None  # the final images' values, once settled
+
+    @property
+    def images(self) -> tf.Tensor:
+        """The images the next step evaluates (after ``patterns``/``evaluate``: the final ones)."""
+        return self.state.images
 
     def step(self) -> np.ndarray:
-        """One step from the best image so far (see the class docstring)."""
-        direction, losses = self._step(self.images, self.chosen)
-        values = losses.numpy()  # of ``self.images``: the previous step's result
-        if self.start_losses is None:  # the first step's loss is the start image's
-            self.start_losses = self._best_losses = values
-        better = values >= self._best_losses
-        keep = tf.constant(better.reshape(-1, 1, 1, 1))
-        self._best = self.images if self._best is None else tf.where(keep, self.images, self._best)
-        self._best_direction = direction if self._best_direction is None else \
-            tf.where(keep, direction, self._best_direction)
-        best_losses = np.asarray(np.where(better, values, self._best_losses))
-        self._best_losses = best_losses
-        self.rates = np.where(better, self.rates, self.rates / 2).astype(np.float32)
-        self.images = self._best + tf.constant(self.rates)[:, None, None, None] * self._best_direction
-        self._settled = False
-        return best_losses
+        """One step from the best image so far (see the class docstring); the best values."""
+        self.state, values = self._ascent.step(self.state, self.chosen)
+        if self.start_losses is None:  # the first step's values are the start images'
+            self.start_losses = values.numpy()
+        self._settled = None
+        return self.state.best_values.numpy()
 
-    def _settle(self) -> None:
-        """Undo the last step too where it lowered the value (no later step checks it)."""
-        if self._settled or self._best is None:
-            return
-        values = self._step.evaluate(self.images, self.chosen).numpy()
-        back = tf.constant((values < self._best_losses).reshape(-1, 1, 1, 1))
-        self.images = tf.where(back, self._best, self.images)
-        self._settled = True
+    def _settle(self) -> tf.Tensor:
+        """Undo the last step too where it lowered the value (no later step checks it);
+        the values of the images kept."""
+        if self._settled is None:
+            values = self._ascent.evaluate(self.state.images, self.chosen)
+            back = values < self.state.best_values
+            self.state = self.state._replace(images=tf.where(
+                back[:, tf.newaxis, tf.newaxis, tf.newaxis], self.state.best, self.state.images))
+            self._settled = tf.where(back, self.state.best_values, values)
+        return self._settled
+
+    def previews(self) -> list[np.ndarray]:
+        """The best images so far, deprocessed: no network pass (off the hot path)."""
+        return deprocess(self.state.best.numpy(), self.crop)
 
     def patterns(self) -> list[np.ndarray]:
         """The current images, deprocessed for display."""
         self._settle()
-        return deprocess(self.images.numpy(), self.crop)
+        return deprocess(self.state.images.numpy(), self.crop)
 
     def evaluate(self) -> tuple[np.ndarray, tuple[float, float]]:
         """Each filter's value on its current image, and the images' range in model units."""
-        self._settle()
-        images = self.images.numpy()
-        return (self._step.evaluate(self.images, self.chosen).numpy(),
-                (float(images.min()), float(images.max())))
+        values = self._settle().numpy()
+        images = self.state.images.numpy()
+        return values, (float(images.min()), float(images.max()))
 
 
 def visualize_reference(loaded: LoadedModel, layer: LayerPath, indices: list[int], settings: FilterSettings,
@@ -207,7 +185,7 @@ def visualize_reference(loaded: LoadedModel, layer: LayerPath, indices: list[int
     settings.check_counts()
     started = time.perf_counter()
     (height, width), size_note = ascent_size(loaded, target.path, settings)
-    step = ascent_step(loaded, target.path, settings, height, width)
+    ascent = ascent_step(loaded, target.path, settings, height, width)
     crop = settings.crop_pixels(min(height, width))
     rng = np.random.default_rng(settings.seed)
     model_range = model_input_range(loaded, settings.preset)
@@ -219,7 +197,7 @@ def visualize_reference(loaded: LoadedModel, layer: LayerPath, indices: list[int
 
     def start(chunk: list[int]) -> ReferenceBatch:
         images = tf.constant(start_images(loaded, len(chunk), height, width, settings, rng))
-        return ReferenceBatch(step, images, tf.constant(chunk, tf.int32), learning_rate, crop)
+        return ReferenceBatch(ascent, images, tf.constant(chunk, tf.int32), learning_rate, crop)
 
     return run_batches(result, indices, settings.batch_for(height, width), start, progress,
-                       should_cancel, started)
+                       should_cancel, started, settings.batch_for(height, width, first=True))

@@ -26,11 +26,24 @@ SPATIAL_OBJECTIVES = ("channel", "neuron")
 # count where patterns have settled at 128-224 px.
 CLEAR_STEPS = 256
 CLEAR_LEARNING_RATE = 0.05
-# Pixels optimized per batch when the batch size is automatic. Measured on a 2-core CPU
-# (bench/filters.py --sweep, Xception block3_sepconv1 at 200 px, Eigen kernels): 0.91 s
-# per filter alone, 0.65 in pairs, 0.76 by 4, 0.88 by 16 (bigger batches fall out of
-# the CPU caches), and the first preview comes later the bigger the batch.
-AUTO_BATCH_PIXELS = 2 * 200 * 200
+# Pixels optimized per batch when the batch size is automatic: 4 images at 200 px (16 at
+# 100 px, 1 at 400 px). Measured with oneDNN on (engine/__init__.py) on a 2-core AMD EPYC
+# (AVX2/FMA), the fused reference step (featurevis/fused.py), 200 px, random weights, CPU
+# seconds per filter for 30 steps (the machine was shared: CPU time, not wall time):
+#
+#   batch                              1      2      4      8      16
+#   Xception block3_sepconv1 (1.8 GFLOP/image-step)   1.24   1.19   1.17   1.31   1.21
+#   VGG16 block4_conv1 (30 GFLOP/image-step)         15.6   12.1   11.1   10.7   10.8
+#
+# Plain convolutions want 4 or more images (VGG16: 1.4x less work per filter than one at
+# a time; 4 is within 4 % of the best), Xception's mix of depthwise and pointwise
+# convolutions is flat; and the first preview (after ``preview_every`` steps) comes later
+# the bigger the batch, so 4 rather than 8, and a job's FIRST batch keeps 2 images at
+# 200 px (``FIRST_AUTO_BATCH_PIXELS``): its preview comes as soon as it used to. (With the
+# Eigen kernels the old rule of 2 was best: 0.65 s per filter, 0.76 by 4, 0.88 by 16 on
+# Xception; VGG16 takes 14.7 CPU-s per filter by 4 there.)
+AUTO_BATCH_PIXELS = 4 * 200 * 200
+FIRST_AUTO_BATCH_PIXELS = 2 * 200 * 200
 MAX_AUTO_BATCH = 16
 
 
@@ -98,11 +111,13 @@ class FilterSettings:
         """Border cut from the deprocessed pattern."""
         return self.crop if self.crop is not None else size // 8
 
-    def batch_for(self, height: int, width: int) -> int:
-        """Filters optimized together: the set size, or as many as fit the pixel budget."""
+    def batch_for(self, height: int, width: int, first: bool = False) -> int:
+        """Filters optimized together: the set size, or as many as fit the pixel budget
+        (``first``: a job's first batch, whose preview is waited for)."""
         if self.batch_size is not None:
             return self.batch_size
-        return max(1, min(MAX_AUTO_BATCH, AUTO_BATCH_PIXELS // (height * width)))
+        budget = FIRST_AUTO_BATCH_PIXELS if first else AUTO_BATCH_PIXELS
+        return max(1, min(MAX_AUTO_BATCH, budget // (height * width)))
 
     def check_counts(self) -> None:
         """Steps, an explicit batch size and (clear style) the variants must be positive."""
