@@ -2,7 +2,8 @@
 
 ``Auto`` runs bfloat16 on processors and GPUs that have it (float16 on older GPUs) and
 float32 elsewhere; the choice goes with every job sent after it (``JobRunner.precision``),
-and what ``auto`` runs here is said once in the status bar when the engine has looked.
+and what runs is said once in the status bar when the engine has looked, and kept in a
+small permanent label at the status bar's right end (its tooltip says why).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QLabel, QMenu
 
 from convviz_gui.engine.precision import PRECISIONS
 
@@ -45,6 +46,8 @@ class PrecisionChoice(QObject):
             action.triggered.connect(lambda _checked=False, chosen=name: self.choose(chosen))
             self.group.addAction(action)
             self.actions[name] = action
+        self.label = QLabel()
+        window.statusBar().addPermanentWidget(self.label)
         window.runner.versions_ready.connect(self._engine_looked)
 
     def fill_edit_menu(self, menu: QMenu) -> None:
@@ -92,7 +95,16 @@ class PrecisionChoice(QObject):
         self._window.runner.precision = name
         self.actions[name].setChecked(True)
         self._window.filters_tab.cache.clear()  # its results were computed in the old one
+        self._show_label()
+
+    def _show_label(self) -> None:
+        """``float32 (auto)``, ``bfloat16``...: the type the next job runs in, in short."""
+        described = self.describe()
+        short = described.split(" ")[0] + (" (auto)" if self.current == "auto" else "")
+        self.label.setText(short if described != "auto" else "auto")
+        self.label.setToolTip(f"Precision of the model's passes: {described} (Edit > Precision)")
 
     def _engine_looked(self, _versions: dict) -> None:
         """Said once, when the engine has loaded TensorFlow and looked at the hardware."""
+        self._show_label()
         self._window.show_status(f"Precision: {self.describe()}")

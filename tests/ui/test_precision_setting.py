@@ -48,9 +48,12 @@ def test_the_precision_is_chosen_sent_and_remembered(qtbot, settings, demo_model
     assert actions["Auto (the hardware's fastest)"].isChecked()  # the first time
     qtbot.waitUntil(lambda: window.runner.versions is not None, timeout=TIMEOUT)
     assert window.statusBar().currentMessage() == f"Precision: {resolve('auto').describe()}"
+    label = window.precision.label  # kept at the status bar's right end, after the message goes
+    assert label.text() == f"{resolve('auto').name} (auto)"
 
     actions["bfloat16"].trigger()
     assert window.runner.precision == "bfloat16" and actions["bfloat16"].isChecked()
+    assert label.text() == "bfloat16" and "Edit > Precision" in label.toolTip()
     status = window.statusBar().currentMessage()
     assert status.startswith("Precision: bfloat16, from the next computation on.")
     assert ("it is emulated" in status) == ("bfloat16" not in window.runner.versions["fast_types"])
