@@ -78,7 +78,7 @@ class DatasetTab(ViewTab):
         self.scan: DatasetResult | None = None
         self.cell: tuple[int, int] | None = None
         self.folder = QLineEdit(placeholderText="a folder of images")
-        self.folder.setMinimumWidth(260)
+        self.folder.setMinimumWidth(180)
         self.folder.setToolTip("FOLDER/<class>/* (subfolders matched to the model's classes by "
                                "name, else in sorted order), or images directly in FOLDER "
                                "(unlabelled: no accuracy).")
@@ -95,7 +95,7 @@ class DatasetTab(ViewTab):
         self.method.currentIndexChanged.connect(lambda _: self.layer_combo.follow_method(self.method))
         self.top_k = NumberBox("Top-k", minimum=1, maximum=64, value=9)
         self.top_k.setToolTip("Images kept per channel, the ones it responds to most.")
-        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=230,
+        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=140,
                                run_tip="Scan every image of the folder (a scan stopped half-way "
                                        "resumes where it stopped).",
                                cancel_tip="Stop the scan; the finished part stays in the cache.",
@@ -118,9 +118,9 @@ class DatasetTab(ViewTab):
         self.channel.valueChanged.connect(lambda _value: self.show_view())
         self.class_box, self.channel_box = (_labelled("Class", self.class_combo),
                                             _labelled("Channel", self.channel))
-        self.add_controls(("Folder", self.folder), self.browse, self.folder_name, self.note)
-        self.add_controls(("Layer", self.layer_combo), ("Method", self.method),
-                          ("Top-k", self.top_k), self.job)
+        self.add_controls(("Folder", self.folder), self.browse, ("Top-k", self.top_k),
+                          self.folder_name, self.note)
+        self.add_controls(("Layer", self.layer_combo), ("Method", self.method), self.job)
         self.add_controls(self.views, self.class_box, self.channel_box)
         self._build_body()
         self._clicks_connected_to = None

@@ -81,6 +81,18 @@ def test_every_model_column_shows_at_1366x768(qtbot, window, long_names_model):
     assert [view.columnWidth(column) for column in range(len(COLUMNS))] == hints  # room: whole
 
 
+# What the tabs may ask for: at 1366x768 the model tree (its four columns) and the image
+# panel take the rest. A tab whose controls row is wider squeezes the tree until a window
+# manager-less screen shows a cut Params column (the Dataset tab did, at 706 px).
+TAB_WIDTH_BUDGET = 640
+
+
+def test_no_tab_asks_for_more_width_than_the_tree_can_spare(window):
+    widths = {window.tabs.tabText(index): window.tabs.widget(index).minimumSizeHint().width()
+              for index in range(window.tabs.count())}
+    assert max(widths.values()) <= TAB_WIDTH_BUDGET, widths
+
+
 def test_the_image_panel_scrolls_to_long_model_notes(qtbot, window):
     open_demo(qtbot, window)
     panel = window.image_panel
