@@ -51,7 +51,9 @@ def gradcam_figure(
     curve_rows = (2 if tall else 1) * (metrics is not None)
     figure = Figure(figsize=(8 if tall else 4 * cols, 4.3 * image_rows + 3.4 * curve_rows),
                     layout="constrained")
-    curve_height = 0.8 / max(1, curve_rows)  # stacked curves share one row's height
+    # Stacked curves share one row's height; side by side they get a full row (their titles,
+    # tick labels and legends take most of it on a 1366x768 screen).
+    curve_height = 0.8 / max(1, curve_rows) if tall else 1.05
     grid = figure.add_gridspec(image_rows + curve_rows, cols,
                                height_ratios=[1.0] * image_rows + [curve_height] * curve_rows)
     axes = [figure.add_subplot(grid[index // cols, index % cols]) for index in range(panels)]
@@ -80,7 +82,7 @@ def gradcam_figure(
         # A short caption: a wide legend would squeeze the panels in a narrow window.
         axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
                      ha="center", va="top", fontsize=7)
-    axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
+    axes[2].set_title(f"overlay (opacity {alpha:g})", fontsize=10)
     if cam.zero_map:  # a flat panel alone would look like a drawing that failed
         axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
                      ha="center", va="center", fontsize=8, in_layout=False,
