@@ -82,7 +82,7 @@ def gradcam_figure(
         # A short caption: a wide legend would squeeze the panels in a narrow window.
         axes[2].text(0.5, -0.03, "+ peak (most important)", transform=axes[2].transAxes,
                      ha="center", va="top", fontsize=7)
-    axes[2].set_title(f"overlay (opacity {alpha:g})", fontsize=10)
+    axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
     if cam.zero_map:  # a flat panel alone would look like a drawing that failed
         axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
                      ha="center", va="center", fontsize=8, in_layout=False,

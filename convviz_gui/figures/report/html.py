@@ -88,7 +88,7 @@ class HtmlReport(ReportWriter):
             f'<img src="{data_uri(overlay_image(item, self.alpha, self.cmap))}" '
             f'alt="explanation overlay">'
             f'<span class=peak style="left:{left:.2f}%;top:{top:.2f}%">+</span></div>'
-            f'<figcaption>{_e(item.cam.method)} overlay (opacity {self.alpha:g}); + peak at '
+            f'<figcaption>{_e(item.cam.method)} overlay (alpha {self.alpha:g}); + peak at '
             f'x={x}, y={y}</figcaption></figure></div>'
             f'<table><thead><tr><th class=n>index</th><th>class</th><th class=n>probability</th>'
             f'</tr></thead><tbody>{predictions}</tbody></table>{metrics}</section>\n')
