@@ -50,7 +50,8 @@ def test_cam_peak_lands_on_the_explained_square(squares, held_out, method):
     assert hits >= 0.9 * 2 * len(boxes), f"{method}: peak on the right square {hits}/{2 * len(boxes)}"
 
 
-@pytest.mark.parametrize("method", ["Saliency", "Integrated Gradients", "Occlusion"])
+@pytest.mark.parametrize("method", ["Saliency", "Integrated Gradients", "Occlusion", "LRP",
+                                    "LRP-epsilon", "LRP-alpha-beta", "LRP-gamma"])
 def test_pixel_attribution_mass_lies_on_the_explained_square(squares, held_out, method):
     images, boxes = held_out
     explainer = make_cam(squares, None, method, options=FAST)
