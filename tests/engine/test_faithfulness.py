@@ -33,7 +33,8 @@ def test_a_faithful_map_inserts_better_than_it_deletes(squares, held_out):
             found = _metrics(squares, image, explainer(image[None], class_index))
             assert 0 <= found.deletion_auc < found.insertion_auc <= 1
             assert found.deletion[0] == pytest.approx(found.insertion[-1], abs=1e-6)  # the image
-            assert len(found.deletion) == 17 and found.images == 2 * 17 + 1 + 2 * 10
+            # the clean image starts deletion and both ROAD curves and ends insertion: seen once
+            assert len(found.deletion) == 17 and found.images == 2 * 17 + 1 + 2 * 10 - 3
             assert 0 <= found.average_drop <= 1 and found.average_increase in (0.0, 1.0)
 
 
@@ -64,10 +65,10 @@ def test_steps_batches_progress_and_cancel(squares, held_out):
     seen = []
     found = faithfulness(squares, image[None], cam, ClassScore(1), "logit",
                          MethodOptions(metric_steps=32, batch_size=16), progress=seen.append)
-    assert len(found.fractions) == 33 and found.images == 67 + 20  # + ROAD's 2 x 10 levels
+    assert len(found.fractions) == 33 and found.images == 67 + 20 - 3  # + ROAD, the clean image once
     stages = {p.stage for p in seen}
     assert [p.done for p in seen if p.stage == "ROAD: imputing removed pixels"] == list(range(1, 21))
-    assert [p.done for p in seen if p.stage == "Faithfulness"] == [16, 32, 48, 64, 80, 87]
+    assert [p.done for p in seen if p.stage == "Faithfulness"] == [16, 32, 48, 64, 80, 84]
     assert len(stages) == 2  # the imputations, then the model's batches of 16 (16-32 allowed)
     with pytest.raises(ExplanationCancelled):
         faithfulness(squares, image[None], cam, ClassScore(1), "logit", MethodOptions(),

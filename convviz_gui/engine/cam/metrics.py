@@ -16,6 +16,7 @@ progress and cancel between them (and between ROAD's imputations).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -100,8 +101,10 @@ def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target:
     steps = Steps(progress, cancelled)
     images.append(road_images(batch[0], importance, LEVELS, steps))
     size = int(np.clip(batch_size_for(loaded, options), 16, 32))
-    _, probabilities = scores_of(loaded, "probability", np.concatenate(images), np.zeros(
+    distinct, copies = _distinct(np.concatenate(images))
+    _, probabilities = scores_of(loaded, "probability", distinct, np.zeros(
         [dim or 1 for dim in loaded.output_shape[1:]], np.float32), size, steps, "Faithfulness")
+    probabilities = probabilities[copies]
     weights = target.weights(loaded, probabilities[0])
     values = target.metric(probabilities, weights)
     if output_head(loaded) is None:  # not a probability: relative to the clean image's score
@@ -116,9 +119,19 @@ def faithfulness(loaded: LoadedModel, batch: np.ndarray, cam: CamResult, target:
         insertion_auc=float(np.trapezoid(insertion, fractions)),
         average_drop=max(0.0, clean - seen) / clean if clean > 0 else 0.0,
         average_increase=float(seen > clean), fractions=fractions, deletion=deletion,
-        insertion=insertion, images=len(values),
+        insertion=insertion, images=len(distinct),
         road_morf_auc=road_area(morf, LEVELS), road_lerf_auc=road_area(lerf, LEVELS),
         road_fractions=LEVELS, road_morf=morf, road_lerf=lerf)
+
+
+def _distinct(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct images of ``images`` and, for each image, the index of its copy among
+    them: the clean image is the first point of deletion and of both ROAD curves and the
+    last of insertion, and the model sees it once."""
+    keys = [hashlib.blake2b(image.tobytes(), digest_size=16).digest() for image in images]
+    slot: dict[bytes, int] = {}
+    copies = np.array([slot.setdefault(key, len(slot)) for key in keys])
+    return images[np.unique(copies, return_index=True)[1]], copies
 
 
 def _swap(base: np.ndarray, source: np.ndarray, pixels: np.ndarray) -> np.ndarray:
