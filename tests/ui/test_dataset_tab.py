@@ -12,6 +12,8 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
+from convviz_gui.ui.dataset_tab import VIEWS
+
 from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
 from ..dataset_folder import CLASSES, train_model, write_folder
 from .test_window_paths import action
@@ -115,6 +117,28 @@ def test_each_view_is_exported_as_shown(qtbot, window, tmp_path):
         window.exports.export_figure(str(path))
         qtbot.waitUntil(path.exists, timeout=WINDOW_TIMEOUT_MS)
         assert path.stat().st_size > 10_000
+    tab.views.setCurrentIndex(0)
+
+
+def test_the_channels_view_gives_the_receptive_field_and_marks_each_maximum_in_full(qtbot, window):
+    from convviz_gui.figures.text import receptive_field_phrase
+
+    tab = window.dataset_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.views.setCurrentIndex(VIEWS.index("Channels"))
+    wait_idle(qtbot, window)
+    scan = tab.scan
+    field, (width, height) = scan.channels.receptive_field, scan.input_size
+    assert field[0] < width and field[1] < height  # 8 px on 32: no "larger than the input"
+    title = " ".join(tab.figure._suptitle.get_text().split())
+    assert f"receptive field {field[0]} px of its maximum" in title and "larger" not in title
+    markers = [(ax, line) for ax in tab.figure.axes for line in ax.lines if line.get_marker() == "+"]
+    assert len(markers) == len(scan.channels.top[tab.channel.value()]) > 0
+    for ax, line in markers:  # inside its crop, drawn whole even at the crop's edge
+        (x,), (y,) = line.get_xdata(), line.get_ydata()
+        (left, right), (top, bottom) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        assert left <= x <= right and top <= y <= bottom and not line.get_clip_on()
+    assert receptive_field_phrase(field, scan.input_size) == f"receptive field {field[0]} px"
     tab.views.setCurrentIndex(0)
 
 
