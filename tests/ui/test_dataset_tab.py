@@ -151,8 +151,11 @@ def test_a_clicked_channel_shows_its_top_images_in_the_activations_tab(qtbot, wi
     wait_idle(qtbot, window)
     channel = int(np.argmax([tops[0].value for tops in scan.channels.top]))
     tab = window.activations_tab
-    side = tab.result.activations.values.shape[0]  # square tiles with 1-px gaps, one row of 8
-    click_axes(qtbot, tab, tab.figure.axes[0], (channel * (side + 1) + side / 2, side / 2))
+    side = tab.result.activations.values.shape[0]  # square tiles with 1-px gaps
+    columns = (tab.figure.axes[0].images[0].get_array().shape[1] + 1) // (side + 1)
+    row, column = divmod(channel, columns)
+    click_axes(qtbot, tab, tab.figure.axes[0],
+               (column * (side + 1) + side / 2, row * (side + 1) + side / 2))
     qtbot.waitUntil(lambda: bool(tab.findChildren(QDialog)), timeout=WINDOW_TIMEOUT_MS)
     dialog = tab.findChildren(QDialog)[-1]
     strip = dialog.findChild(type(window.filters_tab.strip))
