@@ -306,8 +306,8 @@ def channel_view(view: ChannelView, style: FigureStyle, cmap: str) -> Figure:
     silent = "; it never fires on these images (its maximum is 0)" if tops and tops[0].value <= 0 else ""
     field = receptive_field_phrase(channels.receptive_field, result.input_size)
     figure.suptitle(f"{shorten(channels.layer, 50)} channel {view.channel}: the {len(tops)} images "
-                    f"of {Path(result.folder).name} it responds to most; crops: the {field} of its "
-                    f"maximum (+){silent}", fontsize=10, wrap=True)
+                    f"of {Path(result.folder).name} it responds to most, each cropped to the unit of its "
+                    f"maximum (+); {field}{silent}", fontsize=10, wrap=True)
     return figure
 
 

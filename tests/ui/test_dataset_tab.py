@@ -131,7 +131,7 @@ def test_the_channels_view_gives_the_receptive_field_and_marks_each_maximum_in_f
     field, (width, height) = scan.channels.receptive_field, scan.input_size
     assert field[0] < width and field[1] < height  # 8 px on 32: no "larger than the input"
     title = " ".join(tab.figure._suptitle.get_text().split())
-    assert f"receptive field {field[0]} px of its maximum" in title and "larger" not in title
+    assert f"maximum (+); receptive field {field[0]} px" in title and "larger" not in title
     markers = [(ax, line) for ax in tab.figure.axes for line in ax.lines if line.get_marker() == "+"]
     assert len(markers) == len(scan.channels.top[tab.channel.value()]) > 0
     for ax, line in markers:  # inside its crop, drawn whole even at the crop's edge
