@@ -18,12 +18,32 @@ from convviz_gui.ops.export import FigureStyle
 OVERVIEW_ROW_INCHES = 0.6  # every layer gets the same row height, whatever its map size
 OVERVIEW_NAME_INCHES = 2.6  # room for the layer names left of the rows
 OVERVIEW_MAX_UNITS = 24  # widest row, in row heights (wider rows are scaled down to fit)
+WIDE_ROOM, TALL_ROOM = 1.5, 0.7  # width / height of the view a one-row page is fitted to
 
 
 def page_start(channel_count: int, style: FigureStyle) -> int:
     """First channel shown on the style's page (the last page when it is past the end)."""
     pages = max(1, -(-channel_count // style.page_size))
     return min(max(0, style.page), pages - 1) * style.page_size
+
+
+def grid_columns(count: int, tile_shape: tuple[int, int], style: FigureStyle) -> int:
+    """Channels per row for a page of ``count`` tiles of ``tile_shape`` (height, width): the
+    style's ``columns``, except that a page that would be one row (a layer with few
+    channels) takes the columns that draw its tiles largest in a view of the usual shape
+    (8 square channels: 4x2, not a strip of 8 under a lot of white)."""
+    if count > style.columns:
+        return max(1, style.columns)
+    height, width = tile_shape
+    room = TALL_ROOM if style.tall else WIDE_ROOM
+
+    def fit(columns: int) -> tuple[float, int]:
+        """The tile's scale in the room, then (on a tie) the fewer empty places."""
+        rows = -(-count // columns)
+        scale = min(room / (columns * (width + 1)), 1.0 / (rows * (height + 1)))
+        return round(scale, 9), count - rows * columns
+
+    return max(range(1, max(1, count) + 1), key=fit)
 
 
 def activation_grid_figure(
@@ -114,10 +134,13 @@ def overview_figure(title: str, tiles: list[tuple[str, np.ndarray]], cmap: str =
 
 @draws(ActivationsResult, cmap="viridis")
 def activations_view(result: ActivationsResult, style: FigureStyle, cmap: str) -> Figure:
-    """The style's page of the layer's channel grid."""
+    """The style's page of the layer's channel grid (a page of few channels fitted to the
+    view, ``grid_columns``)."""
     acts = result.activations
     start = page_start(acts.channel_count, style)
-    return activation_grid_figure(acts, cmap, style.columns, start, style.page_size)
+    shown = min(acts.channel_count - start, style.page_size)
+    columns = grid_columns(shown, acts.values.shape[:2], style)
+    return activation_grid_figure(acts, cmap, columns, start, style.page_size)
 
 
 @draws(OverviewResult, cmap="viridis")

@@ -25,7 +25,7 @@ from convviz_gui.engine.dataset.results import Cluster, TopImage
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.registry import draws
-from convviz_gui.figures.text import shorten
+from convviz_gui.figures.text import receptive_field_phrase, shorten
 from convviz_gui.ops.dataset import DatasetResult
 from convviz_gui.ops.export import FigureStyle
 
@@ -265,7 +265,8 @@ def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, res
     ax.imshow(cluster.mean_image, extent=extent, interpolation="bilinear")
     ax.imshow(cluster.mean_map, extent=extent, cmap=cmap, alpha=max(alpha, 0.45), vmin=0, vmax=1,
               interpolation="bilinear")
-    ax.plot(*cluster.peak_xy, marker="+", markersize=12, color="white", markeredgewidth=2)
+    ax.plot(*cluster.peak_xy, marker="+", markersize=12, color="white", markeredgewidth=2,
+            clip_on=False)  # a peak at the edge is marked in full
     ax.set_xlabel("mean map", fontsize=7, color=color)
     if cluster.flagged:
         for spine in ax.spines.values():
@@ -294,18 +295,19 @@ def channel_view(view: ChannelView, style: FigureStyle, cmap: str) -> Figure:
         ax = figure.add_subplot(rows, columns, position + 1)
         scale = _show_file(ax, result.path(top.image), top.box)
         ax.plot((top.xy[0] - top.box[0]) * scale, (top.xy[1] - top.box[1]) * scale, marker="+",
-                markersize=14, color=WARNING_COLOR, markeredgewidth=2)
+                markersize=14, color=WARNING_COLOR, markeredgewidth=2,
+                clip_on=False)  # a maximum at the crop's edge is marked in full
         ax.set_title(f"{position + 1}. {top.value:.3g}", fontsize=9)
         ax.set_xlabel(shorten(top.image, 28), fontsize=7)
     if not tops:
         ax = figure.add_subplot()
         ax.set_axis_off()
         ax.text(0.5, 0.5, "No image activates this channel.", ha="center", va="center")
-    field_w, field_h = channels.receptive_field
     silent = "; it never fires on these images (its maximum is 0)" if tops and tops[0].value <= 0 else ""
+    field = receptive_field_phrase(channels.receptive_field, result.input_size)
     figure.suptitle(f"{shorten(channels.layer, 50)} channel {view.channel}: the {len(tops)} images "
-                    f"of {Path(result.folder).name} it responds to most (crops: the {field_w}x{field_h} px "
-                    f"receptive field of its maximum, +){silent}", fontsize=10, wrap=True)
+                    f"of {Path(result.folder).name} it responds to most, each cropped to the unit of its "
+                    f"maximum (+); {field}{silent}", fontsize=10, wrap=True)
     return figure
 
 

@@ -1,4 +1,4 @@
-"""Text on figures and in reports: names cut to fit, and an explanation's title."""
+"""Text on figures and in reports: names cut to fit, an explanation's title, a receptive field."""
 
 from __future__ import annotations
 
@@ -39,3 +39,17 @@ def cam_title(cam: CamResult) -> str:
         explained += f"; relevance {cam.relevance_sum:.3g}"
     where = f"at {shorten_path(cam.layer)}" if cam.layer else "at the input"
     return f"{cam.method} for {shorten(target, LABEL_LIMIT)} ({cam.score:.3f}{explained}) {where}"
+
+
+def receptive_field_phrase(field: tuple[int, int], input_size: tuple[int, int]) -> str:
+    """The receptive field in words (width x height of one unit's field, in input pixels),
+    saying so when it is larger than the model's input (the crops are then most or all of
+    the image; every unit sees all of it once its field spans twice the input)."""
+    size = f"{field[0]}x{field[1]} px" if field[0] != field[1] else f"{field[0]} px"
+    width, height = input_size
+    if field[0] <= width and field[1] <= height:
+        return f"receptive field {size}"
+    frame = f"{width}x{height} px" if width != height else f"{width} px"
+    sees = ("each unit sees the whole image" if field[0] >= 2 * width - 1 and field[1] >= 2 * height - 1
+            else "units near its centre see the whole image")
+    return f"receptive field {size}: larger than the {frame} input, {sees}"

@@ -223,8 +223,8 @@ def _scanner(request: Dataset) -> Scanner:
 def _cache_of(request: Dataset) -> ScanCache | None:
     """The cache of the request's scan (None when ``request.cache`` is off): keyed by the
     model file's digest, the request and the folder's files, so no model is needed to find
-    a finished scan."""
-    from convviz_gui.engine.dataset.cache import ScanCache, model_digest, scan_key
+    a finished scan. Marked as used; the least recently used scans beyond the budget go."""
+    from convviz_gui.engine.dataset.cache import ScanCache, model_digest, prune, scan_key
     from convviz_gui.engine.models import DEMO_MODEL
     from convviz_gui.paths import resource, user_cache_dir
 
@@ -236,7 +236,10 @@ def _cache_of(request: Dataset) -> ScanCache | None:
     codes = "|".join(model_digest(code) for code in request.model.code)
     settings = replace(request, engine="local", ray_address="", cache_dir="")
     root = Path(request.cache_dir) if request.cache_dir else user_cache_dir() / "dataset"
-    return ScanCache(root, scan_key(f"{model_digest(source)}|{codes}", request.folder, repr(settings)))
+    cache = ScanCache(root, scan_key(f"{model_digest(source)}|{codes}", request.folder, repr(settings)))
+    cache.touch()
+    prune(root, keep=cache.folder.name)  # the cache stays bounded
+    return cache
 
 
 @operation(Dataset, long=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QVBoxLayout
 
 from convviz_gui.engine.activations import GRID_COLUMNS
 from convviz_gui.engine.layers import LayerPath, find_layer, spatial_layers
-from convviz_gui.figures.activations import channel_figure, page_start
+from convviz_gui.figures.activations import channel_figure, grid_columns, page_start
 from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.activations import Activations, ActivationsResult, OverviewResult
 from convviz_gui.ops.export import FigureStyle
@@ -36,7 +38,8 @@ class ActivationsTab(ViewTab):
         self.info = QLabel("Click a channel to enlarge it.")
         self.info.setWordWrap(True)
         self.cmap.setToolTip("Colours of the channel pictures, from low to high activation.")
-        self.columns.setToolTip("How many channels are drawn side by side (16 in the reference).")
+        self.columns.setToolTip("How many channels are drawn side by side at most (16 in the "
+                                "reference); a layer with fewer is laid out to fill the view.")
         self.page.setToolTip("Layers with more than 256 channels are shown 256 at a time.")
         self.overview.setToolTip("The first channels of every layer, one scrollable row per "
                                  "layer; click a row to open that layer.")
@@ -168,11 +171,11 @@ class ActivationsTab(ViewTab):
         if not isinstance(self.result, ActivationsResult):
             return None
         acts = self.result.activations
-        style = self.style()
+        style = replace(self.style(), tall=self.figure_view.is_tall())  # as ``redraw`` draws
         start = page_start(acts.channel_count, style)
         stop = min(acts.channel_count, start + PAGE_SIZE)
-        columns = max(1, min(style.columns, stop - start))
         height, width = acts.values.shape[:2]
+        columns = grid_columns(stop - start, (height, width), style)
         (col, x_in), (row, y_in) = divmod(int(x + 0.5), width + 1), divmod(int(y + 0.5), height + 1)
         index = start + row * columns + col
         if x_in == width or y_in == height or col >= columns or not start <= index < stop:

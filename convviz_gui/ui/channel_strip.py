@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convviz_gui.figures.dataset import channel_crops
+from convviz_gui.figures.text import receptive_field_phrase
 from convviz_gui.ops.dataset import DatasetResult
 from convviz_gui.ui.controls import ndarray_to_pixmap
 
@@ -54,8 +55,9 @@ class ChannelStrip(QWidget):
                 item.widget().deleteLater()
         crops = channel_crops(scan, channel)
         self.values = [f"{top.value:.3g}" for top, _ in crops]
+        field = receptive_field_phrase(scan.channels.receptive_field, scan.input_size)
         self.title.setText(f"Channel {channel}: the {len(crops)} images of "
-                           f"{Path(scan.folder).name} it responds to most (receptive-field crops, "
+                           f"{Path(scan.folder).name} it responds to most (crops of the {field}; "
                            "maximum value under each)")
         for (top, pixels), value in zip(crops, self.values):
             tile = QVBoxLayout()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -33,9 +34,11 @@ DEFAULT_METHODS = ("Grad-CAM", "Score-CAM", "Integrated Gradients")
 
 
 def _checklist(items: list[tuple[str, object]], checked: set, tip: str) -> QListWidget:
-    """A list of checkable items (Space or a click on the box toggles one)."""
+    """A list of checkable items: the arrow keys move the current item (a focus frame, no
+    highlight that would read as chosen), Space or a click on the box ticks it."""
     widget = QListWidget()
-    widget.setToolTip(tip)
+    widget.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    widget.setToolTip(f"{tip} Space ticks the current item.")
     for text, data in items:
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, data)

@@ -54,6 +54,7 @@ class BackgroundCanvas(FigureCanvasQTAgg):
         self._rendering = False
         self._again = False
         self._result: tuple[Figure, RendererAgg | None] | None = None
+        self._drawing: tuple[int, RendererAgg] | None = None  # (thread id, its renderer)
         self._finished.connect(self._swap, Qt.ConnectionType.QueuedConnection)
         _canvases.add(self)
 
@@ -61,6 +62,16 @@ class BackgroundCanvas(FigureCanvasQTAgg):
     def busy(self) -> bool:
         """True while drawing, or with a draw queued while on screen."""
         return self._rendering or (getattr(self, "_draw_pending", False) and self.isVisible())
+
+    def get_renderer(self) -> RendererAgg:
+        """The renderer of the drawing in progress for the thread drawing it (constrained
+        layout and wrapped text measure with ``figure.canvas.get_renderer()``); else the
+        canvas's own. Agg's would replace the drawing on screen by a blank renderer of the
+        new size, painted white for the whole background draw (seconds on a busy machine)."""
+        drawing = self._drawing
+        if drawing is not None and drawing[0] == threading.get_ident():
+            return drawing[1]
+        return super().get_renderer()
 
     def draw(self) -> None:
         """Draw now, on this thread (waits for a background draw to finish)."""
@@ -91,10 +102,13 @@ class BackgroundCanvas(FigureCanvasQTAgg):
         try:
             with DRAW_LOCK:
                 renderer = RendererAgg(max(1, key[0]), max(1, key[1]), key[2])
+                self._drawing = (threading.get_ident(), renderer)
                 figure.draw(renderer)
         except Exception:  # a broken figure must not kill the thread silently
             logging.getLogger(__name__).exception("drawing a figure failed")
             renderer = None
+        finally:
+            self._drawing = None
         self._result = (figure, renderer, key)
         try:
             self._finished.emit()

@@ -22,6 +22,7 @@ RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to
 # When the panel is too narrow for every column, these give way first (Type, then Layer),
 # down to these widths in pixels; their text is elided, the row's tooltip has it whole.
 GIVING_WAY = ((1, 56), (0, 96))
+HEADER_TIP = "Drag the line at a column's right edge to widen it (double-click it: fit the text)."
 
 
 class MiddleElided(QStyledItemDelegate):
@@ -43,6 +44,10 @@ class ModelTreePanel(QWidget):
         self.filter_box.setClearButtonEnabled(True)
         self.source = QStandardItemModel(0, len(COLUMNS), self)
         self.source.setHorizontalHeaderLabels(COLUMNS)
+        for column in range(len(COLUMNS)):
+            tip = f"Names cut in the middle are whole in each row's tooltip. {HEADER_TIP}" \
+                if column == 0 else HEADER_TIP
+            self.source.horizontalHeaderItem(column).setToolTip(tip)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.source)
         self.proxy.setRecursiveFilteringEnabled(True)
@@ -56,6 +61,9 @@ class ModelTreePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setResizeContentsPrecision(RESIZE_PRECISION_ROWS)
+        self._fitting = False
+        self._user_widths: dict[int, int] = {}  # columns the user sized: kept by each fit
+        header.sectionResized.connect(self._section_resized)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._names_delegate = MiddleElided(self.view)
@@ -84,6 +92,7 @@ class ModelTreePanel(QWidget):
         self._selected = None
         self.source.removeRows(0, self.source.rowCount())
         self._items.clear()
+        self._user_widths.clear()  # another model's names: fitted again
         self._append(self.source.invisibleRootItem(), tree)
         with QSignalBlocker(self.view):  # one column fit below, not one per expanded row
             self.view.expandToDepth(0)
@@ -104,17 +113,30 @@ class ModelTreePanel(QWidget):
     def _fit_columns(self) -> None:
         """Every column as wide as its content when the panel has the room; else Type, then
         Layer, give way (elided) so that Output shape and Params stay in view. Only a panel
-        narrower than those minimums scrolls sideways."""
+        narrower than those minimums scrolls sideways. A column the user sized keeps its
+        width (the view scrolls sideways to show the rest)."""
         widths = self._natural_widths()
+        widths = [self._user_widths.get(column, width) for column, width in enumerate(widths)]
         excess = sum(widths) - self.view.viewport().width()
         for column, narrowest in GIVING_WAY:
             if excess <= 0:
                 break
+            if column in self._user_widths:
+                continue
             given = min(excess, max(0, widths[column] - narrowest))
             widths[column] -= given
             excess -= given
-        for column, width in enumerate(widths):
-            self.view.setColumnWidth(column, width)
+        self._fitting = True
+        try:
+            for column, width in enumerate(widths):
+                self.view.setColumnWidth(column, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        """A column sized by the user (dragging or double-clicking its edge) is kept."""
+        if not self._fitting:
+            self._user_widths[column] = new
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         """The view's viewport got wider or narrower (the dock, a scroll bar): fit again."""

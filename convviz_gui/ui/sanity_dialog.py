@@ -31,9 +31,10 @@ INTRO = (f"Randomizes a copy of the model's weights from the output down (your m
 
 
 class SanityDialog(QDialog):
-    """The method to check, Run/Cancel with progress, the figure (maps and curves), the
-    verdict in one sentence, Export. It explains the tab's class at the tab's layer with its
-    score and options; another model or image clears it (the job stops)."""
+    """The method to check, Run/Cancel with progress, the figure (maps, curves and the
+    verdict, which is exported with it), a status line (time taken and notes), Export. It
+    explains the tab's class at the tab's layer with its score and options;
+    another model or image clears it (the job stops)."""
 
     def __init__(self, tab) -> None:
         super().__init__(tab)
@@ -52,12 +53,13 @@ class SanityDialog(QDialog):
                                progress_tip="Randomization steps explained.")
         self.export_button = QPushButton("Export…", enabled=False)
         self.export_button.setToolTip("Save the figure (PNG, SVG or PDF).")
-        self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verdict.setToolTip("Passed: the map's Spearman correlation with the original falls "
-                                f"below {SPEARMAN_THRESHOLD} once a third of the weighted layers "
-                                "are random, counted from the output.")
+        self.status = QLabel()  # the verdict is in the figure (exported with it), not here
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setToolTip("Passed: the map's Spearman correlation with the original falls "
+                               f"below {SPEARMAN_THRESHOLD} once a third of the weighted layers "
+                               "are random, counted from the output (the verdict under the "
+                               "figure).")
         self.figure_view = FigureView(INTRO + "\n\nChoose a method and press Run.")
         self._layout()
         self.job.progress_text.connect(self.job.progress.setToolTip)
@@ -81,7 +83,7 @@ class SanityDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.figure_view, 1)
-        layout.addWidget(self.verdict)
+        layout.addWidget(self.status)
 
     def request(self) -> Sanity:
         """The check the controls describe: the tab's class, layer, score and options."""
@@ -100,7 +102,7 @@ class SanityDialog(QDialog):
         request = self.request()
         self.result = None
         self.export_button.setEnabled(False)
-        self.verdict.clear()
+        self.status.clear()
         self.figure_view.set_pending(f"Randomizing the model step by step and explaining with "
                                      f"{self.method.currentText()}…")
         self.job.start(request, on_result=self._show, on_error=self._failed)
@@ -108,17 +110,17 @@ class SanityDialog(QDialog):
     def _show(self, result) -> None:
         self.result = result
         self.figure_view.set_figure(figure_for(result, FigureStyle()))
-        color = "#1e8449" if result.passed else "#c0392b"
-        self.verdict.setStyleSheet(f"color: {color};")
-        self.verdict.setText(" ".join((result.verdict, *result.notes,
-                                       f"({result.seconds:.1f} s)")))
+        self.status.setText(" ".join((
+            f"{'Passed' if result.passed else 'Failed'} (verdict under the figure); "
+            f"{len(result.steps)} randomization steps explained in {result.seconds:.1f} s.",
+            *result.notes)))
         self.export_button.setEnabled(True)
 
     def _clear(self, hint: str) -> None:
         """Nothing to show (cancelled, or another model or image): the hint instead."""
         self.result = None
         self.export_button.setEnabled(False)
-        self.verdict.clear()
+        self.status.clear()
         self.figure_view.set_hint(hint)
 
     def _failed(self, message: str, details: str) -> None:

@@ -4,6 +4,7 @@ top images, shards that merge, a scan that resumes, skipped files and flat folde
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,69 @@ def test_an_interrupted_scan_resumes_and_gives_the_same_result(shortcut, baselin
         [[c.members for c in s.clusters] for s in baseline.strategies]
     again, progress = analyze(model, folder, **settings)
     assert again.cached and not progress and np.array_equal(again.confusion, baseline.confusion)
+
+
+def test_a_receptive_field_larger_than_the_input_is_said_on_the_channels_view(shortcut, tmp_path, keras):
+    """Three 7x7 convolutions on a 16 px input: a 19 px field, said to be larger than the
+    input where the Channels view gives it; each maximum's + is drawn unclipped."""
+    from convviz_gui.figures.dataset import ChannelView
+    from convviz_gui.figures.registry import figure_for
+    from convviz_gui.ops.export import FigureStyle
+
+    inputs = keras.Input((16, 16, 3))
+    x = inputs
+    for index in range(3):
+        x = keras.layers.Conv2D(4, 7, padding="same", activation="relu", name=f"wide{index}")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    path = tmp_path / "wide.keras"
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(path)
+    result, _ = analyze(path, shortcut[1], top_k=3, layer=("wide2",))
+    assert result.channels.receptive_field == (19, 19) and result.input_size == (16, 16)
+    title = " ".join(figure_for(ChannelView(result, 0), FigureStyle())._suptitle.get_text().split())
+    assert "receptive field 19 px: larger than the 16 px input, units near its centre see " \
+           "the whole image" in title
+    figure = figure_for(ChannelView(result, 0), FigureStyle())
+    markers = [line for ax in figure.axes for line in ax.lines if line.get_marker() == "+"]
+    assert len(markers) == len(result.channels.top[0]) == 3
+    assert all(not line.get_clip_on() for line in markers)
+
+
+def _fake_scan(root: Path, number: int, size: int, used: float) -> Path:
+    """A scan folder as ``ScanCache`` writes it: a key name, shard and result pickles."""
+    folder = root / f"{number:032x}"
+    folder.mkdir(parents=True)
+    (folder / "shard-000000.pkl").write_bytes(b"s" * (size - 10))
+    (folder / "result.pkl").write_bytes(b"r" * 10)
+    os.utime(folder, (used, used))
+    return folder
+
+
+def test_prune_removes_the_least_recently_used_scans_beyond_the_budget(tmp_path):
+    from convviz_gui.engine.dataset.cache import prune
+
+    scans = [_fake_scan(tmp_path, number, 400, 1_000_000 + number) for number in range(5)]
+    foreign = tmp_path / "notes"  # the user's own folder in a cache_dir they chose
+    foreign.mkdir()
+    (tmp_path / "readme.txt").write_text("mine")
+    oldest = scans[0].name  # the scan starting: kept whatever its age
+    removed = prune(tmp_path, keep=oldest, budget_bytes=1000, budget_scans=10)
+    assert sorted(removed) == scans[1:4]  # the starting scan and the newest fit 1000 bytes
+    assert [scan.exists() for scan in scans] == [True, False, False, False, True]
+    assert foreign.is_dir() and (tmp_path / "readme.txt").exists()
+    assert prune(tmp_path, keep=scans[4].name, budget_scans=1) == [scans[0]]
+    assert prune(tmp_path / "absent") == []
+
+
+def test_a_scan_prunes_the_cache_to_its_budget(shortcut, tmp_path, monkeypatch):
+    from convviz_gui.engine.dataset import cache
+
+    model, folder, _ = shortcut
+    monkeypatch.setattr(cache, "BUDGET_SCANS", 2)
+    old = _fake_scan(tmp_path, 7, 100, 1_000_000)
+    analyze(model, folder, top_k=2, cache=True, cache_dir=str(tmp_path))
+    analyze(model, folder, top_k=3, cache=True, cache_dir=str(tmp_path))
+    kept = sorted(path.name for path in tmp_path.iterdir())
+    assert len(kept) == 2 and old.name not in kept  # the two scans, the oldest pruned
+    assert all((tmp_path / name / "result.pkl").is_file() for name in kept)
+    first = analyze(model, folder, top_k=2, cache=True, cache_dir=str(tmp_path))[0]
+    assert first.cached  # the first scan was used again, not pruned

@@ -12,6 +12,8 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
+from convviz_gui.ui.dataset_tab import VIEWS
+
 from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
 from ..dataset_folder import CLASSES, train_model, write_folder
 from .test_window_paths import action
@@ -118,6 +120,28 @@ def test_each_view_is_exported_as_shown(qtbot, window, tmp_path):
     tab.views.setCurrentIndex(0)
 
 
+def test_the_channels_view_gives_the_receptive_field_and_marks_each_maximum_in_full(qtbot, window):
+    from convviz_gui.figures.text import receptive_field_phrase
+
+    tab = window.dataset_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.views.setCurrentIndex(VIEWS.index("Channels"))
+    wait_idle(qtbot, window)
+    scan = tab.scan
+    field, (width, height) = scan.channels.receptive_field, scan.input_size
+    assert field[0] < width and field[1] < height  # 8 px on 32: no "larger than the input"
+    title = " ".join(tab.figure._suptitle.get_text().split())
+    assert f"maximum (+); receptive field {field[0]} px" in title and "larger" not in title
+    markers = [(ax, line) for ax in tab.figure.axes for line in ax.lines if line.get_marker() == "+"]
+    assert len(markers) == len(scan.channels.top[tab.channel.value()]) > 0
+    for ax, line in markers:  # inside its crop, drawn whole even at the crop's edge
+        (x,), (y,) = line.get_xdata(), line.get_ydata()
+        (left, right), (top, bottom) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        assert left <= x <= right and top <= y <= bottom and not line.get_clip_on()
+    assert receptive_field_phrase(field, scan.input_size) == f"receptive field {field[0]} px"
+    tab.views.setCurrentIndex(0)
+
+
 def test_a_clicked_channel_shows_its_top_images_in_the_activations_tab(qtbot, window):
     scan = window.dataset_tab.scan  # the scan of the test above; an image of it is open
     assert scan is not None and window.session.image is not None
@@ -127,8 +151,11 @@ def test_a_clicked_channel_shows_its_top_images_in_the_activations_tab(qtbot, wi
     wait_idle(qtbot, window)
     channel = int(np.argmax([tops[0].value for tops in scan.channels.top]))
     tab = window.activations_tab
-    side = tab.result.activations.values.shape[0]  # square tiles with 1-px gaps, one row of 8
-    click_axes(qtbot, tab, tab.figure.axes[0], (channel * (side + 1) + side / 2, side / 2))
+    side = tab.result.activations.values.shape[0]  # square tiles with 1-px gaps
+    columns = (tab.figure.axes[0].images[0].get_array().shape[1] + 1) // (side + 1)
+    row, column = divmod(channel, columns)
+    click_axes(qtbot, tab, tab.figure.axes[0],
+               (column * (side + 1) + side / 2, row * (side + 1) + side / 2))
     qtbot.waitUntil(lambda: bool(tab.findChildren(QDialog)), timeout=WINDOW_TIMEOUT_MS)
     dialog = tab.findChildren(QDialog)[-1]
     strip = dialog.findChild(type(window.filters_tab.strip))

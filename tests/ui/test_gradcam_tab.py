@@ -194,6 +194,30 @@ def test_metrics_under_the_heatmap_with_their_meaning_on_hover(qtbot, demo_windo
     assert tab.metrics_row.isHidden()
 
 
+def test_compare_lists_arrow_keys_move_and_space_ticks(qtbot, demo_window):
+    from convviz_gui.ui.compare_dialog import checked_data
+
+    tab = _show(qtbot, demo_window)
+    qtbot.mouseClick(tab.compare_button, Qt.MouseButton.LeftButton)
+    dialog = tab.compare_dialog
+    for checklist in (dialog.methods, dialog.layers):
+        checklist.setFocus()
+        checklist.setCurrentRow(0)
+        ticked = checked_data(checklist)
+        assert ticked  # the defaults
+        for key in (Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Up,
+                    Qt.Key.Key_PageDown, Qt.Key.Key_End, Qt.Key.Key_Home, Qt.Key.Key_Down):
+            qtbot.keyClick(checklist, key)
+        assert checklist.currentRow() == 1 and checked_data(checklist) == ticked  # moved only
+        assert not checklist.selectedItems()  # no highlight that reads as "chosen"
+        current = checklist.currentItem().data(Qt.ItemDataRole.UserRole)
+        qtbot.keyClick(checklist, Qt.Key.Key_Space)
+        assert set(checked_data(checklist)) == set(ticked) ^ {current}  # Space toggles it
+        qtbot.keyClick(checklist, Qt.Key.Key_Space)
+        assert checked_data(checklist) == ticked
+    dialog.close()
+
+
 def test_compare_grid_from_the_tab_with_metrics_and_export(qtbot, demo_window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 

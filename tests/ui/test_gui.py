@@ -49,6 +49,37 @@ def test_selecting_a_layer_updates_the_canvas(qtbot, window):
     dialog.close()
 
 
+def grid_layout(tab) -> tuple[int, int, int]:
+    """(rows, columns, tile side) of the activation grid on screen, from its mosaic."""
+    side = tab.result.activations.values.shape[0]
+    height, width = tab.figure.axes[0].images[0].get_array().shape
+    return (height + 1) // (side + 1), (width + 1) // (side + 1), side
+
+
+def test_a_layer_with_few_channels_fills_the_view(qtbot, window):
+    tab = window.activations_tab
+    window.tabs.setCurrentWidget(tab)
+    window.tree.select_path(("conv2d_1",))  # 8 channels of 62x62: not a strip of 8
+    qtbot.waitUntil(lambda: tab.figure is not None and "conv2d_1" in tab.figure.axes[0].get_title(),
+                    timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    rows, columns, side = grid_layout(tab)
+    assert tab.columns.value() == 16 and rows > 1 and rows * columns >= 8 > (rows - 1) * columns
+    ax = tab.figure.axes[0]
+    (left, _), (right, _) = ax.transData.transform([(-0.5, 0), (side - 0.5, 0)])
+    canvas_width = tab.figure_view.canvas.width() * tab.figure_view.canvas.device_pixel_ratio
+    assert right - left > 1.3 * canvas_width / 8  # larger than a strip of 8 could draw them
+    for index in range(8):  # a click on a tile opens its channel
+        row, col = divmod(index, columns)
+        assert tab.channel_at(col * (side + 1) + side / 2, row * (side + 1) + side / 2) == index
+    assert tab.channel_at(side + 0.2, side / 2) is None  # the gap between two tiles
+    window.tree.select_path(("separable_conv2d_3",))  # 32 channels: the 16 per row asked for
+    qtbot.waitUntil(lambda: tab.figure is not None
+                    and "separable_conv2d_3" in tab.figure.axes[0].get_title(), timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert grid_layout(tab)[:2] == (2, 16)
+
+
 def test_drop_image_and_bad_file(qtbot, window, tmp_path):
     drop(window, shared("images", "chelsea.png"))
     qtbot.waitUntil(lambda: window.session.image.name == "chelsea.png", timeout=TIMEOUT)

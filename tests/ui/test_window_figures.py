@@ -3,8 +3,11 @@ started shows the drawing once it is done."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
@@ -55,6 +58,42 @@ def test_a_first_drawing_still_in_progress_says_so(qtbot, monkeypatch):
     view.close()
     view.deleteLater()
     QApplication.processEvents()
+
+
+class Gate(Artist):
+    """An artist whose drawing waits for ``opened`` (a slow figure, e.g. on a busy machine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached, self.opened = threading.Event(), threading.Event()
+
+    def draw(self, renderer) -> None:
+        self.reached.set()
+        self.opened.wait(TIMEOUT / 1000)
+
+
+def test_a_constrained_figure_being_drawn_says_so_not_white(qtbot):
+    """Constrained layout measures text with ``canvas.get_renderer()`` from the drawing
+    thread: that must not put a blank renderer on screen (a white area for the whole draw,
+    4 s after a dataset scan on a busy machine)."""
+    view = FigureView("press Run")
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    figure.add_subplot().set_title("a title constrained layout measures")
+    gate = Gate()
+    figure.add_artist(gate)
+    view.set_figure(figure)
+    qtbot.waitUntil(gate.reached.is_set, timeout=TIMEOUT)  # layout done, drawing under way
+    try:
+        assert getattr(view.canvas, "renderer", None) is None  # no blank renderer adopted
+        assert 0 < painted_share(view.canvas) < 0.1  # "Drawing the figure…" on white
+    finally:
+        gate.opened.set()
+    wait_drawn(qtbot, view)
+    qtbot.waitUntil(lambda: view.canvas.renderer is not None and painted_share(view.canvas) > 0.01,
+                    timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("start", ["zero-size", "hidden"])

@@ -166,6 +166,37 @@ def test_tree_columns_fit_their_content_and_names_have_tooltips(qtbot, window):
     assert "block_16_project_BN" in item.toolTip() and "output" in item.toolTip()
 
 
+LONG_NAME = "block_3_depthwise_separable_convolution_with_a_very_long_name_indeed"
+
+
+def test_a_long_layer_name_is_whole_in_its_tooltip_and_its_column_widens(qtbot, window, tmp_path):
+    from PySide6.QtCore import QPoint
+
+    from convviz_gui.engine.runtime import load_keras
+
+    keras = load_keras()
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, name=LONG_NAME)(inputs)
+    outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x))
+    keras.Model(inputs, outputs).save(tmp_path / "long.keras")
+    _open(qtbot, window, str(tmp_path / "long.keras"))
+    tree, view = window.tree, window.tree.view
+    header = view.header()
+    natural = view.sizeHintForColumn(0)
+    assert view.columnWidth(0) < natural  # elided in the panel
+    assert tree._items[(LONG_NAME,)].toolTip().splitlines()[0] == LONG_NAME  # whole here
+    assert "Drag" in tree.source.horizontalHeaderItem(0).toolTip()
+    edge = QPoint(header.sectionViewportPosition(0) + header.sectionSize(0) - 1, header.height() // 2)
+    qtbot.mouseDClick(header.viewport(), Qt.MouseButton.LeftButton, pos=edge)  # fit the names
+    assert view.columnWidth(0) >= natural
+    window.resize(window.width() - 40, window.height())  # the panel refits its columns
+    qtbot.wait(50)
+    tree._fit_columns()
+    assert view.columnWidth(0) >= natural  # the user's width is kept (the view scrolls)
+    _open(qtbot, window, "demo")  # another model: fitted afresh
+    assert view.columnWidth(0) < natural
+
+
 def test_every_control_explains_itself(qtbot, window):
     window.files.open_image(str(demo_image_path()))
     _open(qtbot, window, "demo")

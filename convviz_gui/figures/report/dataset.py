@@ -31,6 +31,7 @@ from convviz_gui.engine.images import LoadedImage, load_image
 from convviz_gui.figures.colors import colorize, overlay
 from convviz_gui.figures.report.base import report_format
 from convviz_gui.figures.report.html import data_uri, report_resource
+from convviz_gui.figures.text import receptive_field_phrase
 from convviz_gui.files import AtomicFile
 
 if TYPE_CHECKING:
@@ -284,11 +285,11 @@ def _channels(result: DatasetResult, picture: Pictures) -> Iterator[str]:
     tops = result.channels
     count = len(tops.top)
     shown = min(count, CHANNELS_SHOWN)
-    width, height = tops.receptive_field
+    field = receptive_field_phrase(tops.receptive_field, result.input_size)
     limit = f" The first {shown} of {count} channels are drawn; the JSON has all." if shown < count else ""
     yield (f"<h2>The images each channel loves</h2><p class=meta>{_e(tops.layer)}: per channel, "
            f"the images with the largest maximum, cropped to the receptive field of the unit holding it "
-           f"({width}&times;{height} input pixels; + marks the maximum, the caption is its value)."
+           f"({_e(field)}; + marks the maximum, the caption is its value)."
            f"{limit}</p>")
     for channel, entries in enumerate(tops.top[:shown]):
         if not entries or entries[0].value <= 0:
