@@ -41,12 +41,13 @@ def gradcam_figure(
     on a colour scale from 0 to ``scale`` (default: the map's own maximum): figures given the
     same ``scale`` compare honestly. A ``cam`` drawn ``signed`` shows ``raw`` around zero in
     ``SIGNED_CMAP`` (red for the target, blue against), to plus and minus its robust limit
-    (``signed_limit``; ``scale`` when given), over a grey copy of the image. Pass ``LoadedImage.rgb``, the copy reduced to at most
-    ``DISPLAY_MAX_SIDE``: nothing here is allocated at a large file's original resolution.
+    (``signed_limit``; ``scale`` when given), over a grey copy of the image. Pass
+    ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here is
+    allocated at a large file's original resolution.
     """
     height, width = image_rgb.shape[:2]
     values, vmax, unit = _cam_values(cam, normalize, scale)
-    low = -vmax if cam.signed else 0.0
+    low = -1.0 if cam.signed else 0.0
     up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), low, 1)
     panels = 3 + (mask is not None)
     # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
@@ -88,6 +89,7 @@ def gradcam_figure(
     colorbar.ax.tick_params(labelsize=6)
     if cam.signed:  # against, zero, for: more ticks crowd a small canvas
         colorbar.set_ticks([-(vmax or 1.0), 0.0, vmax or 1.0])
+        colorbar.ax.yaxis.set_major_formatter("{x:.3g}")
     axes[2].imshow(signed_overlay(image_rgb, up, alpha) if cam.signed else
                    overlay(image_rgb, up, alpha, cmap))
     if np.any(up > 0):

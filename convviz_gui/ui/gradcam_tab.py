@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam import SCORES
+from convviz_gui.engine.cam import SCORES, MethodOptions
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, find_layer
 from convviz_gui.ops.compare import ExplainImages, ImageExplanations
@@ -121,6 +121,7 @@ class GradCamTab(ViewTab):
         self.metric_labels = self.metrics_row.labels
         self._build_body()
         self.class_index: int | None = None
+        self._drawn_options = MethodOptions()  # those of the result on screen
         self._ranking: tuple = ()  # the predictions listed (kept while they do not change)
         self.region: tuple[float, float, float, float] | None = None  # the dragged box
         self._selector = None
@@ -130,7 +131,7 @@ class GradCamTab(ViewTab):
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
         for control in (self.score, self.target):
             control.currentIndexChanged.connect(lambda _: self.invalidate())
-        self.options.changed.connect(self.invalidate)
+        self.options.changed.connect(self._options_changed)
         self.metrics.toggled.connect(lambda _: self.invalidate())
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
@@ -246,6 +247,18 @@ class GradCamTab(ViewTab):
     def _class_clicked(self, item: QListWidgetItem) -> None:
         if item.data(Qt.ItemDataRole.UserRole) != self.class_index:
             self.class_index = item.data(Qt.ItemDataRole.UserRole)
+            self.invalidate()
+
+    def _options_changed(self) -> None:
+        """A method option changed: only the drawing when it is the sign (no new job), else
+        the map."""
+        result, options = self.result, self.options.options()
+        if isinstance(result, Explanation) and self._drawn_options.replace(sign="auto") == \
+                options.replace(sign="auto"):
+            self._drawn_options = options
+            cam = replace(result.cam, sign=method_class(result.cam.method).drawn_sign(options))
+            self.show_result(replace(result, cam=cam))
+        else:
             self.invalidate()
 
     def _restyle(self, *_args) -> None:
@@ -369,6 +382,7 @@ class GradCamTab(ViewTab):
     def compute(self) -> None:
         request = self.current_request()
         spec = request.spec
+        self._drawn_options = spec.options
         uses_layer = method_class(spec.method).uses_layer
         where = ("/".join(spec.layer) if spec.layer else "the last convolution") \
             if uses_layer else "the input pixels"

@@ -6,7 +6,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from convviz_gui.engine.cam import method_class
-from convviz_gui.engine.cam.options import MethodOptions, Option, OptionValue, declared_options
+from convviz_gui.engine.cam.options import (
+    SIGN,
+    MethodOptions,
+    Option,
+    OptionValue,
+    declared_options,
+)
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 
 OptionWidget = QComboBox | NumberBox | DecimalBox
@@ -21,7 +27,7 @@ def option_widget(option: Option, tooltip: str) -> OptionWidget:
     if option.choices:
         widget = QComboBox()
         for value, meaning in option.choices.items():
-            widget.addItem(value, value)
+            widget.addItem(option.texts.get(value, value), value)
             widget.setItemData(widget.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
         widget.setCurrentIndex(widget.findData(option.default))
     elif option.kind is int:
@@ -76,10 +82,13 @@ class MethodOptionsBar(QWidget):
 
     def show_for(self, method: str) -> None:
         """Show the options ``method`` reads (none for most)."""
-        fields = method_class(method).option_fields
+        cls = method_class(method)
         for name, widgets in self._rows.items():
             for widget in widgets:
-                widget.setVisible(name in fields)
+                widget.setVisible(name in cls.option_fields)
+        sign = self._widgets.get(SIGN.name)
+        if isinstance(sign, QComboBox) and cls.sign_default:  # what "auto" is for this one
+            sign.setItemText(sign.findData("auto"), f"auto ({cls.sign_default})")
 
     def options(self) -> MethodOptions:
         """The options on screen."""

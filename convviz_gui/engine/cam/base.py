@@ -238,7 +238,7 @@ class Explainer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.sign_default not in ("", *SIGN.choices) or cls.sign_default == "auto":
+        if cls.sign_default not in ("", "positive", "signed"):
             raise ValueError(f"{cls.__qualname__}.sign_default must be '', 'positive' or "
                              f"'signed', not {cls.sign_default!r}.")
         cls.option_fields = (tuple(option.name for option in cls.offered_options())
@@ -263,14 +263,14 @@ class Explainer:
         """Its declared options, and ``sign`` when its map's sign means something."""
         return cls.declared_options + ((SIGN,) if cls.sign_default else ())
 
-    @property
-    def drawn_sign(self) -> str:
+    @classmethod
+    def drawn_sign(cls, options: MethodOptions) -> str:
         """``positive`` or ``signed``: the ``sign`` option, ``auto`` being ``sign_default``;
         always ``positive`` for a method whose sign means nothing."""
-        chosen = getattr(self.options, "sign", "auto")
-        if not self.sign_default:
+        chosen = getattr(options, "sign", "auto")
+        if not cls.sign_default:
             return "positive"
-        return self.sign_default if chosen == "auto" else chosen
+        return cls.sign_default if chosen == "auto" else chosen
 
     def _resolve_layer(self, layer: LayerPath | None) -> LayerPath:
         if layer is None:
@@ -374,7 +374,7 @@ class Explainer:
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
             target=target.describe(self.loaded.labels), precision=active().describe(),
             relevance_sum=float(raw.sum(dtype=np.float64)) if self.reports_relevance else None,
-            sign=self.drawn_sign,
+            sign=self.drawn_sign(self.options),
         )
 
     @property
