@@ -84,7 +84,7 @@ def gradcam_figure(
     axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
     colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)),
-                               **_extend(cam, values, vmax))
+                               extend=_extend(cam, values, vmax))
     colorbar.set_label(unit, fontsize=7, labelpad=1)
     colorbar.ax.tick_params(labelsize=6)
     if cam.signed:  # against, zero, for: more ticks crowd a small canvas
@@ -168,13 +168,13 @@ def sign_label(cam: CamResult) -> str:
     return f"against ← 0 → for {shorten(target, SIGN_LABEL_LIMIT)}"
 
 
-def _extend(cam: CamResult, values: np.ndarray, top: float) -> dict[str, str]:
-    """The colorbar's arrows for values beyond a signed map's robust limit ({} if none)."""
-    if not cam.signed or top <= 0:
-        return {}
-    below, above = bool(np.any(values < -top)), bool(np.any(values > top))
-    return {"extend": {(True, True): "both", (True, False): "min",
-                       (False, True): "max"}.get((below, above), "neither")}
+def _extend(cam: CamResult, values: np.ndarray, top: float) -> str:
+    """The colorbar's arrows for values beyond a signed map's robust limit ("neither",
+    always for a positive map: its scale ends at its maximum)."""
+    below = cam.signed and bool(np.any(values < -top))
+    above = cam.signed and bool(np.any(values > top))
+    return {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither")
 
 
 def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False,

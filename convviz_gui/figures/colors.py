@@ -62,7 +62,7 @@ def signed_overlay(image_rgb: np.ndarray, values_up: np.ndarray, alpha: float = 
     image, the ends of the scale cover it fully from ``alpha`` 0.5 (0.8 at 0.4).
     """
     values = np.clip(np.nan_to_num(values_up), -1.0, 1.0)
-    luminance = image_rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]) / 255.0
+    luminance = image_rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
     grey = (GREY_FLOOR + (1.0 - GREY_FLOOR) * luminance)[..., None]
     colour = colorize(values * 0.5 + 0.5, cmap).astype(np.float32) / 255.0
     weight = np.minimum(1.0, 2.0 * alpha * np.abs(values))[..., None]
