@@ -57,7 +57,8 @@ class MethodOptionsBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self._widgets: dict[str, OptionWidget] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
-        for option, owners in declared_options():
+        # The Sign box last: after the options that change the map, whatever the method.
+        for option, owners in sorted(declared_options(), key=lambda item: item[0] == SIGN):
             if not owners:
                 continue  # the general options (batch size, metric steps): CLI only
             tooltip = option.describe(owners, option.special) + "."
