@@ -2,7 +2,8 @@
 
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
-a segmentation), alpha, colormap, absolute scale, faithfulness metrics, Compare methods,
+a segmentation), alpha, colormap, sign (signed maps: for and against), absolute scale,
+faithfulness metrics, Compare methods,
 Sanity check (the map as the model's weights are randomized), and Compare images (several
 images side by side: same class, layer, method and colour scale). Batched methods show
 progress and can be cancelled; the metrics sit under the heatmap.
@@ -114,9 +115,10 @@ class GradCamTab(ViewTab):
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.job)
         self.add_controls(("Opacity", self.alpha), self.alpha_label, ("Colormap", self.cmap),
-                          self.absolute, self.metrics)
-        self.add_controls(self.compare_button, self.sanity_button, self.images_button,
-                          self.single_button)
+                          self.options.drawing, self.absolute)
+        # How faithful the map is, beside the other checks of it.
+        self.add_controls(self.metrics, self.compare_button, self.sanity_button,
+                          self.images_button, self.single_button)
         self.metrics_row = MetricsReadout()
         self.metric_labels = self.metrics_row.labels
         self._build_body()

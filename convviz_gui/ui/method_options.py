@@ -47,18 +47,22 @@ def _value(widget: OptionWidget) -> OptionValue:
 
 class MethodOptionsBar(QWidget):
     """A labelled widget per declared method option, only the chosen method's shown;
-    ``changed`` when the user edits one. ``bar.top_n`` is the widget of option ``top_n``."""
+    ``changed`` when the user edits one. ``bar.top_n`` is the widget of option ``top_n``.
+    The Sign box (how a signed map is drawn) sits in ``drawing``, a widget of its own that
+    the tab puts beside its other drawing controls."""
 
     changed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self.drawing = QWidget()
+        drawing = QHBoxLayout(self.drawing)
+        for margins in (layout, drawing):
+            margins.setContentsMargins(0, 0, 0, 0)
         self._widgets: dict[str, OptionWidget] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
-        # The Sign box last: after the options that change the map, whatever the method.
-        for option, owners in sorted(declared_options(), key=lambda item: item[0] == SIGN):
+        for option, owners in declared_options():
             if not owners:
                 continue  # the general options (batch size, metric steps): CLI only
             tooltip = option.describe(owners, option.special) + "."
@@ -66,8 +70,9 @@ class MethodOptionsBar(QWidget):
             label = QLabel(option.label)
             label.setBuddy(widget)
             label.setToolTip(tooltip)
-            layout.addWidget(label)
-            layout.addWidget(widget)
+            row = drawing if option == SIGN else layout
+            row.addWidget(label)
+            row.addWidget(widget)
             self._widgets[option.name] = widget
             self._rows[option.name] = (label, widget)
             signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else \
@@ -87,6 +92,7 @@ class MethodOptionsBar(QWidget):
         for name, widgets in self._rows.items():
             for widget in widgets:
                 widget.setVisible(name in cls.option_fields)
+        self.drawing.setVisible(SIGN.name in cls.option_fields)
         sign = self._widgets.get(SIGN.name)
         if isinstance(sign, QComboBox) and cls.sign_default:  # what "auto" is for this one
             sign.setItemText(sign.findData("auto"), f"auto ({cls.sign_default})")
