@@ -164,8 +164,10 @@ def sign_label(cam: CamResult) -> str:
     target = cam.target or f"'{cam.label}'"
     if target.startswith("against "):  # the counterfactual: its positive part is against
         plain = shorten(target.removeprefix("against "), SIGN_LABEL_LIMIT)
-        return f"for {plain} ← 0 → against it"
-    return f"against ← 0 → for {shorten(target, SIGN_LABEL_LIMIT)}"
+        return f"for {plain}{chr(10) if len(plain) > 10 else ' '}← 0 → against it"
+    target = shorten(target, SIGN_LABEL_LIMIT)
+    # One line fits the colorbar of a 1366x768 window's canvas up to a short class name.
+    return f"against ← 0 → for{chr(10) if len(target) > 10 else ' '}{target}"
 
 
 def _extend(cam: CamResult, values: np.ndarray, top: float) -> str:

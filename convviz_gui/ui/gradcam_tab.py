@@ -3,10 +3,10 @@
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
 a segmentation), alpha, colormap, sign (signed maps: for and against), absolute scale,
-faithfulness metrics, Compare methods,
-Sanity check (the map as the model's weights are randomized), and Compare images (several
-images side by side: same class, layer, method and colour scale). Batched methods show
-progress and can be cancelled; the metrics sit under the heatmap.
+faithfulness metrics, Compare methods, Sanity check (the map as the model's weights are
+randomized), and Compare images (several images side by side: same class, layer, method
+and colour scale). Batched methods show progress and can be cancelled; the metrics sit
+under the heatmap.
 """
 
 from __future__ import annotations
