@@ -16,6 +16,7 @@ from convviz_gui.engine.cam.options import MethodOptions
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.figures.cam import gradcam_figure, sign_label, signed_limit
 from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.compare import compare_figure
 
 DEMO_IMAGE = str(demo_image_path())
 
@@ -105,3 +106,21 @@ def test_signed_scale_is_symmetric_robust_and_labelled(demo_model, demo_image):
     absolute = gradcam_figure(demo_image.rgb, cam, normalize=False)
     assert absolute.axes[1].images[0].norm.vmax == pytest.approx(limit)
     assert "(logit)" in absolute.axes[1].child_axes[0].get_ylabel()
+
+
+def test_compare_grid_draws_a_signed_row_on_one_symmetric_scale(demo_model, demo_image):
+    """Compare methods: the Grad-CAM row as before (0-1, jet), the LRP row signed, both
+    classes on the row's one scale."""
+    batch = demo_model.prepare(demo_image)
+    cells = [[(make_cam(demo_model, None, method)(batch, index), None) for index in (3, 6)]
+             for method in ("Grad-CAM", "LRP-epsilon")]
+    figure = compare_figure(demo_image.rgb, ["Grad-CAM", "LRP-epsilon"], ["happy", "neutral"],
+                            cells)
+    positive_bar, signed_bar = figure.axes[1].child_axes[0], figure.axes[3].child_axes[0]
+    assert positive_bar.get_ylabel() == "row scale 0-1"
+    assert positive_bar.collections[-1].get_cmap().name == "jet"  # the solids
+    assert signed_bar.get_ylabel() == "against ← 0 → for\n(row scale -1 to 1)"
+    assert signed_bar.collections[-1].get_cmap().name == "bwr"
+    assert signed_bar.get_ylim() == (-1.0, 1.0)
+    happy, neutral = (red_and_blue(ax.images[0].get_array()) for ax in figure.axes[2:4])
+    assert min(happy) > 100 and min(neutral) > 10, (happy, neutral)
