@@ -82,11 +82,14 @@ class GradCamTab(ViewTab):
             progress_tip="Batches done of this method (masked images, samples, patches).")
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
         self.alpha.setMaximumWidth(140)
-        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
+        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference). On "
+                              "a signed map each pixel's colour covers the grey image by its "
+                              "strength: fully at the scale's ends from 0.5.")
         self.alpha_label = QLabel("0.40")
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.cmap.setToolTip("Colours of the heatmap, from low to high importance.")
+        self.cmap.setToolTip("Colours of the heatmap, from low to high importance (a map drawn "
+                             "signed is blue against, white zero, red for: see Sign).")
         self.absolute = QCheckBox("Absolute scale")
         self.absolute.setToolTip("Draw the map in units of the explained score instead of "
                                  "scaled to 0-1, so that two classes compare honestly.")
