@@ -3,6 +3,7 @@ against it) from the CLI, and every non-negative map drawn exactly as before."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -124,3 +125,17 @@ def test_compare_grid_draws_a_signed_row_on_one_symmetric_scale(demo_model, demo
     assert signed_bar.get_ylim() == (-1.0, 1.0)
     happy, neutral = (red_and_blue(ax.images[0].get_array()) for ax in figure.axes[2:4])
     assert min(happy) > 100 and min(neutral) > 10, (happy, neutral)
+
+
+def test_a_map_all_against_the_class_is_drawn_blue_when_signed(demo_model, demo_image):
+    """Drawn positive, a map that is negative everywhere is zero (and says how to see it);
+    drawn signed it is all blue, never the "map is zero" box."""
+    batch = demo_model.prepare(demo_image)
+    cam = make_cam(demo_model, None, "LRP-epsilon")(batch, 3)
+    against = dataclasses.replace(cam, raw=-np.abs(cam.raw) - 1e-3,
+                                  heatmap=np.zeros_like(cam.heatmap))
+    assert against.zero_map == "" and "Sign: signed" in dataclasses.replace(
+        against, sign="positive").zero_map
+    figure = gradcam_figure(demo_image.rgb, against)
+    red, blue = red_and_blue(figure.axes[2].images[0].get_array())
+    assert red == 0 and blue > 100 and not figure.axes[1].texts

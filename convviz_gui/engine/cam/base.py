@@ -96,7 +96,7 @@ class CamResult:
         where = "this layer" if self.layer else "the input"
         if np.any(raw < 0):
             return ("The map is zero: every value is negative (evidence against the target), "
-                    "and only the positive part is drawn.")
+                    "and only the positive part is drawn; Sign: signed shows it.")
         if self.score_kind == "probability" and not 1e-6 < self.score < 1 - 1e-6:
             return (f"The map is zero: the probability is saturated at {self.score:.3g}, so its "
                     f"gradient at {where} vanishes; explain the logit instead.")
