@@ -47,8 +47,7 @@ def gradcam_figure(
     """
     height, width = image_rgb.shape[:2]
     values, vmax, unit = _cam_values(cam, normalize, scale)
-    low = -1.0 if cam.signed else 0.0
-    up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), low, 1)
+    up = _scaled_to_image(values, vmax, cam.signed, width, height)
     panels = 3 + (mask is not None)
     # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
     # of their own under them, as wide as the figure (deletion/insertion beside ROAD, or
@@ -90,8 +89,7 @@ def gradcam_figure(
     if cam.signed:  # against, zero, for: more ticks crowd a small canvas
         colorbar.set_ticks([-(vmax or 1.0), 0.0, vmax or 1.0])
         colorbar.ax.yaxis.set_major_formatter("{x:.3g}")
-    axes[2].imshow(signed_overlay(image_rgb, up, alpha) if cam.signed else
-                   overlay(image_rgb, up, alpha, cmap))
+    axes[2].imshow(_overlay(image_rgb, up, cam.signed, alpha, cmap))
     if np.any(up > 0):
         x, y = cam.peak_xy(width, height)
         mark_peak(axes[2], x, y)
@@ -123,6 +121,27 @@ def gradcam_figure(
         title = f"{head}\n{at.strip()} {where}" if at else title
     figure.suptitle(f"{title}{top}", fontsize=10, wrap=True)  # wraps again in a narrow window
     return figure
+
+
+def cam_overlay(image_rgb: np.ndarray, cam: CamResult, alpha: float, cmap: str) -> np.ndarray:
+    """The map over the image as ``gradcam_figure``'s overlay panel draws it (normalized):
+    a positive map in ``cmap``; a signed one for and against over a grey copy."""
+    height, width = image_rgb.shape[:2]
+    values, vmax, _ = _cam_values(cam, True, None)
+    return _overlay(image_rgb, _scaled_to_image(values, vmax, cam.signed, width, height),
+                    cam.signed, alpha, cmap)
+
+
+def _scaled_to_image(values: np.ndarray, vmax: float, signed: bool, width: int, height: int
+                     ) -> np.ndarray:
+    """The map over its colour scale's top, resized to the image: 0-1, or -1-1 signed."""
+    scaled = values / vmax if vmax > 0 else values * 0.0
+    return np.clip(resize_map(scaled, width, height), -1.0 if signed else 0.0, 1.0)
+
+
+def _overlay(image_rgb: np.ndarray, up: np.ndarray, signed: bool, alpha: float, cmap: str
+             ) -> np.ndarray:
+    return signed_overlay(image_rgb, up, alpha) if signed else overlay(image_rgb, up, alpha, cmap)
 
 
 def mark_peak(ax: Axes, x: float, y: float, size: float = 14) -> None:
