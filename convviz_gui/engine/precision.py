@@ -263,10 +263,14 @@ def using(precision: Precision) -> Iterator[Precision]:
         _ACTIVE.reset(token)
 
 
-def for_method(reduced_ok: bool) -> contextlib.AbstractContextManager[Precision]:
+def for_method(reduced_ok: bool, float32_only: str = "") -> contextlib.AbstractContextManager[Precision]:
     """``using`` float32 when ``auto`` chose a reduced type that this method does not keep
-    its answers in (``reduced_ok`` False); the active precision otherwise."""
+    its answers in (``reduced_ok`` False), or for any reduced type when the method computes
+    in float32 whatever is asked (``float32_only``: why, in words); the active precision
+    otherwise."""
     current = active()
+    if float32_only and current.reduced:
+        return using(Precision(current.requested, "float32", float32_only))
     if reduced_ok or not current.reduced or current.requested != "auto":
         return contextlib.nullcontext(current)
     return using(Precision("auto", "float32", f"auto: this method keeps float32, not {current.name}"))

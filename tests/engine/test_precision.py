@@ -171,6 +171,19 @@ def test_a_result_says_what_it_ran_in(squares):
     assert reduced.precision == "bfloat16 (auto: AMX-BF16)"
 
 
+def test_lrp_says_it_computes_in_float32_whatever_is_asked(squares):
+    """LRP's walk runs its rules on float32 tensors: asked for bfloat16, explicitly or by
+    ``auto``, it says float32, and its map is float32's to the bit."""
+    images, _, _ = make_images(1, seed=6, both=True)
+    batch = images.astype(np.float32)
+    reference = make_cam(squares, method="lrp-epsilon").explain(batch)
+    for asked in (resolve("bfloat16"), Precision("auto", "bfloat16", "auto: AMX-BF16")):
+        with using(asked):
+            found = make_cam(squares, method="lrp-epsilon").explain(batch)
+        assert found.precision == "float32 (LRP computes its rules in float32)"
+        np.testing.assert_array_equal(found.raw, reference.raw)
+
+
 def test_a_model_that_cannot_run_reduced_runs_in_float32(keras):
     """A custom layer with a float32 constant fails in bfloat16: the float32 build runs, and
     the model's notes say why."""

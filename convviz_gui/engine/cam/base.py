@@ -232,6 +232,7 @@ class Explainer:
     # False: its map does not keep its answer in bfloat16/float16, so ``auto`` runs it in
     # float32 (``engine.precision.for_method``; tests/engine/test_precision.py measures it).
     reduced_precision_ok: ClassVar[bool] = True
+    float32_only: ClassVar[str] = ""  # why it computes in float32 whatever is asked, or ""
     reports_relevance: ClassVar[bool] = False  # its map's sum is reported (LRP: conserved)
     sign_default: ClassVar[str] = ""  # "", "positive" or "signed"
     option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
@@ -305,7 +306,7 @@ class Explainer:
                 progress: Callable[[Any], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> CamResult:
         """Heatmap of ``target`` (default: the top class) on the first image of ``batch``."""
-        with for_method(self.reduced_precision_ok):
+        with for_method(self.reduced_precision_ok, self.float32_only):
             return self._explain(batch, target, progress, cancelled)
 
     def _explain(self, batch: np.ndarray, target: Target | None,
@@ -337,7 +338,7 @@ class Explainer:
         Args:
             clean: the batch's ``explained_outputs`` when the caller has them already.
         """
-        with for_method(self.reduced_precision_ok):
+        with for_method(self.reduced_precision_ok, self.float32_only):
             return self._explain_many(batch, targets, clean, progress, cancelled)
 
     def _explain_many(self, batch: np.ndarray, targets: Sequence[Target | None],

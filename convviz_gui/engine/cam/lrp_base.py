@@ -26,6 +26,9 @@ class LRPExplainer(CompiledExplainer):
     resolution = "input"
     reports_relevance = True
     sign_default = "signed"  # negative relevance: what speaks against the target
+    # The walk calls each layer's own computation on float32 tensors with the rules' own
+    # (modified) weights: no layer policy applies, so no reduced type would run.
+    float32_only = "LRP computes its rules in float32"
 
     def composite(self) -> Composite:
         """The rule of each layer; override me."""
