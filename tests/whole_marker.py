@@ -20,11 +20,12 @@ def assert_drawn_whole(line: Line2D, renderer) -> Bbox:
     """Assert that the marker is drawn whole and uncovered; returns its extent."""
     ax, figure = line.axes, line.get_figure(root=True)
     box = marker_box(line, renderer)
-    clip = line.get_clip_box()
-    assert line.get_clip_path() is None and clip is not None  # not the axes' frame
-    slack = 0.5  # pixels of rounding
-    assert clip.x0 - slack <= box.x0 and box.x1 <= clip.x1 + slack
-    assert clip.y0 - slack <= box.y0 and box.y1 <= clip.y1 + slack
+    if line.get_clip_on():
+        clip = line.get_clip_box()
+        assert line.get_clip_path() is None and clip is not None  # not the axes' frame
+        slack = 0.5  # pixels of rounding
+        assert clip.x0 - slack <= box.x0 and box.x1 <= clip.x1 + slack
+        assert clip.y0 - slack <= box.y0 and box.y1 <= clip.y1 + slack
     assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
     assert figure.bbox.y0 <= box.y0 and box.y1 <= figure.bbox.y1
     texts = [ax.title, ax.xaxis.label, *ax.texts]

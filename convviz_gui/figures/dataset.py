@@ -150,7 +150,7 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
     accuracy = f"accuracy {result.accuracy:.1%}" if result.accuracy is not None else "unlabelled"
     figure.suptitle(f"{result.model_name} on {Path(result.folder).name}: {result.images} images"
-                    f"{skipped}, {accuracy}", fontsize=11)
+                    f"{skipped}, {accuracy}", fontsize=11, wrap=True)  # a narrow canvas: 2 lines
     return figure
 
 
