@@ -20,7 +20,7 @@ from convviz_gui.figures.text import shorten
 from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ui.dataset_tab import VIEWS
 
-from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
+from ..conftest import LAPTOP_WINDOW, WINDOW_TIMEOUT_MS, wait_idle
 from ..dataset_folder import CLASSES, train_model, write_folder
 from ..whole_marker import assert_drawn_whole
 from .test_window_paths import action
@@ -126,7 +126,7 @@ def assert_table_readable(table, renderer, points: float = 7.0) -> None:
     assert headers[0].get_fontsize() >= points
 
 
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+@pytest.mark.parametrize("size", [LAPTOP_WINDOW, (1728, 972)])  # 1366x768, 1920x1080
 def test_the_per_class_table_is_readable_in_the_window(qtbot, window, size):
     tab = window.dataset_tab
     window.tabs.setCurrentWidget(tab)

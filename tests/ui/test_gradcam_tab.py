@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.ops.registry import is_long
 
-from ..conftest import WINDOW_TIMEOUT_MS, shared, wait_idle
+from ..conftest import LAPTOP_WINDOW, WINDOW_TIMEOUT_MS, shared, wait_idle
 from ..whole_marker import assert_drawn_whole
 
 
@@ -266,7 +266,7 @@ def test_a_peak_on_the_image_corner_is_marked_whole_at_1366x768(qtbot, demo_wind
     hidden."""
     path = tmp_path / "astronaut_lower_left.png"
     Image.open(shared("images", "astronaut.png")).crop((0, 200, 300, 512)).save(path)
-    demo_window.resize(1366, 768)
+    demo_window.resize(*LAPTOP_WINDOW)
     tab = _show(qtbot, demo_window)
     try:
         demo_window.files.open_image(str(path))
