@@ -59,7 +59,8 @@ class GrownBox(BboxBase):
 
     def get_points(self) -> np.ndarray:
         """[[x0, y0], [x1, y1]] of the grown box, in display pixels."""
-        pad = self._points * self._ax.get_figure(root=True).dpi / POINTS_PER_INCH
+        figure = self._ax.get_figure(root=True)
+        pad = self._points * (figure.dpi / POINTS_PER_INCH if figure is not None else 1.0)
         x0, y0, x1, y1 = self._ax.bbox.extents
         return np.array([[x0 - pad, y0 - pad], [x1 + pad, y1 + pad]])
 
