@@ -146,7 +146,8 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
             _show_file(ax, result.path(item.image))
             ax.set_title(f"{_class_name(result, item.true)}\n→ {_class_name(result, item.predicted)}"
                          f"\n{item.score:.2f}", fontsize=7, color=WARNING_COLOR)
-        figure.axes[2].set_ylabel("mistakes\n(click)", fontsize=8)
+        # One level line: upright, it is taller than the thumbnails and cut by the figure's edge.
+        figure.axes[2].set_ylabel("mistakes (click)", fontsize=8, rotation=0, ha="right", va="center")
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
     accuracy = f"accuracy {result.accuracy:.1%}" if result.accuracy is not None else "unlabelled"
     figure.suptitle(f"{result.model_name} on {Path(result.folder).name}: {result.images} images"

@@ -154,6 +154,10 @@ def test_the_per_class_table_fits_long_class_names(window, width, height, points
     (table,) = [table for ax in figure.axes for table in ax.tables]
     assert table[1, 0].get_text().get_text() == shorten(long_names[0], LABEL_CHARS)  # 12 characters
     assert_table_readable(table, renderer, points)
+    strip = axes_labelled(figure, "explain|")[0]  # the first mistake, its row named beside it
+    label = strip.yaxis.label.get_window_extent(renderer)
+    assert strip.get_ylabel() == "mistakes (click)"
+    assert width < 700 or (label.x0 >= 0 and label.y0 >= 0)  # whole from 1366x768 up
 
 
 def test_each_view_is_exported_as_shown(qtbot, window, tmp_path):
