@@ -1,9 +1,10 @@
 """Filter-visualization benchmark: the reference one-filter-at-a-time loop vs ConvViz, and
 how close ConvViz comes to the machine's limit.
 
-Two cases, 30 steps, learning rate 10, 200 px, random weights: Xception block3_sepconv1,
-filters 0-15 (0-63 with ``--full``), and VGG16 block4_conv1, filters 0-7. Run by hand:
-``python bench/filters.py [--full] [--sweep] [--cases xception,vgg16] [--no-clear]``.
+Three cases, 30 steps, learning rate 10, 200 px, random weights: Xception block3_sepconv1,
+filters 0-15 (0-63 with ``--full``), VGG16 block4_conv1 and ResNet50V2 conv4_block1_2_conv,
+filters 0-7. Run by hand:
+``python bench/filters.py [--full] [--sweep] [--cases xception,vgg16,resnet50v2] [--no-clear]``.
 Targets (Xception): ConvViz >= 1.6x faster per filter than the reference and its first
 preview in < 2 s (compile included). Ends with one JSON line.
 
@@ -82,7 +83,8 @@ class Case:
 
 
 CASES = {"xception": Case("Xception", "Xception", "block3_sepconv1", 16, 1.6),
-         "vgg16": Case("VGG16", "VGG16", "block4_conv1", 8, None)}
+         "vgg16": Case("VGG16", "VGG16", "block4_conv1", 8, None),
+         "resnet50v2": Case("ResNet50V2", "ResNet50V2", "conv4_block1_2_conv", 8, None)}
 
 
 def reference_patterns(model, layer_name: str, filter_indices: list[int]) -> list[np.ndarray]:
@@ -156,21 +158,25 @@ def run_convviz(loaded, layer: str, indices: list[int], batch_size: int | None,
     return time.perf_counter() - started, first_preview[0], result
 
 
-def convviz_side(case: Case, indices: list[int], sweep: bool, style: str = "reference") -> dict:
-    """Child process: the engine as the CLI calls it, timed after the model is opened."""
+def convviz_side(case: Case, indices: list[int], sweep: bool, style: str = "reference",
+                 precision: str = "float32") -> dict:
+    """Child process: the engine as the CLI calls it (``--precision``), timed after the
+    model is opened."""
     from convviz_gui.engine.featurevis.measures import high_frequency_share
     from convviz_gui.engine.featurevis.reference import ascent_step
     from convviz_gui.engine.featurevis.settings import FilterSettings
     from convviz_gui.engine.models import open_model
+    from convviz_gui.engine.precision import resolve, using
 
     loaded = open_model(case.spec)
     cpu = time.process_time()
-    with benchlib.RssSampler() as memory:
+    with benchlib.RssSampler() as memory, using(resolve(precision)) as chosen:
         seconds, first_preview, result = run_convviz(loaded, case.layer, indices, None, style)
     cpu_seconds = time.process_time() - cpu  # (the RSS sampler's thread sleeps: ~0)
     assert len(result.patterns) == len(indices)
     height, width = result.size_used
     figures = {"seconds": seconds, "cpu_seconds": cpu_seconds, "first_preview_s": first_preview,
+               "precision": chosen.name, "precision_described": chosen.describe(),
                "steps": result.settings.steps,
                "batch": result.settings.batch_for(height, width), "size_used": [height, width],
                "first_batch": result.settings.batch_for(height, width, first=True),
@@ -190,10 +196,10 @@ def convviz_side(case: Case, indices: list[int], sweep: bool, style: str = "refe
     return figures
 
 
-def run_side(side: str, case: str, args: argparse.Namespace) -> dict:
-    """One side in a fresh process; exits if it fails."""
-    options = ["--side", side, "--case", case] + ["--full"] * args.full \
-        + ["--sweep"] * (args.sweep and side == "convviz")
+def run_side(side: str, case: str, args: argparse.Namespace, precision: str = "float32") -> dict:
+    """One side in a fresh process (ConvViz's at ``precision``); exits if it fails."""
+    options = ["--side", side, "--case", case, "--precision", precision] + ["--full"] * args.full \
+        + ["--sweep"] * (args.sweep and side == "convviz" and precision == "float32")
     code, measured = benchlib.run_json(Path(__file__), options)
     if measured is None:
         raise SystemExit(f"The {side} side of {case} failed (exit {code}).")
@@ -227,11 +233,8 @@ def case_rows(case: Case, count: int, reference: dict, ours: dict, limits: dict)
     cpu_speedup = reference["cpu_seconds"] / ours["cpu_seconds"]
     reference_flops, our_flops = ours["flops"]
 
-    def rates(flop_per_image: dict, side: dict) -> dict:
-        flop = sum(flop_per_image.values()) * count * steps
-        return {"gflops": flop / side["seconds"] / 1e9, "per_cpu": flop / side["cpu_seconds"] / 1e9}
-
-    our_rates, reference_rates = rates(our_flops, ours), rates(reference_flops, reference)
+    our_rates = side_rates(our_flops, ours, count, steps)
+    reference_rates = side_rates(reference_flops, reference, count, steps)
     depthwise_share = our_flops["depthwise"] / sum(our_flops.values())
     height, width = ours["size_used"]
     rows = [
@@ -272,6 +275,31 @@ def case_rows(case: Case, count: int, reference: dict, ours: dict, limits: dict)
     return rows, figures
 
 
+def side_rates(flop_per_image: dict, side: dict, count: int, steps: int) -> dict:
+    """GFLOP per wall second and per CPU second of a side that optimized ``count`` filters."""
+    flop = sum(flop_per_image.values()) * count * steps
+    return {"gflops": flop / side["seconds"] / 1e9, "per_cpu": flop / side["cpu_seconds"] / 1e9}
+
+
+def reduced_rows(count: int, reference: dict, float32: dict, reduced: dict, limits: dict
+                 ) -> tuple[list, dict]:
+    """Rows and JSON figures of ConvViz's side run in a reduced precision: its time against
+    the reference loop and against float32, and its GFLOP/s as a share of the same type's
+    matmul."""
+    described, name = reduced["precision_described"], reduced["precision"]
+    speedup = reference["seconds"] / reduced["seconds"]
+    over_float32 = float32["seconds"] / reduced["seconds"]
+    rates = side_rates(float32["flops"][1], reduced, count, float32["steps"])
+    rows = [(f"ConvViz in {described} (s/filter)", f"{reduced['seconds'] / count:.3f}",
+             f"{reduced['cpu_seconds'] / count:.3f} CPU-s/filter"),
+            (f"  {name}: speedup vs reference / vs float32", f"{speedup:.2f}",
+             f"{over_float32:.2f}x float32's; first preview {reduced['first_preview_s']:.2f} s"),
+            (f"  {name} step (GFLOP/CPU-s / GFLOP/s)",
+             f"{rates['per_cpu']:.1f} / {rates['gflops']:.1f}", flops.share(rates, limits, name))]
+    return rows, {"speedup_vs_reference": speedup, "speedup_vs_float32": over_float32,
+                  "s_per_filter": reduced["seconds"] / count, "gflops": rates}
+
+
 def clear_rows(count: int, reference: dict, ours: dict, clear: dict) -> tuple[list, dict]:
     """The clear style against the reference loop and the reference style (Xception)."""
     rows = [
@@ -300,24 +328,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="64 filters instead of 16 (Xception)")
     parser.add_argument("--sweep", action="store_true", help="also time batch sizes 1..16")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: xception,vgg16")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: xception,vgg16,resnet50v2")
     parser.add_argument("--no-clear", action="store_true", help="skip the clear style's run")
     parser.add_argument("--side", choices=("reference", "convviz", "clear", "limits"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=CASES, default="xception", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="auto",
+                        help="comma-separated precisions ConvViz also runs in, beside float32 "
+                             "(default auto: bfloat16 where the hardware has it)")
     args = parser.parse_args()
     if args.side:
         case = CASES[args.case]
         indices = case.indices(args.full)
         if args.side == "limits":  # with ConvViz's TensorFlow settings (oneDNN on)
             import convviz_gui.engine  # noqa: F401
+            from convviz_gui.engine.precision import resolve
 
             measured = flops.machine_limits()
+            measured["auto"] = resolve("auto").name
         elif args.side == "reference":
             measured = reference_side(case, indices)
         else:
             measured = convviz_side(case, indices, args.sweep,
-                                    "clear" if args.side == "clear" else "reference")
+                                    "clear" if args.side == "clear" else "reference",
+                                    args.precision)
         measured.update(onednn=benchlib.onednn_enabled(), peak_rss_mib=benchlib.peak_rss_mib())
         print(json.dumps(measured))
         return
@@ -330,6 +364,14 @@ def main() -> None:
         count = len(case.indices(args.full))
         reference, ours = run_side("reference", name, args), run_side("convviz", name, args)
         rows, found = case_rows(case, count, reference, ours, limits)
+        for requested in args.precision.split(","):
+            if (limits["auto"] if requested == "auto" else requested) == "float32":
+                rows.append((f"--precision {requested}", "float32", "the rows above"))
+                continue
+            reduced = run_side("convviz", name, args, requested)
+            more_rows, more = reduced_rows(count, reference, ours, reduced, limits)
+            rows += more_rows
+            found[f"precision[{reduced['precision_described']}]"] = more
         if name == "xception" and not args.no_clear:
             more_rows, more = clear_rows(count, reference, ours, run_side("clear", name, args))
             rows += more_rows

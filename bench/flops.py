@@ -86,12 +86,30 @@ def machine_limits() -> dict:
     return limits
 
 
-def share(measured: dict[str, float], limits: dict) -> str:
-    """``measured`` (``rates``) as a share of the float32 matmul's, per CPU second (load-proof)
-    and per wall second."""
-    peak = limits["matmul_float32"]
-    return (f"{measured['per_cpu'] / peak['per_cpu']:.0%} of peak per CPU-s "
+def share(measured: dict[str, float], limits: dict, precision: str = "float32") -> str:
+    """``measured`` (``rates``) as a share of the matmul's in the same ``precision`` (float32
+    or bfloat16; float16 against float32's: no float16 matmul is measured), per CPU second
+    (load-proof) and per wall second."""
+    peak = limits["matmul_bfloat16" if precision == "bfloat16" else "matmul_float32"]
+    name = "bfloat16 " if precision == "bfloat16" else ""
+    return (f"{measured['per_cpu'] / peak['per_cpu']:.0%} of {name}peak per CPU-s "
             f"({measured['gflops'] / peak['gflops']:.0%} wall)")
+
+
+def other_precisions(requested: list[str]) -> dict[str, object]:
+    """The reduced ``Precision`` each of ``requested`` (e.g. ``["auto"]``) runs, by name,
+    skipping those that resolve to float32 (the float32 rows already show them), with a
+    note per skipped one."""
+    from convviz_gui.engine.precision import resolve
+
+    chosen: dict[str, object] = {}
+    for name in requested:
+        precision = resolve(name)
+        if precision.reduced:
+            chosen.setdefault(precision.describe(), precision)
+        else:
+            print(f"--precision {name}: {precision.describe()}, the float32 rows")
+    return chosen
 
 
 def cpu_has_bf16() -> bool:

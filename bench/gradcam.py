@@ -111,9 +111,12 @@ def compiled_forward(model):
     return tf.function(lambda batch: model(batch, training=False), input_signature=[spec])
 
 
-def bench_case(name: str, runs: int) -> dict:
-    """Times of the three methods and the agreement of the two heatmaps."""
+def bench_case(name: str, runs: int, precisions: list[str]) -> dict:
+    """Times of the three methods and the agreement of the two heatmaps; ConvViz's Grad-CAM
+    again in each reduced precision of ``precisions`` (e.g. ``auto`` where it picks bfloat16)."""
     import tensorflow as tf
+
+    from convviz_gui.engine.precision import using
 
     loaded, batch, layer = load_case(name)
     forward = compiled_forward(loaded.keras_model)
@@ -126,9 +129,18 @@ def bench_case(name: str, runs: int) -> dict:
     forward_s = benchlib.median_seconds(lambda: forward(tensor).numpy(), runs)
     ours_s = benchlib.median_seconds(ours, runs)
     reference = run_reference(name, class_index, runs)
-    difference = float(np.abs(ours().heatmap - np.asarray(reference["heatmap"])).max())
+    ours_heatmap = ours().heatmap
+    difference = float(np.abs(ours_heatmap - np.asarray(reference["heatmap"])).max())
     counted = flops.model_flops(loaded.keras_model)
-    return {"layer": layer, "forward_s": forward_s, "reference_s": reference["reference_s"],
+    reduced = {}
+    for described, precision in flops.other_precisions(precisions).items():
+        with using(precision):
+            reduced[described] = {
+                "precision": precision.name, "seconds": benchlib.median_seconds(ours, runs),
+                "rates": flops.rates(counted["total"], ours, runs),
+                "max_abs_difference": float(np.abs(ours().heatmap - ours_heatmap).max())}
+    return {"layer": layer, "reduced": reduced, "forward_s": forward_s,
+            "reference_s": reference["reference_s"],
             "forward_gflop": counted["total"] / 1e9,
             "depthwise_share": counted["depthwise"] / counted["total"],
             "forward_rates": flops.rates(counted["total"], lambda: forward(tensor).numpy(), runs),
@@ -259,6 +271,20 @@ def bench_lrp(runs: int) -> dict:
     return figures
 
 
+def precision_rows(measured: dict, limits: dict) -> list[tuple[str, str, str]]:
+    """Rows of ConvViz's Grad-CAM in each reduced precision it ran in: time and speedup over
+    float32, GFLOP/s as a share of the same precision's matmul, heatmap difference."""
+    rows = []
+    for described, found in measured["reduced"].items():
+        speedup = measured["convviz_s"] / found["seconds"]
+        rows += [(f"(c) ConvViz Grad-CAM in {described} (s)", f"{found['seconds']:.4f}",
+                  f"{speedup:.2f}x float32's; heatmap within {found['max_abs_difference']:.1e}"),
+                 (f"  {found['precision']} (GFLOP/CPU-s / GFLOP/s)",
+                  f"{found['rates']['per_cpu']:.1f} / {found['rates']['gflops']:.1f}",
+                  flops.share(found["rates"], limits, found["precision"]))]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -268,6 +294,9 @@ def main() -> None:
                         help="only the LRP methods as multiples of one forward pass")
     parser.add_argument("--methods", default="",
                         help="comma-separated methods of the every-method table (default: all)")
+    parser.add_argument("--precision", default="auto",
+                        help="comma-separated precisions ConvViz's Grad-CAM also runs in, beside "
+                             "float32 (default auto: bfloat16 where the hardware has it)")
     parser.add_argument("--all-maps", action="store_true",
                         help="also time Score-CAM on all 2048 maps (minutes)")
     parser.add_argument("--reference", choices=CASES, help=argparse.SUPPRESS)
@@ -286,7 +315,7 @@ def main() -> None:
     peak = limits["matmul_float32"]["per_cpu"]
     figures["limits"] = limits
     for name, title in ({} if args.methods_only else CASES).items():
-        measured = bench_case(name, args.runs)
+        measured = bench_case(name, args.runs, args.precision.split(","))
         forward_rates, gradcam_rates = measured["forward_rates"], measured["gradcam_rates"]
         c_over_a = measured["convviz_s"] / measured["forward_s"]
         b_over_c = measured["reference_s"] / measured["convviz_s"]
@@ -313,6 +342,7 @@ def main() -> None:
                 ("ConvViz Grad-CAM (GFLOP/CPU-s / GFLOP/s)",
                  f"{gradcam_rates['per_cpu']:.1f} / {gradcam_rates['gflops']:.1f}",
                  flops.share(gradcam_rates, limits)),
+                *precision_rows(measured, limits),
             ])
         prefix = "" if name == "xception" else f"{name}_"  # the JSON keeps its Xception keys
         figures.update({f"{prefix}gradcam_over_forward": c_over_a,
@@ -320,7 +350,8 @@ def main() -> None:
                         f"{prefix}reference_died": bool(measured["crashed_exit"]),
                         f"{prefix}forward_gflops": forward_rates,
                         f"{prefix}forward_share_of_peak_per_cpu": forward_rates["per_cpu"] / peak,
-                        f"{prefix}gradcam_gflops": gradcam_rates})
+                        f"{prefix}gradcam_gflops": gradcam_rates,
+                        f"{prefix}reduced": measured["reduced"]})
     benchlib.print_table("The machine's limits, measured in this run", flops.limit_rows(limits))
     print("Depthwise convolutions (most of Xception's layers, few of its FLOPs) do 2*9 FLOPs "
           "per value moved: memory-bound, far below the matmul peak.")

@@ -167,8 +167,13 @@ def wait_idle(qtbot, window) -> None:
 
     from convviz_gui.ui.figure_view import draws_in_flight
 
-    qtbot.waitUntil(lambda: not window.runner.busy and not draws_in_flight(),
-                    timeout=WINDOW_TIMEOUT_MS)
+    def settled() -> bool:
+        # A job's end hides its progress row: the layout and the canvas's resize (and the
+        # draw it queues) are posted events, handled here before the check.
+        QApplication.processEvents()
+        return not window.runner.busy and not draws_in_flight()
+
+    qtbot.waitUntil(settled, timeout=WINDOW_TIMEOUT_MS)
     QApplication.processEvents()
 
 

@@ -18,7 +18,7 @@ from convviz_gui.cli.common import (
     save_out,
 )
 from convviz_gui.cli.explain_options import add_explain_options, method_options
-from convviz_gui.engine.cam.registry import method_keys
+from convviz_gui.engine.cam.registry import CAM_METHODS, method_class, method_keys
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.ops.context import OpContext
 
@@ -57,6 +57,7 @@ def gradcam(args: argparse.Namespace, context: OpContext) -> Output:
     from convviz_gui.ops.export import FigureStyle
     from convviz_gui.ops.registry import run, to_json
 
+    check_sign(args.method, args.sign)
     model = opened_model(args, context)
     layer = layer_path(args.layer) if args.layer else None
     request = Explain(model.ref, image_ref(args), ExplainSpec(
@@ -79,6 +80,17 @@ def gradcam(args: argparse.Namespace, context: OpContext) -> Output:
     text += save_out(result, args, context, FigureStyle(cmap=args.cmap, alpha=args.alpha,
                                                         normalize=not args.unnormalized))
     return payload, text
+
+
+def check_sign(method: str, sign: str) -> None:
+    """``--sign signed`` for a method whose map has no meaningful sign is refused: drawn
+    positive, the figure would not be what was asked for."""
+    cls = method_class(method)
+    if sign == "signed" and not cls.sign_default:
+        offered = ", ".join(other.key for other in CAM_METHODS.values() if other.sign_default)
+        raise ConvVizError(f"{cls.name}'s map has no sign that speaks for or against the target "
+                           f"(it is never negative, or class-agnostic); --sign signed is for "
+                           f"{offered}.")
 
 
 def region(text: str | None) -> tuple[float, float, float, float] | None:

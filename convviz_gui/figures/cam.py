@@ -8,12 +8,13 @@ import textwrap
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
 
 from convviz_gui.engine.cam import CamResult, Prediction
 from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
-from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.colors import SIGNED_CMAP, overlay, signed_overlay
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.markers import PEAK, mark_whole
 from convviz_gui.figures.registry import draws
@@ -22,6 +23,8 @@ from convviz_gui.ops.explain import Explanation
 from convviz_gui.ops.export import FigureStyle
 
 TITLE_WRAP = 60  # characters per line of the title: it fits a 1366x768 window's canvas
+ROBUST_PERCENTILE = 99.0  # a signed map's colour limit: this percentile of its |values|
+SIGN_LABEL_LIMIT = 16  # characters of the target kept in a signed colorbar's label
 
 
 def gradcam_figure(
@@ -36,12 +39,15 @@ def gradcam_figure(
 
     ``normalize`` False draws the map in units of the explained score (its positive part),
     on a colour scale from 0 to ``scale`` (default: the map's own maximum): figures given the
-    same ``scale`` compare honestly. Pass ``LoadedImage.rgb``, the copy reduced to at most
-    ``DISPLAY_MAX_SIDE``: nothing here is allocated at a large file's original resolution.
+    same ``scale`` compare honestly. A ``cam`` drawn ``signed`` shows ``raw`` around zero in
+    ``SIGNED_CMAP`` (red for the target, blue against), to plus and minus its robust limit
+    (``signed_limit``; ``scale`` when given), over a grey copy of the image. Pass
+    ``LoadedImage.rgb``, the copy reduced to at most ``DISPLAY_MAX_SIDE``: nothing here is
+    allocated at a large file's original resolution.
     """
     height, width = image_rgb.shape[:2]
     values, vmax, unit = _cam_values(cam, normalize, scale)
-    up = np.clip(resize_map(values / vmax if vmax > 0 else values * 0.0, width, height), 0, 1)
+    up = _scaled_to_image(values, vmax, cam.signed, width, height)
     panels = 3 + (mask is not None)
     # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
     # of their own under them, as wide as the figure (deletion/insertion beside ROAD, or
@@ -69,22 +75,30 @@ def gradcam_figure(
     axes[0].imshow(image_rgb)
     # Every panel's title as high as the overlay's, which clears a peak on the image's top edge.
     axes[0].set_title("image", fontsize=10, pad=PEAK.title_pad)
-    heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
+    if cam.signed:
+        heat = axes[1].imshow(values, cmap=SIGNED_CMAP, norm=CenteredNorm(0.0, vmax or 1.0),
+                              interpolation="nearest")
+    else:
+        heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
     what = "heatmap" if cam.resolution == "layer" else "attribution\n(input pixels)"
     axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10,
                       pad=PEAK.title_pad)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
-    colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)))
+    colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)),
+                               extend=_extend(cam, values, vmax))
     colorbar.set_label(unit, fontsize=7, labelpad=1)
     colorbar.ax.tick_params(labelsize=6)
-    axes[2].imshow(overlay(image_rgb, up, alpha, cmap))
+    if cam.signed:  # against, zero, for: more ticks crowd a small canvas
+        colorbar.set_ticks([-(vmax or 1.0), 0.0, vmax or 1.0])
+        colorbar.ax.yaxis.set_major_formatter("{x:.3g}")
+    axes[2].imshow(_overlay(image_rgb, up, cam.signed, alpha, cmap))
     if np.any(up > 0):
         mark_whole(axes[2], *cam.peak_xy(width, height))
         # A short caption (a wide legend would squeeze the panels in a narrow window), under
         # the part of a peak on the bottom edge that sticks out.
-        axes[2].annotate("+ peak (most important)", (0.5, 0.0), xycoords="axes fraction",
-                         xytext=(0, -PEAK.label_pad), textcoords="offset points",
-                         ha="center", va="top", fontsize=7)
+        peak = "+ peak (strongest for)" if cam.signed else "+ peak (most important)"
+        axes[2].annotate(peak, (0.5, 0.0), xycoords="axes fraction", xytext=(0, -PEAK.label_pad),
+                         textcoords="offset points", ha="center", va="top", fontsize=7)
     axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10, pad=PEAK.title_pad)
     if cam.zero_map:  # a flat panel alone would look like a drawing that failed
         axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
@@ -112,14 +126,71 @@ def gradcam_figure(
     return figure
 
 
+def cam_overlay(image_rgb: np.ndarray, cam: CamResult, alpha: float, cmap: str) -> np.ndarray:
+    """The map over the image as ``gradcam_figure``'s overlay panel draws it (normalized):
+    a positive map in ``cmap``; a signed one for and against over a grey copy."""
+    height, width = image_rgb.shape[:2]
+    values, vmax, _ = _cam_values(cam, True, None)
+    return _overlay(image_rgb, _scaled_to_image(values, vmax, cam.signed, width, height),
+                    cam.signed, alpha, cmap)
+
+
+def _scaled_to_image(values: np.ndarray, vmax: float, signed: bool, width: int, height: int
+                     ) -> np.ndarray:
+    """The map over its colour scale's top, resized to the image: 0-1, or -1-1 signed."""
+    scaled = values / vmax if vmax > 0 else values * 0.0
+    return np.clip(resize_map(scaled, width, height), -1.0 if signed else 0.0, 1.0)
+
+
+def _overlay(image_rgb: np.ndarray, up: np.ndarray, signed: bool, alpha: float, cmap: str
+             ) -> np.ndarray:
+    return signed_overlay(image_rgb, up, alpha) if signed else overlay(image_rgb, up, alpha, cmap)
+
+
 def _cam_values(cam: CamResult, normalize: bool, scale: float | None
                 ) -> tuple[np.ndarray, float, str]:
-    """(map to draw, top of its colour scale, colorbar label)."""
+    """(map to draw, top of its colour scale, colorbar label); a signed map's scale runs
+    from minus its top to its top."""
+    if cam.signed:
+        raw = np.nan_to_num(np.asarray(cam.raw, np.float32))
+        limit = float(scale) if scale else signed_limit(raw)
+        if normalize:
+            return (raw / limit if limit > 0 else raw), 1.0, sign_label(cam)
+        return raw, limit, f"{sign_label(cam)} ({cam.score_kind})"
     if normalize or cam.raw is None:
         return cam.heatmap, 1.0, "importance"
     values = np.maximum(np.nan_to_num(cam.raw), 0.0)
     top = float(scale) if scale else float(values.max())
     return values, top, f"importance ({cam.score_kind} units)"
+
+
+def signed_limit(raw: np.ndarray) -> float:
+    """The colour limit of a signed map: the ``ROBUST_PERCENTILE`` of its nonzero |values|
+    (a few extreme pixels do not wash the rest out), else its largest |value|; 0 if flat."""
+    magnitude = np.abs(raw[np.isfinite(raw) & (raw != 0)])
+    if magnitude.size == 0:
+        return 0.0
+    return float(np.percentile(magnitude, ROBUST_PERCENTILE)) or float(magnitude.max())
+
+
+def sign_label(cam: CamResult) -> str:
+    """The signed colorbar's label in words, e.g. "against ← 0 → for 'cat'"."""
+    target = cam.target or f"'{cam.label}'"
+    if target.startswith("against "):  # the counterfactual: its positive part is against
+        plain = shorten(target.removeprefix("against "), SIGN_LABEL_LIMIT)
+        return f"for {plain}{chr(10) if len(plain) > 10 else ' '}← 0 → against it"
+    target = shorten(target, SIGN_LABEL_LIMIT)
+    # One line fits the colorbar of a 1366x768 window's canvas up to a short class name.
+    return f"against ← 0 → for{chr(10) if len(target) > 10 else ' '}{target}"
+
+
+def _extend(cam: CamResult, values: np.ndarray, top: float) -> str:
+    """The colorbar's arrows for values beyond a signed map's robust limit ("neither",
+    always for a positive map: its scale ends at its maximum)."""
+    below = cam.signed and bool(np.any(values < -top))
+    above = cam.signed and bool(np.any(values > top))
+    return {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither")
 
 
 def metrics_axes(ax: Axes, metrics: Faithfulness, compact: bool = False,

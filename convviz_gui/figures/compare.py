@@ -9,14 +9,15 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.colors import CenteredNorm, Normalize
 from matplotlib.figure import Figure
 from PIL import Image
 
 from convviz_gui.engine.cam import CamResult
 from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
-from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.cam import signed_limit
+from convviz_gui.figures.colors import SIGNED_CMAP, overlay, signed_overlay
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.markers import CrossStyle, mark_whole
 from convviz_gui.figures.registry import draws
@@ -47,16 +48,29 @@ def _positive_map(cam: CamResult) -> np.ndarray:
     return np.maximum(np.nan_to_num(cam.raw if cam.raw is not None else cam.heatmap), 0.0)
 
 
+def _shared_maps(cams: Sequence[CamResult]) -> tuple[list[np.ndarray], float, bool]:
+    """The maps of ``cams`` on one colour scale, its top, and whether they are drawn signed:
+    their positive parts from 0 to the largest value, or (all drawn signed) the signed maps
+    around zero up to the robust limit of them all (``signed_limit``)."""
+    if all(cam.signed for cam in cams):
+        values = [np.nan_to_num(np.asarray(cam.raw, np.float32)) for cam in cams]
+        return values, signed_limit(np.concatenate([v.ravel() for v in values])) or 1.0, True
+    values = [_positive_map(cam) for cam in cams]
+    return values, max(float(v.max()) for v in values) or 1.0, False
+
+
 def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, alpha: float,
-                  cmap: str, metrics: Faithfulness | None, peak: CamResult | None = None) -> None:
-    """One overlay of a grid, on the colour scale 0-``top``, its metrics under it and, when
-    ``peak`` is given, its peak marked; a map that is zero everywhere says so."""
+                  cmap: str, metrics: Faithfulness | None, peak: CamResult | None = None,
+                  signed: bool = False) -> None:
+    """One overlay of a grid, on the colour scale 0-``top`` (``signed``: -``top``-``top``
+    over a grey image), its metrics under it and, when ``peak`` is given, its peak marked;
+    a map that is zero everywhere says so."""
     height, width = image.shape[:2]
-    up = np.clip(resize_map(value / top, width, height), 0.0, 1.0)
-    ax.imshow(overlay(image, up, alpha, cmap))
+    up = np.clip(resize_map(value / top, width, height), -1.0 if signed else 0.0, 1.0)
+    ax.imshow(signed_overlay(image, up, alpha) if signed else overlay(image, up, alpha, cmap))
     ax.set_xticks([])
     ax.set_yticks([])
-    if not np.any(value > 0):
+    if not np.any(value > 0) and not (signed and np.any(value != 0)):
         ax.text(0.5, 0.5, "the map is zero", transform=ax.transAxes, ha="center", va="center",
                 fontsize=7, in_layout=False, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
                                                    "alpha": 0.85, "edgecolor": BLANK_COLOR})
@@ -68,10 +82,14 @@ def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, al
                       labelpad=None if peak is None else GRID_PEAK.label_pad)
 
 
-def _scale_bar(figure: Figure, ax: Axes, cmap: str, top: float, label: str) -> None:
-    bar = figure.colorbar(ScalarMappable(Normalize(0.0, top), cmap),
-                          cax=ax.inset_axes((1.03, 0.0, 0.05, 1.0)))
-    bar.set_label(label, fontsize=7)
+def _scale_bar(figure: Figure, ax: Axes, cmap: str, top: float, label: str,
+               signed: bool = False) -> None:
+    """A grid's colour scale: 0-``top`` in ``cmap``, or (``signed``) -``top``-``top`` in
+    ``SIGNED_CMAP``, its label prefixed "against ← 0 → for"."""
+    scale = ScalarMappable(CenteredNorm(0.0, top), SIGNED_CMAP) if signed else \
+        ScalarMappable(Normalize(0.0, top), cmap)
+    bar = figure.colorbar(scale, cax=ax.inset_axes((1.03, 0.0, 0.05, 1.0)))
+    bar.set_label(f"against ← 0 → for\n({label})" if signed else label, fontsize=7)
     bar.ax.tick_params(labelsize=6)
 
 
@@ -87,18 +105,18 @@ def compare_figure(
     figure = Figure(figsize=(1.2 + 2.7 * len(columns), 0.9 + 2.9 * len(rows)), layout="constrained")
     axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (method, row_cells) in enumerate(zip(rows, cells)):
-        values = [_positive_map(cam) for cam, _ in row_cells]
-        top = max(float(v.max()) for v in values) or 1.0
+        values, top, signed = _shared_maps([cam for cam, _ in row_cells])
         for column, ((_, metrics), value) in enumerate(zip(row_cells, values)):
             ax = axes[row][column]
-            _overlay_cell(ax, small, value, top, alpha, cmap, metrics)
+            _overlay_cell(ax, small, value, top, alpha, cmap, metrics, signed=signed)
             if row == 0:
                 ax.set_title(shorten(columns[column], 28), fontsize=9)
             if column == 0:
                 ax.set_ylabel(row_label(method), fontsize=10)
         score_kind = row_cells[0][0].score_kind
         _scale_bar(figure, axes[row][-1], cmap, 1.0 if normalize else top,
-                   "row scale 0-1" if normalize else f"{score_kind} units")
+                   f"row scale {'-1 to 1' if signed else '0-1'}" if normalize else
+                   f"{score_kind} units", signed)
     figure.suptitle(title or "one colour scale per method row", fontsize=10, wrap=True)
     return figure
 
@@ -118,19 +136,20 @@ def images_figure(
     figure = Figure(figsize=(0.8 + 3.2 * columns, 1.0 + (3.2 * min(aspect, 1.6) + 0.7) * rows),
                     layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False)
-    values = [_positive_map(cam) for cam in cams]
-    top = max(float(v.max()) for v in values) or 1.0
+    values, top, signed = _shared_maps(cams)
     for index, ax in enumerate(axes.flat):
         if index >= len(images):
             ax.remove()
             continue
         cam = cams[index]
-        _overlay_cell(ax, small[index], values[index], top, alpha, cmap, metrics[index], cam)
+        _overlay_cell(ax, small[index], values[index], top, alpha, cmap, metrics[index], cam,
+                      signed)
         ax.set_title(f"{shorten(names[index], 30)}\n{shorten(cam.label, LABEL_LIMIT)} "
                      f"{cam.score:.3f}", fontsize=9, pad=GRID_PEAK.title_pad)
     _scale_bar(figure, axes[0][-1] if len(images) >= columns else axes[0][len(images) - 1],
                cmap, 1.0 if normalize else top,
-               "one scale for all images, 0-1" if normalize else f"{cams[0].score_kind} units")
+               f"one scale for all images, {'-1 to 1' if signed else '0-1'}" if normalize else
+               f"{cams[0].score_kind} units", signed)
     figure.suptitle(title, fontsize=10, wrap=True)
     return figure
 

@@ -249,10 +249,12 @@ def _comparison_json(result: Comparison) -> dict[str, Any]:
 
 @to_json.register(ExplainedImage)
 def _explained_image_json(item: ExplainedImage) -> dict[str, Any]:
-    """JSON-ready entry: image, predictions, the explained class, its score and peak."""
+    """JSON-ready entry: image, predictions, the explained class, its score and peak, and
+    how its map is drawn (``sign``)."""
     summary = {"image": item.path, "predictions": [p.to_dict() for p in item.predictions],
                "class_index": item.cam.class_index, "label": item.cam.label,
-               "score": round(item.cam.score, 6), "peak_xy": list(item.cam.peak_xy(*item.size))}
+               "score": round(item.cam.score, 6), "peak_xy": list(item.cam.peak_xy(*item.size)),
+               "sign": item.cam.sign}
     if item.metrics is not None:
         summary["metrics"] = item.metrics.to_dict()
     return summary

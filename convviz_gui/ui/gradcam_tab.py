@@ -2,10 +2,11 @@
 
 Controls: target layer, method (CAMs and pixel attributions) with its own options, the
 explained score (logit or probability), the target (the class, against it, or a region of
-a segmentation), alpha, colormap, absolute scale, faithfulness metrics, Compare methods,
-Sanity check (the map as the model's weights are randomized), and Compare images (several
-images side by side: same class, layer, method and colour scale). Batched methods show
-progress and can be cancelled; the metrics sit under the heatmap.
+a segmentation), alpha, colormap, sign (signed maps: for and against), absolute scale,
+faithfulness metrics, Compare methods, Sanity check (the map as the model's weights are
+randomized), and Compare images (several images side by side: same class, layer, method
+and colour scale). Batched methods show progress and can be cancelled; the metrics sit
+under the heatmap.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz_gui.engine.cam import SCORES
+from convviz_gui.engine.cam import SCORES, MethodOptions
 from convviz_gui.engine.cam.registry import method_class
 from convviz_gui.engine.layers import LayerInfo, find_layer
 from convviz_gui.ops.compare import ExplainImages, ImageExplanations
@@ -81,11 +82,14 @@ class GradCamTab(ViewTab):
             progress_tip="Batches done of this method (masked images, samples, patches).")
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
         self.alpha.setMaximumWidth(140)
-        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference).")
+        self.alpha.setToolTip("Opacity of the heatmap over the image (0.4 in the reference). On "
+                              "a signed map each pixel's colour covers the grey image by its "
+                              "strength: fully at the scale's ends from 0.5.")
         self.alpha_label = QLabel("0.40")
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.cmap.setToolTip("Colours of the heatmap, from low to high importance.")
+        self.cmap.setToolTip("Colours of the heatmap, from low to high importance (a map drawn "
+                             "signed is blue against, white zero, red for: see Sign).")
         self.absolute = QCheckBox("Absolute scale")
         self.absolute.setToolTip("Draw the map in units of the explained score instead of "
                                  "scaled to 0-1, so that two classes compare honestly.")
@@ -114,13 +118,15 @@ class GradCamTab(ViewTab):
                           ("Score", self.score))
         self.add_controls(("Explain", self.target), self.options, self.job)
         self.add_controls(("Opacity", self.alpha), self.alpha_label, ("Colormap", self.cmap),
-                          self.absolute, self.metrics)
-        self.add_controls(self.compare_button, self.sanity_button, self.images_button,
-                          self.single_button)
+                          self.options.drawing, self.absolute)
+        # How faithful the map is, beside the other checks of it.
+        self.add_controls(self.metrics, self.compare_button, self.sanity_button,
+                          self.images_button, self.single_button)
         self.metrics_row = MetricsReadout()
         self.metric_labels = self.metrics_row.labels
         self._build_body()
         self.class_index: int | None = None
+        self._drawn_options = MethodOptions()  # those of the result on screen
         self._ranking: tuple = ()  # the predictions listed (kept while they do not change)
         self.region: tuple[float, float, float, float] | None = None  # the dragged box
         self._selector = None
@@ -130,7 +136,7 @@ class GradCamTab(ViewTab):
         self.method.currentIndexChanged.connect(lambda _: self._method_changed())
         for control in (self.score, self.target):
             control.currentIndexChanged.connect(lambda _: self.invalidate())
-        self.options.changed.connect(self.invalidate)
+        self.options.changed.connect(self._options_changed)
         self.metrics.toggled.connect(lambda _: self.invalidate())
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
@@ -246,6 +252,18 @@ class GradCamTab(ViewTab):
     def _class_clicked(self, item: QListWidgetItem) -> None:
         if item.data(Qt.ItemDataRole.UserRole) != self.class_index:
             self.class_index = item.data(Qt.ItemDataRole.UserRole)
+            self.invalidate()
+
+    def _options_changed(self) -> None:
+        """A method option changed: only the drawing when it is the sign (no new job), else
+        the map."""
+        result, options = self.result, self.options.options()
+        if isinstance(result, Explanation) and self._drawn_options.replace(sign="auto") == \
+                options.replace(sign="auto"):
+            self._drawn_options = options
+            cam = replace(result.cam, sign=method_class(result.cam.method).drawn_sign(options))
+            self.show_result(replace(result, cam=cam))
+        else:
             self.invalidate()
 
     def _restyle(self, *_args) -> None:
@@ -369,6 +387,7 @@ class GradCamTab(ViewTab):
     def compute(self) -> None:
         request = self.current_request()
         spec = request.spec
+        self._drawn_options = spec.options
         uses_layer = method_class(spec.method).uses_layer
         where = ("/".join(spec.layer) if spec.layer else "the last convolution") \
             if uses_layer else "the input pixels"

@@ -6,7 +6,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from convviz_gui.engine.cam import method_class
-from convviz_gui.engine.cam.options import MethodOptions, Option, OptionValue, declared_options
+from convviz_gui.engine.cam.options import (
+    SIGN,
+    MethodOptions,
+    Option,
+    OptionValue,
+    declared_options,
+)
 from convviz_gui.ui.controls import DecimalBox, NumberBox
 
 OptionWidget = QComboBox | NumberBox | DecimalBox
@@ -21,7 +27,7 @@ def option_widget(option: Option, tooltip: str) -> OptionWidget:
     if option.choices:
         widget = QComboBox()
         for value, meaning in option.choices.items():
-            widget.addItem(value, value)
+            widget.addItem(option.texts.get(value, value), value)
             widget.setItemData(widget.count() - 1, meaning, Qt.ItemDataRole.ToolTipRole)
         widget.setCurrentIndex(widget.findData(option.default))
     elif option.kind is int:
@@ -41,14 +47,19 @@ def _value(widget: OptionWidget) -> OptionValue:
 
 class MethodOptionsBar(QWidget):
     """A labelled widget per declared method option, only the chosen method's shown;
-    ``changed`` when the user edits one. ``bar.top_n`` is the widget of option ``top_n``."""
+    ``changed`` when the user edits one. ``bar.top_n`` is the widget of option ``top_n``.
+    The Sign box (how a signed map is drawn) sits in ``drawing``, a widget of its own that
+    the tab puts beside its other drawing controls."""
 
     changed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self.drawing = QWidget()
+        drawing = QHBoxLayout(self.drawing)
+        for margins in (layout, drawing):
+            margins.setContentsMargins(0, 0, 0, 0)
         self._widgets: dict[str, OptionWidget] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
         for option, owners in declared_options():
@@ -59,8 +70,9 @@ class MethodOptionsBar(QWidget):
             label = QLabel(option.label)
             label.setBuddy(widget)
             label.setToolTip(tooltip)
-            layout.addWidget(label)
-            layout.addWidget(widget)
+            row = drawing if option == SIGN else layout
+            row.addWidget(label)
+            row.addWidget(widget)
             self._widgets[option.name] = widget
             self._rows[option.name] = (label, widget)
             signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else \
@@ -76,10 +88,14 @@ class MethodOptionsBar(QWidget):
 
     def show_for(self, method: str) -> None:
         """Show the options ``method`` reads (none for most)."""
-        fields = method_class(method).option_fields
+        cls = method_class(method)
         for name, widgets in self._rows.items():
             for widget in widgets:
-                widget.setVisible(name in fields)
+                widget.setVisible(name in cls.option_fields)
+        self.drawing.setVisible(SIGN.name in cls.option_fields)
+        sign = self._widgets.get(SIGN.name)
+        if isinstance(sign, QComboBox) and cls.sign_default:  # what "auto" is for this one
+            sign.setItemText(sign.findData("auto"), f"auto ({cls.sign_default})")
 
     def options(self) -> MethodOptions:
         """The options on screen."""

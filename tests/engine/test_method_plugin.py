@@ -131,3 +131,23 @@ def test_options_are_checked_against_the_declarations_and_travel_pickled():
         type("Unlike", (Explainer,), {"name": "Unlike", "key": "unlike", "declared_options": (
             Option("top_n", "Maps", "other", 5),)})
     assert "Other" not in CAM_METHODS and "Unlike" not in CAM_METHODS
+
+
+def test_a_method_whose_sign_means_something_gets_the_sign_option():
+    """``sign_default`` on the class is the whole recipe: the ``sign`` option is offered
+    (CLI flag, window box), ``auto`` being that default; a method without it draws positive."""
+    from convviz_gui.engine.cam import Explainer, MethodOptions, method_class
+
+    cls = type("SignedToy", (Explainer,), {"name": "Signed toy", "key": "signed-toy",
+                                           "sign_default": "signed"})
+    try:
+        assert method_class("signed-toy") is cls and cls.option_fields == ("sign",)
+        assert [cls.drawn_sign(MethodOptions(sign=sign)) for sign in ("auto", "positive",
+                                                                      "signed")] == [
+            "signed", "positive", "signed"]
+        assert method_class("gradcam").drawn_sign(MethodOptions(sign="signed")) == "positive"
+        assert "sign" not in method_class("gradcam").option_fields
+    finally:
+        unregister(cls)
+    with pytest.raises(ValueError, match="sign_default must be '', 'positive' or 'signed'"):
+        type("Bad", (Explainer,), {"name": "Bad", "key": "bad", "sign_default": "auto"})

@@ -20,7 +20,7 @@ from ..conftest import WINDOW_TIMEOUT_MS, shared, wait_idle
 from ..ui.test_window_paths import action
 
 TRICKY = "tricky <&> name.png"  # every file name is escaped in the HTML
-IMAGE_KEYS = {"image", "predictions", "class_index", "label", "score", "peak_xy"}
+IMAGE_KEYS = {"image", "predictions", "class_index", "label", "score", "peak_xy", "sign"}
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +194,34 @@ def test_cancel_leaves_no_report(qtbot, window, tmp_path):
     assert dialog.job.run_button.isEnabled()
     dialog.metrics.setChecked(False)
     dialog.close()
+
+
+def _overlay_pixels(html: str):
+    """The report's first explanation overlay, decoded (RGB)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    encoded = re.search(r'src="data:image/\w+;base64,([^"]+)" alt="explanation overlay"', html)
+    assert encoded is not None
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded.group(1)))).convert("RGB"))
+
+
+def test_a_signed_method_is_reported_for_and_against(capsys, folder, tmp_path):
+    """LRP-epsilon's report draws its map signed, as the window does: red for the class
+    and blue against it, said in the caption; --sign positive keeps the plain overlay."""
+    image = str(folder / "astronaut.png")
+    data = report(capsys, "demo", image, "--method", "lrp-epsilon", "--out", str(tmp_path / "s.html"))
+    html = Path(data["report"]).read_text()
+    label = data["images"][0]["label"]
+    assert f"signed overlay (alpha 0.4): red for &#x27;{label}&#x27;, blue against" in html
+    pixels = _overlay_pixels(html).astype(int)
+    red = (pixels[..., 0] > pixels[..., 2] + 60).mean()
+    blue = (pixels[..., 2] > pixels[..., 0] + 60).mean()
+    assert red > 0.01 and blue > 0.01, (red, blue)
+    report(capsys, "demo", image, "--method", "lrp-epsilon", "--sign", "positive",
+           "--out", str(tmp_path / "p.html"))
+    plain = (tmp_path / "p.html").read_text()
+    assert "signed overlay" not in plain and "overlay (alpha 0.4); + peak" in plain

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from convviz_gui.engine.cam.options import MethodOptions, Option
+from convviz_gui.engine.cam.options import SIGN, MethodOptions, Option
 from convviz_gui.engine.cam.targets import ClassScore, Target
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.layers import LayerPath, find_layer
@@ -58,8 +58,9 @@ class CamResult:
     ``score`` is the model's output for the class (its probability after a softmax or
     sigmoid); ``explained`` is the score the map explains (the logit by default, see
     ``scoring``); ``raw`` is the method's map as its paper defines it (with the CAMs' ReLU;
-    signed for Integrated Gradients, Occlusion and Eigen-CAM), before the division by its
-    maximum that gives ``heatmap``.
+    signed for LRP, Integrated Gradients, Occlusion, RISE and Eigen-CAM), before the division
+    by its maximum that gives ``heatmap``. ``sign`` says how it is drawn: ``positive`` (the
+    heatmap) or ``signed`` (``raw`` around zero: for the target and against it).
     """
 
     heatmap: np.ndarray  # (h, w) float32
@@ -75,6 +76,7 @@ class CamResult:
     target: str = ""  # what was explained, in words
     precision: str = ""  # what the model's passes ran in (``engine.precision``), in words
     relevance_sum: float | None = None  # the map's total, for methods that conserve the score
+    sign: str = "positive"  # "positive" or "signed" (``Explainer.sign_default``, option ``sign``)
 
     # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
     # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
@@ -87,19 +89,24 @@ class CamResult:
 
     @property
     def zero_map(self) -> str:
-        """Why the heatmap is zero everywhere, in one sentence; "" when it is not."""
-        if np.any(self.heatmap > 0):
-            return ""
+        """Why the drawn map is zero everywhere, in one sentence; "" when it is not."""
         raw = self.raw if self.raw is not None else self.heatmap
+        if np.any(self.heatmap > 0) or (self.signed and np.any(raw != 0)):
+            return ""
         where = "this layer" if self.layer else "the input"
         if np.any(raw < 0):
             return ("The map is zero: every value is negative (evidence against the target), "
-                    "and only the positive part is drawn.")
+                    "and only the positive part is drawn; Sign: signed shows it.")
         if self.score_kind == "probability" and not 1e-6 < self.score < 1 - 1e-6:
             return (f"The map is zero: the probability is saturated at {self.score:.3g}, so its "
                     f"gradient at {where} vanishes; explain the logit instead.")
         return (f"The map is zero: the gradient of the score is zero at {where}, or its "
                 "features weigh against the target everywhere (only the positive part is drawn).")
+
+    @property
+    def signed(self) -> bool:
+        """True when the map is drawn with its sign (and has one: ``raw`` is kept)."""
+        return self.sign == "signed" and self.raw is not None
 
     def upsampled(self, width: int, height: int) -> np.ndarray:
         """The heatmap resized (bilinear) to an image size; all-zero stays all-zero."""
@@ -133,6 +140,7 @@ class CamResult:
             **({} if self.relevance_sum is None else
                {"relevance_sum": round(self.relevance_sum, 6)}),
             "target": self.target,
+            "sign": self.sign,
             "zero_map": bool(zero),
             **({"zero_map_reason": zero} if zero else {}),
             **({"precision": self.precision} if self.precision else {}),
@@ -208,7 +216,10 @@ class Explainer:
     method reads a layer's feature maps; ``resolution`` whether its map has the layer's
     or the input's resolution; ``long`` whether it runs batches with progress and cancel;
     ``declared_options`` its own options (CLI flags and window widgets are made from them);
-    ``reduced_precision_ok`` whether ``auto`` may run it in bfloat16/float16.
+    ``reduced_precision_ok`` whether ``auto`` may run it in bfloat16/float16;
+    ``sign_default`` how its map is drawn when its sign means for or against the target
+    (``positive`` or ``signed``: the ``sign`` option is offered, ``auto`` is this), "" when
+    it never does (a ReLU'd, absolute or class-agnostic map: drawn positive only).
     """
 
     name: ClassVar[str] = "base"
@@ -222,11 +233,15 @@ class Explainer:
     # float32 (``engine.precision.for_method``; tests/engine/test_precision.py measures it).
     reduced_precision_ok: ClassVar[bool] = True
     reports_relevance: ClassVar[bool] = False  # its map's sum is reported (LRP: conserved)
+    sign_default: ClassVar[str] = ""  # "", "positive" or "signed"
     option_fields: ClassVar[tuple[str, ...]] = ()  # the ``MethodOptions`` it reads (derived)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.option_fields = (tuple(option.name for option in cls.declared_options)
+        if cls.sign_default not in ("", "positive", "signed"):
+            raise ValueError(f"{cls.__qualname__}.sign_default must be '', 'positive' or "
+                             f"'signed', not {cls.sign_default!r}.")
+        cls.option_fields = (tuple(option.name for option in cls.offered_options())
                              + (("batch_size",) if cls.long else ()))
         if "key" in cls.__dict__:
             from convviz_gui.engine.cam.registry import register
@@ -242,6 +257,20 @@ class Explainer:
         self.options = options or MethodOptions()
         self.preset = preset or loaded.preset
         self.layer: LayerPath = self._resolve_layer(layer) if self.uses_layer else ()
+
+    @classmethod
+    def offered_options(cls) -> tuple[Option, ...]:
+        """Its declared options, and ``sign`` when its map's sign means something."""
+        return cls.declared_options + ((SIGN,) if cls.sign_default else ())
+
+    @classmethod
+    def drawn_sign(cls, options: MethodOptions) -> str:
+        """``positive`` or ``signed``: the ``sign`` option, ``auto`` being ``sign_default``;
+        always ``positive`` for a method whose sign means nothing."""
+        chosen = getattr(options, "sign", "auto")
+        if not cls.sign_default:
+            return "positive"
+        return cls.sign_default if chosen == "auto" else chosen
 
     def _resolve_layer(self, layer: LayerPath | None) -> LayerPath:
         if layer is None:
@@ -345,6 +374,7 @@ class Explainer:
             score_kind=self.score_kind, explained=float(np.sum(explained[0] * weights)),
             target=target.describe(self.loaded.labels), precision=active().describe(),
             relevance_sum=float(raw.sum(dtype=np.float64)) if self.reports_relevance else None,
+            sign=self.drawn_sign(self.options),
         )
 
     @property

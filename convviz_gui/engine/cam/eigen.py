@@ -12,7 +12,8 @@ class EigenCAM(Explainer):
     """Eigen-CAM (Muhammad and Yeasin 2020, Eqs. 4-5): the feature maps as a (h*w, K) matrix
     O = U S V^T; map = O v_1, the projection on the first right singular vector. The same
     map for every class (it does not read the target). The sign of v_1 is arbitrary: it is
-    chosen so that the map correlates positively with the summed activation."""
+    chosen so that the map correlates positively with the summed activation; its negative
+    part says nothing about the target, so it is drawn positive only (no ``sign_default``)."""
 
     name = "Eigen-CAM"
     key = "eigencam"

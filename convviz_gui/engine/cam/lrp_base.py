@@ -25,6 +25,7 @@ class LRPExplainer(CompiledExplainer):
     uses_layer = False
     resolution = "input"
     reports_relevance = True
+    sign_default = "signed"  # negative relevance: what speaks against the target
 
     def composite(self) -> Composite:
         """The rule of each layer; override me."""

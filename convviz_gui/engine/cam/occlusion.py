@@ -21,7 +21,8 @@ class Occlusion(Explainer):
     uses_layer = False
     resolution = "input"
     long = True
-    summary = "a grey patch slides over the image; the score drop it causes (Zeiler 2014)"
+    summary = "a black patch slides over the image; the score drop it causes (Zeiler 2014)"
+    sign_default = "positive"  # as the paper draws it; "signed": where hiding raises the score
     declared_options = (
         Option("patch", "Patch", "side of the square patch in input pixels ({special}: an "
                "eighth of the input)", 0, minimum=0, maximum=1024, special="auto"),

@@ -34,6 +34,7 @@ class Option:
         step: the window's spin-box step for a float.
         special: the window's text for the minimum (e.g. ``all``, ``auto``), "" for none.
         choices: the valid values of a text option, each with its meaning.
+        texts: the window's text for some choices (default: the choice itself).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Option:
     step: float | None = None
     special: str = ""
     choices: Mapping[str, str] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> type:
@@ -98,6 +100,14 @@ GENERAL_OPTIONS = (
            "input size)", 0, minimum=0, special="auto"),
     Option("metric_steps", "Metric steps", "points per deletion/insertion curve", 16, minimum=1),
 )
+
+# How a map whose sign means something is drawn: offered by the methods that set
+# ``Explainer.sign_default`` ("auto" is that default), read by the figure (``CamResult.sign``).
+SIGN = Option("sign", "Sign", "how the map is drawn", "auto", choices={
+    "auto": "the method's default (signed for LRP and Integrated Gradients)",
+    "positive": "only what speaks for the target, from 0 to its maximum",
+    "signed": "for the target in red, against it in blue, around zero",
+}, texts={"positive": "positive only"})
 
 # Every declared option by name, with the display names of the methods that read it.
 _DECLARED: dict[str, Option] = {option.name: option for option in GENERAL_OPTIONS}

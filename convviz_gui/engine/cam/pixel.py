@@ -143,7 +143,8 @@ class SmoothGrad(Explainer):
 class IntegratedGradients(Explainer):
     """Integrated Gradients (Sundararajan et al. 2017, Eq. 3): (x - x') times the mean gradient
     on the straight path from the baseline x' (black or blurred) to x, at ``steps`` midpoints;
-    summed over channels. Signed: the map shows the positive part (what raises the score)."""
+    summed over channels. Signed: drawn around zero by default (red raises the score, blue
+    lowers it), or its positive part only (option ``sign``)."""
 
     name = "Integrated Gradients"
     key = "integrated-gradients"
@@ -151,6 +152,7 @@ class IntegratedGradients(Explainer):
     resolution = "input"
     long = True
     summary = "gradients integrated from a black or blurred baseline (Sundararajan 2017)"
+    sign_default = "signed"
     declared_options = (
         Option("steps", "Steps", "points on the path from the baseline", 32, minimum=2,
                maximum=1024),

@@ -47,7 +47,7 @@ def register(cls: type[Explainer]) -> None:
         taken = _LOOKUP.get(_normal(alias))
         if taken is not None:
             raise ValueError(f"{_origin(cls)}: the method name '{alias}' is {_origin(taken)}'s.")
-    declare(cls.name, cls.declared_options)
+    declare(cls.name, cls.offered_options())
     CAM_METHODS[cls.name] = cls
     _LOOKUP.update({_normal(cls.name): cls, _normal(cls.key): cls})
 

@@ -38,6 +38,7 @@ class Rise(Explainer):
     resolution = "input"
     long = True
     summary = "the score of the image seen through random masks, summed (Petsiuk 2018)"
+    sign_default = "positive"  # as the paper draws it; "signed": pixels that lower the score
     declared_options = (
         Option("masks", "Masks", "random masks scored ({special}: 4000 for a 224 px input, "
                "fewer for a smaller one, at least 500)", 0, minimum=0, maximum=100_000,

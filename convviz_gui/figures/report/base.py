@@ -15,7 +15,7 @@ import numpy as np
 from convviz_gui.engine.cam import CamResult, Prediction
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.engine.errors import ConvVizError
-from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.cam import cam_overlay
 from convviz_gui.files import AtomicFile
 
 REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -88,9 +88,16 @@ class SummaryRow:
 
 
 def overlay_image(item: Explained, alpha: float, cmap: str) -> np.ndarray:
-    """The explanation drawn on the display copy (the window's and CLI's overlay)."""
-    height, width = item.rgb.shape[:2]
-    return overlay(item.rgb, item.cam.upsampled(width, height), alpha, cmap)
+    """The explanation drawn on the display copy (the window's and CLI's overlay; a signed
+    map for and against the class)."""
+    return cam_overlay(item.rgb, item.cam, alpha, cmap)
+
+
+def overlay_caption(item: Explained, alpha: float) -> str:
+    """What the overlay shows: "overlay (alpha 0.4)", and for a signed map its colours."""
+    if item.cam.signed:
+        return f"signed overlay (alpha {alpha:g}): red for '{item.cam.label}', blue against"
+    return f"overlay (alpha {alpha:g})"
 
 
 class ReportWriter(ABC):

@@ -22,6 +22,7 @@ from convviz_gui.figures.report.base import (
     ReportHeader,
     ReportWriter,
     SummaryRow,
+    overlay_caption,
     overlay_image,
 )
 from convviz_gui.figures.text import cam_title
@@ -88,7 +89,7 @@ class HtmlReport(ReportWriter):
             f'<img src="{data_uri(overlay_image(item, self.alpha, self.cmap))}" '
             f'alt="explanation overlay">'
             f'<span class=peak style="left:{left:.2f}%;top:{top:.2f}%">+</span></div>'
-            f'<figcaption>{_e(item.cam.method)} overlay (alpha {self.alpha:g}); + peak at '
+            f'<figcaption>{_e(item.cam.method)} {_e(overlay_caption(item, self.alpha))}; + peak at '
             f'x={x}, y={y}</figcaption></figure></div>'
             f'<table><thead><tr><th class=n>index</th><th>class</th><th class=n>probability</th>'
             f'</tr></thead><tbody>{predictions}</tbody></table>{metrics}</section>\n')

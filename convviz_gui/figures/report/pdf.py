@@ -19,6 +19,7 @@ from convviz_gui.figures.report.base import (
     Explained,
     ReportHeader,
     ReportWriter,
+    overlay_caption,
     overlay_image,
 )
 from convviz_gui.figures.text import LABEL_LIMIT, cam_title, shorten
@@ -60,7 +61,7 @@ class PdfReport(ReportWriter):
         axes["overlay"].imshow(overlay_image(item, self.alpha, self.cmap))
         shown = item.cam.peak_xy(item.rgb.shape[1], item.rgb.shape[0])
         mark_whole(axes["overlay"], *shown)
-        axes["overlay"].set_title(f"overlay (alpha {self.alpha:g}); + peak at x={row.peak[0]}, "
+        axes["overlay"].set_title(f"{overlay_caption(item, self.alpha)}\n+ peak at x={row.peak[0]}, "
                                   f"y={row.peak[1]}", fontsize=10, pad=PEAK.title_pad)
         for name in ("image", "overlay"):
             axes[name].set_axis_off()
