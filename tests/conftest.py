@@ -138,6 +138,9 @@ def random_image(height=120, width=160, seed=0):
 
 
 WINDOW_TIMEOUT_MS = 60_000
+# The window's first size on a 1366x768 screen (90 % of it, ui/main_window._default_geometry):
+# what a user of a 1366x768 laptop sees, and what the real window shows there (try-window).
+LAPTOP_WINDOW = (1229, 691)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
-from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
@@ -17,6 +16,7 @@ from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
 from convviz_gui.figures.colors import SIGNED_CMAP, overlay, signed_overlay
 from convviz_gui.figures.layout import BLANK_COLOR
+from convviz_gui.figures.markers import PEAK, mark_whole
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import LABEL_LIMIT, cam_title, shorten
 from convviz_gui.ops.explain import Explanation
@@ -73,14 +73,16 @@ def gradcam_figure(
             curves = [beside[0, 0], beside[0, 1]]
         axes += [figure.add_subplot(cell) for cell in curves]
     axes[0].imshow(image_rgb)
-    axes[0].set_title("image", fontsize=10)
+    # Every panel's title as high as the overlay's, which clears a peak on the image's top edge.
+    axes[0].set_title("image", fontsize=10, pad=PEAK.title_pad)
     if cam.signed:
         heat = axes[1].imshow(values, cmap=SIGNED_CMAP, norm=CenteredNorm(0.0, vmax or 1.0),
                               interpolation="nearest")
     else:
         heat = axes[1].imshow(values, cmap=cmap, vmin=0, vmax=vmax or 1, interpolation="nearest")
     what = "heatmap" if cam.resolution == "layer" else "attribution\n(input pixels)"
-    axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10)
+    axes[1].set_title(f"{what} {values.shape[0]}x{values.shape[1]}", fontsize=10,
+                      pad=PEAK.title_pad)
     # An inset keeps the colorbar out of figure.axes: one axes per panel, as before.
     colorbar = figure.colorbar(heat, cax=axes[1].inset_axes((1.03, 0.0, 0.05, 1.0)),
                                extend=_extend(cam, values, vmax))
@@ -91,13 +93,13 @@ def gradcam_figure(
         colorbar.ax.yaxis.set_major_formatter("{x:.3g}")
     axes[2].imshow(_overlay(image_rgb, up, cam.signed, alpha, cmap))
     if np.any(up > 0):
-        x, y = cam.peak_xy(width, height)
-        mark_peak(axes[2], x, y)
-        # A short caption: a wide legend would squeeze the panels in a narrow window.
+        mark_whole(axes[2], *cam.peak_xy(width, height))
+        # A short caption (a wide legend would squeeze the panels in a narrow window), under
+        # the part of a peak on the bottom edge that sticks out.
         peak = "+ peak (strongest for)" if cam.signed else "+ peak (most important)"
-        axes[2].text(0.5, -0.03, peak, transform=axes[2].transAxes, ha="center", va="top",
-                     fontsize=7)
-    axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10)
+        axes[2].annotate(peak, (0.5, 0.0), xycoords="axes fraction", xytext=(0, -PEAK.label_pad),
+                         textcoords="offset points", ha="center", va="top", fontsize=7)
+    axes[2].set_title(f"overlay (alpha {alpha:g})", fontsize=10, pad=PEAK.title_pad)
     if cam.zero_map:  # a flat panel alone would look like a drawing that failed
         axes[1].text(0.5, 0.5, textwrap.fill(cam.zero_map, 30), transform=axes[1].transAxes,
                      ha="center", va="center", fontsize=8, in_layout=False,
@@ -106,7 +108,8 @@ def gradcam_figure(
     if mask is not None:
         axes[3].imshow(mask, cmap="tab10", interpolation="nearest",
                        vmin=0, vmax=max(9, int(mask.max())))
-        axes[3].set_title("mask", fontsize=10)  # the predicted classes (p > 0.5 for one channel)
+        # The predicted classes (p > 0.5 for one channel).
+        axes[3].set_title("mask", fontsize=10, pad=PEAK.title_pad)
     if metrics is not None:
         for draw, ax in zip((metrics_axes, road_axes), axes[-2:]):  # stacked when tall
             draw(ax, metrics, legend_columns=1, wide=tall)
@@ -142,14 +145,6 @@ def _scaled_to_image(values: np.ndarray, vmax: float, signed: bool, width: int, 
 def _overlay(image_rgb: np.ndarray, up: np.ndarray, signed: bool, alpha: float, cmap: str
              ) -> np.ndarray:
     return signed_overlay(image_rgb, up, alpha) if signed else overlay(image_rgb, up, alpha, cmap)
-
-
-def mark_peak(ax: Axes, x: float, y: float, size: float = 14) -> None:
-    """A white "+" outlined in black at the heatmap's peak; not clipped, so that a peak on
-    the image's edge is still seen whole."""
-    ax.plot([x], [y], linestyle="none", marker="+", color="white", markersize=size, mew=2,
-            path_effects=[patheffects.withStroke(linewidth=size / 3.5, foreground="black")],
-            clip_on=False)
 
 
 def _cam_values(cam: CamResult, normalize: bool, scale: float | None

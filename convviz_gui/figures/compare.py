@@ -16,15 +16,17 @@ from PIL import Image
 from convviz_gui.engine.cam import CamResult
 from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
-from convviz_gui.figures.cam import mark_peak, signed_limit
+from convviz_gui.figures.cam import signed_limit
 from convviz_gui.figures.colors import SIGNED_CMAP, overlay, signed_overlay
 from convviz_gui.figures.layout import BLANK_COLOR
+from convviz_gui.figures.markers import CrossStyle, mark_whole
 from convviz_gui.figures.registry import draws
 from convviz_gui.figures.text import LABEL_LIMIT, shorten
 from convviz_gui.ops.compare import Comparison, ImageExplanations
 from convviz_gui.ops.export import FigureStyle
 
 COMPARE_IMAGE_SIDE = 320  # the image is reduced to this long side in every grid cell
+GRID_PEAK = CrossStyle(size=11)  # the peak marked in a grid's cell
 ROW_LABEL_LINE = 12  # characters per line of a row's (rotated) method name: at most 2 lines
 
 
@@ -73,11 +75,11 @@ def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, al
                 fontsize=7, in_layout=False, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
                                                    "alpha": 0.85, "edgecolor": BLANK_COLOR})
     if peak is not None and np.any(up > 0):
-        x, y = peak.peak_xy(width, height)
-        mark_peak(ax, x, y, size=11)
+        mark_whole(ax, *peak.peak_xy(width, height), GRID_PEAK)
     if metrics is not None:
         ax.set_xlabel(f"del {metrics.deletion_auc:.2f} ↓  ins {metrics.insertion_auc:.2f} ↑  "
-                      f"drop {metrics.average_drop:.0%}", fontsize=7)
+                      f"drop {metrics.average_drop:.0%}", fontsize=7,
+                      labelpad=None if peak is None else GRID_PEAK.label_pad)
 
 
 def _scale_bar(figure: Figure, ax: Axes, cmap: str, top: float, label: str,
@@ -143,7 +145,7 @@ def images_figure(
         _overlay_cell(ax, small[index], values[index], top, alpha, cmap, metrics[index], cam,
                       signed)
         ax.set_title(f"{shorten(names[index], 30)}\n{shorten(cam.label, LABEL_LIMIT)} "
-                     f"{cam.score:.3f}", fontsize=9)
+                     f"{cam.score:.3f}", fontsize=9, pad=GRID_PEAK.title_pad)
     _scale_bar(figure, axes[0][-1] if len(images) >= columns else axes[0][len(images) - 1],
                cmap, 1.0 if normalize else top,
                f"one scale for all images, {'-1 to 1' if signed else '0-1'}" if normalize else

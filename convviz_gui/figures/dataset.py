@@ -24,7 +24,9 @@ from matplotlib.transforms import Bbox
 from convviz_gui.engine.dataset.results import Cluster, TopImage
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.figures.layout import BLANK_COLOR
+from convviz_gui.figures.markers import CrossStyle, mark_whole
 from convviz_gui.figures.registry import draws
+from convviz_gui.figures.table import FittedTable
 from convviz_gui.figures.text import receptive_field_phrase, shorten
 from convviz_gui.ops.dataset import DatasetResult
 from convviz_gui.ops.export import FigureStyle
@@ -35,7 +37,10 @@ MEMBERS_SHOWN = 7  # members drawn beside a cluster's mean map
 CLUSTERS_SHOWN = 5  # clusters drawn per class (the largest first)
 THUMB_SIDE = 160  # pixels a thumbnail is read at (long side)
 LABEL_CHARS = 12  # characters of a class name on the matrix's axes
+CLASS_TABLE_HEADERS = ("class", "true", "predicted", "precision", "recall")
 EXPLAIN = "explain"  # label prefix of an image axes: explain|class|path
+CLUSTER_PEAK = CrossStyle(size=12, outline=None)  # the peak of a cluster's mean map
+CHANNEL_MAXIMUM = CrossStyle(color=WARNING_COLOR, outline=None)  # a channel's maximum in a crop
 
 
 @dataclass(frozen=True)
@@ -141,11 +146,12 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
             _show_file(ax, result.path(item.image))
             ax.set_title(f"{_class_name(result, item.true)}\n→ {_class_name(result, item.predicted)}"
                          f"\n{item.score:.2f}", fontsize=7, color=WARNING_COLOR)
-        figure.axes[2].set_ylabel("mistakes\n(click)", fontsize=8)
+        # One level line: upright, it is taller than the thumbnails and cut by the figure's edge.
+        figure.axes[2].set_ylabel("mistakes (click)", fontsize=8, rotation=0, ha="right", va="center")
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
     accuracy = f"accuracy {result.accuracy:.1%}" if result.accuracy is not None else "unlabelled"
     figure.suptitle(f"{result.model_name} on {Path(result.folder).name}: {result.images} images"
-                    f"{skipped}, {accuracy}", fontsize=11)
+                    f"{skipped}, {accuracy}", fontsize=11, wrap=True)  # a narrow canvas: 2 lines
     return figure
 
 
@@ -203,12 +209,8 @@ def _class_table(ax: Axes, result: DatasetResult) -> None:
                      _percent(result.precision[index]), _percent(result.recall[index])])
     rows = rows[:40]  # a 1000-class model: the first 40 (the JSON has every one)
     height = min(1.0, 0.08 * (len(rows) + 1))  # rows of one height, from the top
-    table = ax.table(cellText=rows, colLabels=["class", "true", "predicted", "precision", "recall"],
-                     bbox=Bbox.from_bounds(0.0, 1.0 - height, 1.0, height), cellLoc="right", colLoc="right")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8.0 if len(rows) <= 12 else 6.0 if len(rows) <= 24 else 4.5)
-    for (_, column), cell in table.get_celld().items():
-        cell.set_width(0.32 if column == 0 else 0.17)
+    FittedTable(ax, CLASS_TABLE_HEADERS, rows, Bbox.from_bounds(0.0, 1.0 - height, 1.0, height),
+                fontsize=8.0 if len(rows) <= 12 else 6.0 if len(rows) <= 24 else 4.5)
     ax.set_title("Per class", fontsize=9)
 
 
@@ -265,9 +267,8 @@ def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, res
     ax.imshow(cluster.mean_image, extent=extent, interpolation="bilinear")
     ax.imshow(cluster.mean_map, extent=extent, cmap=cmap, alpha=max(alpha, 0.45), vmin=0, vmax=1,
               interpolation="bilinear")
-    ax.plot(*cluster.peak_xy, marker="+", markersize=12, color="white", markeredgewidth=2,
-            clip_on=False)  # a peak at the edge is marked in full
-    ax.set_xlabel("mean map", fontsize=7, color=color)
+    mark_whole(ax, *cluster.peak_xy, CLUSTER_PEAK)
+    ax.set_xlabel("mean map", fontsize=7, color=color, labelpad=CLUSTER_PEAK.label_pad)
     if cluster.flagged:
         for spine in ax.spines.values():
             spine.set_edgecolor(WARNING_COLOR)
@@ -294,11 +295,10 @@ def channel_view(view: ChannelView, style: FigureStyle, cmap: str) -> Figure:
     for position, top in enumerate(tops):
         ax = figure.add_subplot(rows, columns, position + 1)
         scale = _show_file(ax, result.path(top.image), top.box)
-        ax.plot((top.xy[0] - top.box[0]) * scale, (top.xy[1] - top.box[1]) * scale, marker="+",
-                markersize=14, color=WARNING_COLOR, markeredgewidth=2,
-                clip_on=False)  # a maximum at the crop's edge is marked in full
-        ax.set_title(f"{position + 1}. {top.value:.3g}", fontsize=9)
-        ax.set_xlabel(shorten(top.image, 28), fontsize=7)
+        mark_whole(ax, (top.xy[0] - top.box[0]) * scale, (top.xy[1] - top.box[1]) * scale,
+                   CHANNEL_MAXIMUM)
+        ax.set_title(f"{position + 1}. {top.value:.3g}", fontsize=9, pad=CHANNEL_MAXIMUM.title_pad)
+        ax.set_xlabel(shorten(top.image, 28), fontsize=7, labelpad=CHANNEL_MAXIMUM.label_pad)
     if not tops:
         ax = figure.add_subplot()
         ax.set_axis_off()

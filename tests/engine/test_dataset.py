@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests import shortcut_data
+from tests.whole_marker import assert_drawn_whole
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -192,7 +193,9 @@ def test_an_interrupted_scan_resumes_and_gives_the_same_result(shortcut, baselin
 
 def test_a_receptive_field_larger_than_the_input_is_said_on_the_channels_view(shortcut, tmp_path, keras):
     """Three 7x7 convolutions on a 16 px input: a 19 px field, said to be larger than the
-    input where the Channels view gives it; each maximum's + is drawn unclipped."""
+    input where the Channels view gives it; each maximum's + is drawn whole."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     from convviz_gui.figures.dataset import ChannelView
     from convviz_gui.figures.registry import figure_for
     from convviz_gui.ops.export import FigureStyle
@@ -212,7 +215,10 @@ def test_a_receptive_field_larger_than_the_input_is_said_on_the_channels_view(sh
     figure = figure_for(ChannelView(result, 0), FigureStyle())
     markers = [line for ax in figure.axes for line in ax.lines if line.get_marker() == "+"]
     assert len(markers) == len(result.channels.top[0]) == 3
-    assert all(not line.get_clip_on() for line in markers)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    for line in markers:
+        assert_drawn_whole(line, renderer)
 
 
 def _fake_scan(root: Path, number: int, size: int, used: float) -> Path:

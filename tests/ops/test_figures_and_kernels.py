@@ -14,7 +14,7 @@ from PIL import Image
 
 from convviz_gui.cli import main as cli
 from convviz_gui.engine.activations import compute_activations
-from convviz_gui.engine.cam import Prediction, make_cam
+from convviz_gui.engine.cam import CamResult, Prediction, make_cam
 from convviz_gui.engine.cam import predict as top_k
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.featurevis import visualize_filters
@@ -31,6 +31,7 @@ from convviz_gui.ops.export import ExportFigure, FigureStyle, Kernels, KernelsRe
 from convviz_gui.ops.registry import run
 
 from ..conftest import WINDOW_TIMEOUT_MS, random_image, shared, wait_idle, wrap
+from ..whole_marker import assert_drawn_whole
 
 LONG_PATH = ("mobilenetv2_1.00_224_fine_tuned_on_a_very_long_dataset_name",
              "block_16_depthwise_project_BN_renamed_by_the_user")
@@ -181,6 +182,33 @@ def test_heatmap_colorbar_peak_caption_and_tall_layout(demo_cam, demo_image):
     assert len(tall.axes) == 3 and tall.get_size_inches()[1] > tall.get_size_inches()[0]
     rendered(tall)
     assert inside_figure(tall, tall.axes[2].texts[0])
+
+
+@pytest.mark.parametrize("peak", [(0, 0), (0, 40), (40, 0), (63, 40), (40, 63), (63, 63)])
+@pytest.mark.parametrize(("width", "height", "tall"), [(458, 443, False), (459, 519, True),
+                                                       (1000, 720, False)])
+def test_a_peak_on_the_image_edge_is_marked_whole(peak, width, height, tall):
+    """At the canvas a 1366x768 window gives (a row; two columns when the canvas is tall) and
+    a larger one: a peak (row, column) on any edge or corner of the image has its + whole,
+    sticking out of the overlay, over no title, caption or other panel."""
+    heatmap = np.zeros((64, 64), np.float32)
+    heatmap[peak] = 1.0
+    cam = CamResult(heatmap=heatmap, class_index=3, label="happy", score=0.9, layer=(),
+                    method="Saliency", resolution="input")
+    figure = gradcam_figure(np.full((64, 64, 3), 128, np.uint8), cam, tall=tall)
+    figure.set_size_inches(width / 100, height / 100)
+    figure.set_dpi(100)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    overlay = figure.axes[2]
+    (marker,) = overlay.lines
+    assert cam.peak_xy(64, 64) == (peak[1], peak[0])
+    box = assert_drawn_whole(marker, renderer)
+    frame = overlay.get_window_extent(renderer)
+    assert not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+    for ax in figure.axes[:2]:  # the other panels and their titles
+        assert not box.overlaps(ax.get_window_extent(renderer))
+        assert not box.overlaps(ax.title.get_window_extent(renderer))
 
 
 def test_activation_tiles_carry_their_channel_index(demo_model, demo_image):

@@ -5,17 +5,24 @@ the scan and clears it; the folder is remembered; the channels' top images besid
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
+from convviz_gui.figures.dataset import CLASS_TABLE_HEADERS, LABEL_CHARS, MistakesView
+from convviz_gui.figures.registry import figure_for
+from convviz_gui.figures.text import shorten
+from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ui.dataset_tab import VIEWS
 
-from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
+from ..conftest import LAPTOP_WINDOW, WINDOW_TIMEOUT_MS, wait_idle
 from ..dataset_folder import CLASSES, train_model, write_folder
+from ..whole_marker import assert_drawn_whole
 from .test_window_paths import action
 
 PER_CLASS, WRONG = 8, 2
@@ -106,6 +113,53 @@ def test_analyze_dataset_shows_the_mistakes_and_explains_one(qtbot, window, data
     assert window.gradcam_tab.result.cam.class_index == first.predicted
 
 
+def assert_table_readable(table, renderer, points: float = 7.0) -> None:
+    """The Per class table's headers apart, every text inside its cell, at ``points`` or more."""
+    headers = [table[0, column] for column in range(len(CLASS_TABLE_HEADERS))]
+    assert tuple(cell.get_text().get_text() for cell in headers) == CLASS_TABLE_HEADERS
+    boxes = [cell.get_text().get_window_extent(renderer) for cell in headers]
+    for index, box in enumerate(boxes):
+        assert not any(box.overlaps(other) for other in boxes[index + 1:])
+    for (row, column), cell in table.get_celld().items():
+        text, frame = cell.get_text().get_window_extent(renderer), cell.get_window_extent(renderer)
+        assert frame.x0 <= text.x0 and text.x1 <= frame.x1, (row, column, cell.get_text().get_text())
+    assert headers[0].get_fontsize() >= points
+
+
+@pytest.mark.parametrize("size", [LAPTOP_WINDOW, (1728, 972)])  # 1366x768, 1920x1080
+def test_the_per_class_table_is_readable_in_the_window(qtbot, window, size):
+    tab = window.dataset_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.views.setCurrentIndex(VIEWS.index("Mistakes"))
+    window.resize(*size)
+    wait_idle(qtbot, window)
+    canvas = tab.figure_view.canvas
+    canvas.draw()
+    (table,) = [table for ax in tab.figure.axes for table in ax.tables]
+    assert_table_readable(table, canvas.get_renderer())
+
+
+@pytest.mark.parametrize(("width", "height", "points"), [(706, 362, 7.0), (1300, 700, 8.0),
+                                                        (500, 330, 4.0)])
+def test_the_per_class_table_fits_long_class_names(window, width, height, points):
+    """The canvas of the Mistakes view in a real 1366x768 window (706x362), a large one and a
+    small one (the font shrinks there); class names as long as the table shows them."""
+    scan = window.dataset_tab.scan
+    long_names = tuple(f"{name}_of_a_long_name" for name in scan.classes)
+    figure = figure_for(MistakesView(dataclasses.replace(scan, classes=long_names)), FigureStyle())
+    figure.set_size_inches(width / 100, height / 100)
+    figure.set_dpi(100)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    (table,) = [table for ax in figure.axes for table in ax.tables]
+    assert table[1, 0].get_text().get_text() == shorten(long_names[0], LABEL_CHARS)  # 12 characters
+    assert_table_readable(table, renderer, points)
+    strip = axes_labelled(figure, "explain|")[0]  # the first mistake, its row named beside it
+    label = strip.yaxis.label.get_window_extent(renderer)
+    assert strip.get_ylabel() == "mistakes (click)"
+    assert width < 700 or (label.x0 >= 0 and label.y0 >= 0)  # whole from 1366x768 up
+
+
 def test_each_view_is_exported_as_shown(qtbot, window, tmp_path):
     tab = window.dataset_tab
     window.tabs.setCurrentWidget(tab)
@@ -134,10 +188,12 @@ def test_the_channels_view_gives_the_receptive_field_and_marks_each_maximum_in_f
     assert f"maximum (+); receptive field {field[0]} px" in title and "larger" not in title
     markers = [(ax, line) for ax in tab.figure.axes for line in ax.lines if line.get_marker() == "+"]
     assert len(markers) == len(scan.channels.top[tab.channel.value()]) > 0
+    renderer = tab.figure_view.canvas.get_renderer()
     for ax, line in markers:  # inside its crop, drawn whole even at the crop's edge
         (x,), (y,) = line.get_xdata(), line.get_ydata()
         (left, right), (top, bottom) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
-        assert left <= x <= right and top <= y <= bottom and not line.get_clip_on()
+        assert left <= x <= right and top <= y <= bottom
+        assert_drawn_whole(line, renderer)  # clear of the crop's title and file name too
     assert receptive_field_phrase(field, scan.input_size) == f"receptive field {field[0]} px"
     tab.views.setCurrentIndex(0)
 

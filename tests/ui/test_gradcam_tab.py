@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from convviz_gui.engine.models import demo_image_path
 from convviz_gui.ops.registry import is_long
 
-from ..conftest import WINDOW_TIMEOUT_MS, wait_idle
+from ..conftest import LAPTOP_WINDOW, WINDOW_TIMEOUT_MS, shared, wait_idle
+from ..whole_marker import assert_drawn_whole
 
 
 def _show(qtbot, window):
@@ -254,3 +257,41 @@ def test_compare_grid_from_the_tab_with_metrics_and_export(qtbot, demo_window, t
     assert dialog.result.cells[0][2][0].label == "happy"  # layers are compared for the first class
     dialog.close()
     wait_idle(qtbot, demo_window)
+
+
+def test_a_peak_on_the_image_corner_is_marked_whole_at_1366x768(qtbot, demo_window, tmp_path):
+    """The demo's Grad-CAM on the lower left of the astronaut photo peaks at the image's top
+    left corner: its + is drawn whole over the overlay's frame (pixels of its black outline
+    outside the image), clear of the overlay's title and caption; zoomed out of view, it is
+    hidden."""
+    path = tmp_path / "astronaut_lower_left.png"
+    Image.open(shared("images", "astronaut.png")).crop((0, 200, 300, 512)).save(path)
+    demo_window.resize(*LAPTOP_WINDOW)
+    tab = _show(qtbot, demo_window)
+    try:
+        demo_window.files.open_image(str(path))
+        qtbot.waitUntil(lambda: tab.result is not None and tab.result.image_rgb.shape[:2] == (312, 300),
+                        timeout=WINDOW_TIMEOUT_MS)
+        wait_idle(qtbot, demo_window)
+        assert tab.result.cam.peak_xy(300, 312) == (0, 0)  # the corner: half the + is outside
+        canvas = tab.figure_view.canvas
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        overlay = tab.figure.axes[2]
+        (marker,) = overlay.lines
+        box = assert_drawn_whole(marker, renderer)
+        frame = overlay.get_window_extent(renderer)
+        assert box.x0 < frame.x0 - 5 and box.y1 > frame.y1 + 5  # it does stick out
+        pixels = np.asarray(canvas.buffer_rgba())[..., :3].min(axis=-1)
+        _, y = marker.get_transform().transform((0, 0))
+        row = canvas.get_width_height(physical=True)[1] - int(round(y))
+        outside = pixels[row - 3:row + 4, int(box.x0):int(frame.x0) - 1]
+        assert outside.size and outside.min() < 60  # the outline, left of the image
+        overlay.set_xlim(150, 299)  # as the toolbar's zoom does: the peak leaves the view
+        canvas.draw()
+        clip = marker.get_clip_box()
+        visible = marker.get_window_extent(renderer)
+        assert visible.x1 < clip.x0  # entirely outside its clip box: not drawn
+    finally:
+        demo_window.files.open_image(str(demo_image_path()))
+        wait_idle(qtbot, demo_window)

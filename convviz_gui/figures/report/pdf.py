@@ -12,7 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from convviz_gui.figures.cam import mark_peak, metrics_axes
+from convviz_gui.figures.cam import metrics_axes
+from convviz_gui.figures.markers import PEAK, mark_whole
 from convviz_gui.figures.report.base import (
     METRIC_COLUMNS,
     Explained,
@@ -56,12 +57,12 @@ class PdfReport(ReportWriter):
         figure.suptitle(f"{row.number}. {shorten(row.name, 90)}  ({item.size[0]}x{item.size[1]} "
                         f"px)\n{cam_title(item.cam)}", fontsize=11)
         axes["image"].imshow(item.rgb)
-        axes["image"].set_title("image", fontsize=10)
+        axes["image"].set_title("image", fontsize=10, pad=PEAK.title_pad)
         axes["overlay"].imshow(overlay_image(item, self.alpha, self.cmap))
         shown = item.cam.peak_xy(item.rgb.shape[1], item.rgb.shape[0])
-        mark_peak(axes["overlay"], *shown)
+        mark_whole(axes["overlay"], *shown)
         axes["overlay"].set_title(f"{overlay_caption(item, self.alpha)}\n+ peak at x={row.peak[0]}, "
-                                  f"y={row.peak[1]}", fontsize=10)
+                                  f"y={row.peak[1]}", fontsize=10, pad=PEAK.title_pad)
         for name in ("image", "overlay"):
             axes[name].set_axis_off()
         _table(axes["top"], "top predictions", ["index", "class", "probability"],
