@@ -7,6 +7,7 @@ frame) and the waiting frame is sent.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.figures.colors import overlay
+from convviz_gui.figures.markers import PEAK
 from convviz_gui.ops.explain import ExplainFrame, ExplainSpec, Explanation, FrameExplanation
 from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ModelSummary
@@ -339,14 +341,22 @@ class LiveTab(QWidget):
 
     @staticmethod
     def _mark_peak(pixmap: QPixmap, peak: tuple[int, int]) -> None:
-        """A white ring with a dark edge where the map is highest."""
-        radius = max(4.0, min(pixmap.width(), pixmap.height()) / 30)
+        """A "+" where the map is highest, drawn whole on the frame (the figures' peak
+        style, scaled to the frame): near an edge the cross's centre moves inside, at most
+        by its reach (half its size and its outline), so that no arm is cut."""
+        size = max(8.0, min(pixmap.width(), pixmap.height()) / 15)  # pixels, end to end
+        scale = size / PEAK.size
+        reach = PEAK.reach * scale
+        center = QPointF(_inside(peak[0], reach, pixmap.width()), _inside(peak[1], reach, pixmap.height()))
+        arm = size / 2
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        center = QPointF(peak[0] + 0.5, peak[1] + 0.5)
-        for color, width in ((QColor(0, 0, 0, 160), radius / 2.5), (QColor("white"), radius / 5)):
-            painter.setPen(QPen(color, max(1.0, width)))
-            painter.drawEllipse(center, radius, radius)
+        pens = ((PEAK.outline or PEAK.color, PEAK.outline_width, Qt.PenCapStyle.SquareCap),
+                (PEAK.color, PEAK.width, Qt.PenCapStyle.FlatCap))
+        for color, width, cap in pens:
+            painter.setPen(QPen(QColor(color), max(1.0, width * scale), Qt.PenStyle.SolidLine, cap))
+            painter.drawLine(center - QPointF(arm, 0), center + QPointF(arm, 0))
+            painter.drawLine(center - QPointF(0, arm), center + QPointF(0, arm))
         painter.end()
 
     def _show_predictions(self, result: FrameExplanation) -> None:
@@ -443,3 +453,11 @@ class LiveTab(QWidget):
         model = self.session.model.name if self.session.model else "model"
         frame = self.result.image_name if self.result is not None else "frame"
         return safe_file_stem(f"{model}_{frame}_live")
+
+
+def _inside(pixel: int, reach: float, size: int) -> float:
+    """The centre of ``pixel`` (a column or a row of a frame ``size`` pixels across), or of
+    the nearest pixel at least ``reach`` inside the frame (the middle of a narrower frame):
+    a pixel's centre keeps a cross's lines sharp."""
+    low, high = math.ceil(reach - 0.5), size - 1 - math.ceil(reach - 0.5)
+    return min(max(pixel, low), high) + 0.5 if low <= high else size / 2
