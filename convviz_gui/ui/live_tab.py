@@ -7,12 +7,11 @@ frame) and the waiting frame is sent.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,11 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from convviz_gui.figures.colors import overlay
-from convviz_gui.figures.markers import PEAK
 from convviz_gui.ops.explain import ExplainFrame, ExplainSpec, Explanation, FrameExplanation
 from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ModelSummary
-from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, ndarray_to_pixmap
+from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, mark_peak, ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.frame_pump import FramePump
 from convviz_gui.ui.session import Session
@@ -329,7 +327,7 @@ class LiveTab(QWidget):
         rgb, cam = sent.payload, result.cam
         height, width = rgb.shape[:2]
         pixmap = ndarray_to_pixmap(overlay(rgb, cam.upsampled(width, height), ALPHA, CMAP))
-        self._mark_peak(pixmap, result.peak_xy)
+        mark_peak(pixmap, result.peak_xy)
         self.view.set_frame(pixmap)
         self.last_peak = result.peak_xy
         self._show_predictions(result)
@@ -338,26 +336,6 @@ class LiveTab(QWidget):
         self.result = Explanation(cam, result.predictions, rgb, f"frame {result.frame_id}",
                                   (width, height), seconds=result.seconds)
         self.frame_shown.emit(result)
-
-    @staticmethod
-    def _mark_peak(pixmap: QPixmap, peak: tuple[int, int]) -> None:
-        """A "+" where the map is highest, drawn whole on the frame (the figures' peak
-        style, scaled to the frame): near an edge the cross's centre moves inside, at most
-        by its reach (half its size and its outline), so that no arm is cut."""
-        size = max(8.0, min(pixmap.width(), pixmap.height()) / 15)  # pixels, end to end
-        scale = size / PEAK.size
-        reach = PEAK.reach * scale
-        center = QPointF(_inside(peak[0], reach, pixmap.width()), _inside(peak[1], reach, pixmap.height()))
-        arm = size / 2
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pens = ((PEAK.outline or PEAK.color, PEAK.outline_width, Qt.PenCapStyle.SquareCap),
-                (PEAK.color, PEAK.width, Qt.PenCapStyle.FlatCap))
-        for color, width, cap in pens:
-            painter.setPen(QPen(QColor(color), max(1.0, width * scale), Qt.PenStyle.SolidLine, cap))
-            painter.drawLine(center - QPointF(arm, 0), center + QPointF(arm, 0))
-            painter.drawLine(center - QPointF(0, arm), center + QPointF(0, arm))
-        painter.end()
 
     def _show_predictions(self, result: FrameExplanation) -> None:
         rows = []
@@ -453,11 +431,3 @@ class LiveTab(QWidget):
         model = self.session.model.name if self.session.model else "model"
         frame = self.result.image_name if self.result is not None else "frame"
         return safe_file_stem(f"{model}_{frame}_live")
-
-
-def _inside(pixel: int, reach: float, size: int) -> float:
-    """The centre of ``pixel`` (a column or a row of a frame ``size`` pixels across), or of
-    the nearest pixel at least ``reach`` inside the frame (the middle of a narrower frame):
-    a pixel's centre keeps a cross's lines sharp."""
-    low, high = math.ceil(reach - 0.5), size - 1 - math.ceil(reach - 0.5)
-    return min(max(pixel, low), high) + 0.5 if low <= high else size / 2

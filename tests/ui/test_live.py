@@ -267,11 +267,11 @@ def test_the_peak_cross_is_drawn_whole_on_the_frame_edge(qapp, peak):
     """A 60x40 grey frame, its peak on a corner, an edge or inside: the white cross has its
     four arms of the same length, each ending in its dark outline (as long on every side)
     inside the frame, and lies at most its reach from the peak."""
-    from convviz_gui.ui.live_tab import LiveTab
+    from convviz_gui.ui.controls import mark_peak
 
     pixmap = QPixmap(60, 40)
     pixmap.fill(QColor(128, 128, 128))
-    LiveTab._mark_peak(pixmap, peak)
+    mark_peak(pixmap, peak)
     rgb = frame_pixels(pixmap).astype(int)
     white, dark = rgb.min(axis=2) > 230, rgb.max(axis=2) < 60
     column = int(np.argmax(white.sum(axis=0)))  # the vertical arm's column
