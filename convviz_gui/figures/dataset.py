@@ -26,7 +26,7 @@ from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.figures.fitting import (
     Fitter,
     FittingLayout,
-    fit_paragraph,
+    ParagraphFitter,
     fit_tick_labels,
     points,
     shorten_to_width,
@@ -186,17 +186,21 @@ def _mistake_title(result: DatasetResult, item: Mistake, limit: float | None = N
     return f"{name(item.true)}\n{name(item.predicted, '→ ')}\n{item.score:.2f}"
 
 
-def _fit_mistake_titles(result: DatasetResult, thumbs: list[tuple[Axes, Mistake]]) -> None:
-    """Each thumbnail's title shortened to the distance between neighbouring thumbnails."""
+def _fit_mistake_titles(result: DatasetResult, thumbs: list[tuple[Axes, Mistake]]) -> bool:
+    """Each thumbnail's title shortened to the distance between neighbouring thumbnails.
+    Returns whether a title changed."""
     if not thumbs:
-        return
+        return False
     figure = thumbs[0][0].get_figure(root=True)
     assert isinstance(figure, Figure)
     centres = [ax.bbox.x0 + ax.bbox.width / 2 for ax, _ in thumbs]
     pitch = min((b - a for a, b in zip(centres, centres[1:])), default=thumbs[0][0].bbox.width * 1.5)
+    changed = False
     for ax, item in thumbs:
-        ax.set_title(_mistake_title(result, item, points(figure, pitch) - THUMB_GAP), fontsize=7,
-                     color=WARNING_COLOR)
+        title = _mistake_title(result, item, points(figure, pitch) - THUMB_GAP)
+        changed |= title != ax.get_title()
+        ax.set_title(title, fontsize=7, color=WARNING_COLOR)
+    return changed
 
 
 def _confusion(ax: Axes, result: DatasetResult, cmap: str, cell: tuple[int, int] | None) -> None:
@@ -323,7 +327,7 @@ def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, res
         thumb = figure.add_subplot(grid[row + 1, 1 + position],
                                    label=explain_label(cluster.class_index, image))
         _show_file(thumb, result.path(image))
-    return lambda _: fit_paragraph(written, text, line, *REASON_POINTS)
+    return ParagraphFitter(written, text, line, *REASON_POINTS)
 
 
 # ----- Channels ---------------------------------------------------------------------------------

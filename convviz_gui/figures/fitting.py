@@ -1,7 +1,8 @@
 """Texts fitted to the room the layout gives them: the layout places the axes, each fitter
-shrinks or shortens its texts to the room found, then the layout places the axes again
-around the fitted texts. It runs at every draw, so a resized window or an export at another
-size re-fits them. Widths are measured from the font's outlines (no renderer needed)."""
+shrinks or shortens its texts to the room found, then, when a fitted text is one the layout
+places, the layout places the axes again around it. It runs at every draw, so a resized
+window or an export at another size re-fits them. Widths are measured from the font's
+outlines (no renderer needed)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ LINE_HEIGHT = 1.3  # the height of a line of text, in font sizes (line spacing a
 MIN_CHARS = 4  # a name is never shortened below this many characters
 PLACEHOLDER = " […]"  # the end of a text cut short
 
-Fitter = Callable[[Figure], None]
+Fitter = Callable[[Figure], bool]  # True when it changed a text that the layout places
 
 
 class FittingLayout(ConstrainedLayoutEngine):
     """Constrained layout that runs ``fitters`` (each given the figure, its axes placed)
-    and then places the axes again."""
+    and places the axes again when one of them changed a text the layout places."""
 
     def __init__(self, fitters: Sequence[Fitter]) -> None:
         super().__init__()
@@ -35,9 +36,9 @@ class FittingLayout(ConstrainedLayoutEngine):
 
     def execute(self, fig: Figure) -> None:
         super().execute(fig)
-        for fit in self.fitters:
-            fit(fig)
-        super().execute(fig)
+        changed = [fit(fig) for fit in self.fitters]  # every fitter runs
+        if any(changed):
+            super().execute(fig)
 
 
 def points(figure: Figure, pixels: float) -> float:
@@ -67,43 +68,62 @@ def wrap_to_width(text: str, font: FontProperties, width: float) -> list[str]:
     chars = max(1, int(len(text) * width / max(text_width(text, font), 1e-6)))
     while True:
         lines = textwrap.wrap(text, chars) or [""]
-        if chars == 1 or max(text_width(line, font) for line in lines) <= width:
+        widest = max(text_width(line, font) for line in lines)
+        if chars == 1 or widest <= width:
             return lines
-        chars -= 1
+        chars = max(1, min(chars - 1, int(chars * width / widest)))
 
 
-def fit_paragraph(text: Text, full: str, ax: Axes, fontsize: float, min_fontsize: float) -> None:
-    """Set ``text`` to ``full`` wrapped to the width of ``ax``, in the largest font from
-    ``fontsize`` down to ``min_fontsize`` whose lines fit the height of ``ax``; at
-    ``min_fontsize``, the lines that fit, the last one ending in "[…]"."""
-    figure = ax.get_figure(root=True)
-    assert isinstance(figure, Figure)
-    width, height = points(figure, ax.bbox.width), points(figure, ax.bbox.height)
-    font = text.get_fontproperties().copy()
-    size = fontsize
-    while True:
-        font.set_size(size)
-        lines = wrap_to_width(full, font, width)
-        if len(lines) * size * LINE_HEIGHT <= height or size <= min_fontsize:
-            break
-        size = max(min_fontsize, size - 0.5)
-    room = max(1, int(height / (size * LINE_HEIGHT)))
-    if len(lines) > room:
+class ParagraphFitter:
+    """Fits ``text`` (``full`` once fitted) to ``ax``: wrapped to the width of ``ax``, in
+    the largest font from ``fontsize`` down to ``min_fontsize`` whose lines fit the height
+    of ``ax``; at ``min_fontsize``, the lines that fit, the last one ending in "[…]". A
+    text outside the layout (``text.get_in_layout()`` False) needs no second layout."""
+
+    def __init__(self, text: Text, full: str, ax: Axes, fontsize: float, min_fontsize: float) -> None:
+        self.text, self.full, self.ax = text, full, ax
+        self.fontsize, self.min_fontsize = fontsize, min_fontsize
+        self.fitted_to: tuple[float, float] | None = None  # the room (points) last fitted to
+
+    def __call__(self, figure: Figure) -> bool:
+        room = (points(figure, self.ax.bbox.width), points(figure, self.ax.bbox.height))
+        if room == self.fitted_to:
+            return False
+        self.fitted_to = room
+        size, lines = self.fit(*room)
+        self.text.set_fontsize(size)
+        self.text.set_text("\n".join(lines))
+        return self.text.get_in_layout()
+
+    def fit(self, width: float, height: float) -> tuple[float, list[str]]:
+        """(font size, lines) of the text fitted to ``width`` x ``height`` points."""
+        font = self.text.get_fontproperties().copy()
+        size = self.fontsize
+        while True:
+            font.set_size(size)
+            lines = wrap_to_width(self.full, font, width)
+            if len(lines) * size * LINE_HEIGHT <= height or size <= self.min_fontsize:
+                break
+            size = max(self.min_fontsize, size - 0.5)
+        room = max(1, int(height / (size * LINE_HEIGHT)))
         chars = sum(len(line) + 1 for line in lines[:room])
         while len(lines) > room and chars > len(PLACEHOLDER) + 1:
-            lines = wrap_to_width(textwrap.shorten(full, chars, placeholder=PLACEHOLDER), font, width)
+            lines = wrap_to_width(textwrap.shorten(self.full, chars, placeholder=PLACEHOLDER), font, width)
             chars -= 4
-    text.set_fontsize(size)
-    text.set_text("\n".join(lines))
+        return size, lines
 
 
-def fit_tick_labels(ax: Axes, count: int, fontsize: float, min_fontsize: float = 4.0) -> None:
+def fit_tick_labels(ax: Axes, count: int, fontsize: float, min_fontsize: float = 4.0) -> bool:
     """The tick labels of an image axes of ``count`` x ``count`` cells, the x ones upright,
     in the largest font up to ``fontsize`` whose lines are narrower than a cell, so that
-    neighbouring labels never touch."""
+    neighbouring labels never touch. Returns whether their size changed."""
     figure = ax.get_figure(root=True)
     assert isinstance(figure, Figure)
     ax.apply_aspect()  # the cells' size as drawn
     pitch = points(figure, min(ax.bbox.width, ax.bbox.height)) / max(count, 1)
     size = max(min_fontsize, min(fontsize, pitch / LINE_HEIGHT))
+    labels = ax.get_xticklabels() + ax.get_yticklabels()
+    if all(label.get_fontsize() == size for label in labels):
+        return False
     ax.tick_params(axis="both", labelsize=size)
+    return True
