@@ -9,7 +9,6 @@ predicted) and ``"explain|<class index>|<relative path>"`` (an image to explain)
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,12 +16,22 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.gridspec import GridSpec
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 
-from convviz_gui.engine.dataset.results import Cluster, TopImage
+from convviz_gui.engine.dataset.results import Cluster, Mistake, TopImage
 from convviz_gui.engine.errors import ConvVizError
+from convviz_gui.figures.fitting import (
+    Fitter,
+    FittingLayout,
+    ParagraphFitter,
+    fit_tick_labels,
+    points,
+    shorten_to_width,
+    text_width,
+)
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.markers import CrossStyle, mark_whole
 from convviz_gui.figures.registry import draws
@@ -37,6 +46,9 @@ MEMBERS_SHOWN = 7  # members drawn beside a cluster's mean map
 CLUSTERS_SHOWN = 5  # clusters drawn per class (the largest first)
 THUMB_SIDE = 160  # pixels a thumbnail is read at (long side)
 LABEL_CHARS = 12  # characters of a class name on the matrix's axes
+MATRIX_POINTS = 10.0  # the matrix's largest font (its class names shrink to fit the cells)
+REASON_POINTS = (8.0, 6.0)  # a cluster's reason line: its font, and the smallest it shrinks to
+THUMB_GAP = 4.0  # points kept between the titles of neighbouring thumbnails
 CLASS_TABLE_HEADERS = ("class", "true", "predicted", "precision", "recall")
 EXPLAIN = "explain"  # label prefix of an image axes: explain|class|path
 CLUSTER_PEAK = CrossStyle(size=12, outline=None)  # the peak of a cluster's mean map
@@ -129,7 +141,8 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
     """The matrix (or the predicted counts of an unlabelled folder) and the per-class table
     side by side, the most confident mistakes under them."""
     result = view.result
-    figure = Figure(figsize=(11, 7.5), layout="constrained")
+    figure = Figure(figsize=(11, 7.5))
+    fitters: list[Fitter] = []
     shown = result.mistakes[:MISTAKES_SHOWN]
     grid = figure.add_gridspec(2 if shown else 1, 2, height_ratios=[2.7, 1.25] if shown else [1],
                                width_ratios=[1.35, 1])
@@ -138,21 +151,56 @@ def mistakes_view(view: MistakesView, style: FigureStyle, cmap: str) -> Figure:
         _predicted_counts(left, result)
     else:
         _confusion(left, result, cmap, view.cell)
+        fitters.append(lambda _: fit_tick_labels(left, len(result.classes), MATRIX_POINTS))
     _class_table(right, result)
     if shown:
         strip = grid[1, :].subgridspec(1, MISTAKES_SHOWN)
+        thumbs = []
         for position, item in enumerate(shown):
             ax = figure.add_subplot(strip[0, position], label=explain_label(item.predicted, item.image))
             _show_file(ax, result.path(item.image))
-            ax.set_title(f"{_class_name(result, item.true)}\n→ {_class_name(result, item.predicted)}"
-                         f"\n{item.score:.2f}", fontsize=7, color=WARNING_COLOR)
+            ax.set_title(_mistake_title(result, item), fontsize=7, color=WARNING_COLOR)
+            thumbs.append((ax, item))
+        fitters.append(lambda _: _fit_mistake_titles(result, thumbs))
         # One level line: upright, it is taller than the thumbnails and cut by the figure's edge.
         figure.axes[2].set_ylabel("mistakes (click)", fontsize=8, rotation=0, ha="right", va="center")
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
     accuracy = f"accuracy {result.accuracy:.1%}" if result.accuracy is not None else "unlabelled"
     figure.suptitle(f"{result.model_name} on {Path(result.folder).name}: {result.images} images"
                     f"{skipped}, {accuracy}", fontsize=11, wrap=True)  # a narrow canvas: 2 lines
+    figure.set_layout_engine(FittingLayout(fitters))
     return figure
+
+
+def _mistake_title(result: DatasetResult, item: Mistake, limit: float | None = None) -> str:
+    """"true → predicted, score" on three lines, each class name at most ``limit`` points
+    wide (None: at most ``LABEL_CHARS`` characters)."""
+    font = FontProperties(size=7)
+
+    def name(index: int, prefix: str = "") -> str:
+        if limit is None:
+            return prefix + _class_name(result, index)
+        room = limit - (text_width(prefix, font) if prefix else 0.0)
+        return prefix + shorten_to_width(result.classes[index], font, room, LABEL_CHARS)
+
+    return f"{name(item.true)}\n{name(item.predicted, '→ ')}\n{item.score:.2f}"
+
+
+def _fit_mistake_titles(result: DatasetResult, thumbs: list[tuple[Axes, Mistake]]) -> bool:
+    """Each thumbnail's title shortened to the distance between neighbouring thumbnails.
+    Returns whether a title changed."""
+    if not thumbs:
+        return False
+    figure = thumbs[0][0].get_figure(root=True)
+    assert isinstance(figure, Figure)
+    centres = [ax.bbox.x0 + ax.bbox.width / 2 for ax, _ in thumbs]
+    pitch = min((b - a for a, b in zip(centres, centres[1:])), default=thumbs[0][0].bbox.width * 1.5)
+    changed = False
+    for ax, item in thumbs:
+        title = _mistake_title(result, item, points(figure, pitch) - THUMB_GAP)
+        changed |= title != ax.get_title()
+        ax.set_title(title, fontsize=7, color=WARNING_COLOR)
+    return changed
 
 
 def _confusion(ax: Axes, result: DatasetResult, cmap: str, cell: tuple[int, int] | None) -> None:
@@ -169,10 +217,9 @@ def _confusion(ax: Axes, result: DatasetResult, cmap: str, cell: tuple[int, int]
             ax.text(col, row, str(value), ha="center", va="center", fontsize=size,
                     color="white" if shares[row, col] > 0.6 else "black")
     names = [_class_name(result, index) for index in range(count)]
-    upright = count > 8
-    ax.set_xticks(range(count), names, rotation=90 if upright else 45,
-                  ha="center" if upright else "right", fontsize=size)
-    ax.set_yticks(range(count), names, fontsize=size)
+    # Upright: tilted names of neighbouring columns overlap; their size fits the cells.
+    ax.set_xticks(range(count), names, rotation=90, ha="center", fontsize=MATRIX_POINTS)
+    ax.set_yticks(range(count), names, fontsize=MATRIX_POINTS)
     ax.set_xlabel("predicted (click a cell for its images)", fontsize=9)
     ax.set_ylabel("true (folder)", fontsize=9)
     if cell is not None:
@@ -222,6 +269,7 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     result = view.result
     strategy = next((item for item in result.strategies if item.class_index == view.class_index), None)
     figure = Figure(figsize=(11, 7.5), layout="constrained")
+    fitters: list[Fitter] = []
     name = result.classes[view.class_index]
     if strategy is None or not strategy.clusters:
         ax = figure.add_subplot()
@@ -236,26 +284,28 @@ def strategies_view(view: StrategiesView, style: FigureStyle, cmap: str) -> Figu
     grid = figure.add_gridspec(2 * slots, MEMBERS_SHOWN + 1, height_ratios=[0.3, 1] * slots,
                                width_ratios=[1.6] + [1] * MEMBERS_SHOWN)
     for row, cluster in enumerate(shown):
-        _cluster_row(figure, grid, 2 * row, cluster, result, cmap, style.alpha)
+        fitters.append(_cluster_row(figure, grid, 2 * row, cluster, result, cmap, style.alpha))
     sampled = f", {strategy.sampled} clustered" if strategy.sampled < strategy.images else ""
     more = f"; the {len(clusters) - len(shown)} smallest not drawn" if len(clusters) > len(shown) else ""
     flagged = sum(cluster.flagged for cluster in clusters)
     counted = f"{len(clusters)} cluster{'' if len(clusters) == 1 else 's'} ({flagged} flagged)"
     figure.suptitle(f"Strategies for {shorten(name, 40)}: {strategy.images} images{sampled}, "
                     f"{counted}{more}; {result.method} at {shorten(result.layer, 40)}", fontsize=10)
+    figure.set_layout_engine(FittingLayout(fitters))
     return figure
 
 
 def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, result: DatasetResult,
-                 cmap: str, alpha: float) -> None:
+                 cmap: str, alpha: float) -> Fitter:
     """A line saying the cluster's size and reason (row ``row``), under it the mean map over
-    the mean image and the first members (row ``row + 1``)."""
+    the mean image and the first members (row ``row + 1``). Returns the fitter that fits the
+    line to its row (smaller, then cut short, never over the title or the pictures)."""
     color = WARNING_COLOR if cluster.flagged else "black"
     line = figure.add_subplot(grid[row, :])
     line.set_axis_off()
     flag = "FLAGGED. " if cluster.flagged else ""
-    text = textwrap.shorten(f"{len(cluster.members)} images. {flag}{cluster.reason}", 260)
-    written = line.text(0, 0.05, text, fontsize=8, color=color, wrap=True,
+    text = f"{len(cluster.members)} images. {flag}{cluster.reason}"
+    written = line.text(0, 0, text, fontsize=REASON_POINTS[0], color=color,
                         fontweight="bold" if cluster.flagged else "normal",
                         transform=line.transAxes, va="bottom")
     written.set_in_layout(False)  # a long reason must not shrink the pictures
@@ -277,6 +327,7 @@ def _cluster_row(figure: Figure, grid: GridSpec, row: int, cluster: Cluster, res
         thumb = figure.add_subplot(grid[row + 1, 1 + position],
                                    label=explain_label(cluster.class_index, image))
         _show_file(thumb, result.path(image))
+    return ParagraphFitter(written, text, line, *REASON_POINTS)
 
 
 # ----- Channels ---------------------------------------------------------------------------------

@@ -7,8 +7,18 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QKeyEvent, QKeySequence, QPixmap, QValidator
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QValidator,
+)
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -23,6 +33,7 @@ from PySide6.QtWidgets import (
 from convviz_gui.engine.cam import CAM_METHODS
 from convviz_gui.engine.cam.registry import method_class, method_reference
 from convviz_gui.engine.layers import LayerInfo, spatial_layers
+from convviz_gui.figures.markers import PEAK
 from convviz_gui.ops.model import ModelSummary
 
 
@@ -228,3 +239,32 @@ class DecimalBox(_ClampsTyped, QDoubleSpinBox):
     def __init__(self, name: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.name = name
+
+
+def mark_peak(pixmap: QPixmap, peak: tuple[int, int]) -> None:
+    """A "+" at ``peak`` (x, y pixels; the Live tab: where the map is highest), drawn whole
+    on the frame in the figures' peak style scaled to the frame: near an edge the cross's
+    centre moves inside, at most by its reach (half its size and its outline), so that no
+    arm is cut."""
+    size = max(8.0, min(pixmap.width(), pixmap.height()) / 15)  # pixels, end to end
+    scale = size / PEAK.size
+    reach = PEAK.reach * scale
+    center = QPointF(_inside(peak[0], reach, pixmap.width()), _inside(peak[1], reach, pixmap.height()))
+    arm = size / 2
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pens = ((PEAK.outline or PEAK.color, PEAK.outline_width, Qt.PenCapStyle.SquareCap),
+            (PEAK.color, PEAK.width, Qt.PenCapStyle.FlatCap))
+    for color, width, cap in pens:
+        painter.setPen(QPen(QColor(color), max(1.0, width * scale), Qt.PenStyle.SolidLine, cap))
+        painter.drawLine(center - QPointF(arm, 0), center + QPointF(arm, 0))
+        painter.drawLine(center - QPointF(0, arm), center + QPointF(0, arm))
+    painter.end()
+
+
+def _inside(pixel: int, reach: float, size: int) -> float:
+    """The centre of ``pixel`` (a column or a row of a frame ``size`` pixels across), or of
+    the nearest pixel at least ``reach`` inside the frame (the middle of a narrower frame):
+    a pixel's centre keeps a cross's lines sharp."""
+    low, high = math.ceil(reach - 0.5), size - 1 - math.ceil(reach - 0.5)
+    return min(max(pixel, low), high) + 0.5 if low <= high else size / 2

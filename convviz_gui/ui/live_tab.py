@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,7 +28,7 @@ from convviz_gui.figures.colors import overlay
 from convviz_gui.ops.explain import ExplainFrame, ExplainSpec, Explanation, FrameExplanation
 from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ops.model import ModelSummary
-from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, ndarray_to_pixmap
+from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, mark_peak, ndarray_to_pixmap
 from convviz_gui.ui.dialogs import compact_combo
 from convviz_gui.ui.frame_pump import FramePump
 from convviz_gui.ui.session import Session
@@ -327,7 +327,7 @@ class LiveTab(QWidget):
         rgb, cam = sent.payload, result.cam
         height, width = rgb.shape[:2]
         pixmap = ndarray_to_pixmap(overlay(rgb, cam.upsampled(width, height), ALPHA, CMAP))
-        self._mark_peak(pixmap, result.peak_xy)
+        mark_peak(pixmap, result.peak_xy)
         self.view.set_frame(pixmap)
         self.last_peak = result.peak_xy
         self._show_predictions(result)
@@ -336,18 +336,6 @@ class LiveTab(QWidget):
         self.result = Explanation(cam, result.predictions, rgb, f"frame {result.frame_id}",
                                   (width, height), seconds=result.seconds)
         self.frame_shown.emit(result)
-
-    @staticmethod
-    def _mark_peak(pixmap: QPixmap, peak: tuple[int, int]) -> None:
-        """A white ring with a dark edge where the map is highest."""
-        radius = max(4.0, min(pixmap.width(), pixmap.height()) / 30)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        center = QPointF(peak[0] + 0.5, peak[1] + 0.5)
-        for color, width in ((QColor(0, 0, 0, 160), radius / 2.5), (QColor("white"), radius / 5)):
-            painter.setPen(QPen(color, max(1.0, width)))
-            painter.drawEllipse(center, radius, radius)
-        painter.end()
 
     def _show_predictions(self, result: FrameExplanation) -> None:
         rows = []

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from convviz_gui.ops.base import ModelRef
@@ -252,3 +253,40 @@ def test_hiding_pauses_showing_resumes_a_new_model_pauses_export_works(qtbot, wi
     qtbot.waitUntil(lambda: window.session.model.source == "demo", timeout=WINDOW_TIMEOUT_MS)
     assert tab.pump.paused and not tab.source.running and "model changed" in tab.view.text()
     assert tab.class_combo.itemText(0) == "top class" and tab.class_combo.count() == 8
+
+
+def frame_pixels(pixmap: QPixmap) -> np.ndarray:
+    """The pixmap as an (h, w, 3) uint8 RGB array."""
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).copy()  # own memory
+
+
+@pytest.mark.parametrize("peak", [(0, 0), (59, 0), (0, 39), (59, 39), (30, 20), (2, 38)])
+def test_the_peak_cross_is_drawn_whole_on_the_frame_edge(qapp, peak):
+    """A 60x40 grey frame, its peak on a corner, an edge or inside: the white cross has its
+    four arms of the same length, each ending in its dark outline (as long on every side)
+    inside the frame, and lies at most its reach from the peak."""
+    from convviz_gui.ui.controls import mark_peak
+
+    pixmap = QPixmap(60, 40)
+    pixmap.fill(QColor(128, 128, 128))
+    mark_peak(pixmap, peak)
+    rgb = frame_pixels(pixmap).astype(int)
+    white, dark = rgb.min(axis=2) > 230, rgb.max(axis=2) < 60
+    column = int(np.argmax(white.sum(axis=0)))  # the vertical arm's column
+    row = int(np.argmax(white.sum(axis=1)))  # the horizontal arm's row
+    xs, ys = np.nonzero(white[row])[0], np.nonzero(white[:, column])[0]
+    arms = {"left": column - xs.min(), "right": xs.max() - column,
+            "up": row - ys.min(), "down": ys.max() - row}
+    assert min(arms.values()) >= 3 and max(arms.values()) - min(arms.values()) <= 1, arms
+    outline = {"left": column - np.nonzero(dark[row, :xs.min()])[0].min(),
+               "right": xs.max() + np.nonzero(dark[row, xs.max():])[0].max() - column,
+               "up": row - np.nonzero(dark[:ys.min(), column])[0].min(),
+               "down": ys.max() + np.nonzero(dark[ys.max():, column])[0].max() - row}
+    for name, end in outline.items():  # each arm's dark outline beyond its end, inside the frame
+        assert arms[name] < end <= max(outline.values()) <= min(outline.values()) + 1, outline
+    reach = max(outline.values())
+    assert abs(column - peak[0]) <= reach and abs(row - peak[1]) <= reach
+    if 2 * reach <= peak[0] <= 60 - 2 * reach and 2 * reach <= peak[1] <= 40 - 2 * reach:
+        assert (column, row) == peak  # away from the edges, the cross sits on the peak
