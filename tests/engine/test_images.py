@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from convviz_gui.engine.cam import CamResult
+from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.errors import ConvVizError
 from convviz_gui.engine.images import (
     DISPLAY_MAX_SIDE,
@@ -148,21 +149,20 @@ def _cam(heatmap: np.ndarray) -> CamResult:
     return CamResult(heatmap.astype(np.float32), 0, "x", 1.0, ("conv",), "gradcam")
 
 
-def test_peak_on_a_huge_image_is_scaled_from_2048_px(monkeypatch):
-    """peak_xy/to_dict for a 61440x30720 original: found at 2048x1024, then scaled by 30."""
+def test_the_peak_is_the_centre_of_the_hottest_cell_at_any_size(monkeypatch):
+    """peak_xy is where the bilinear upsampling peaks, the hottest cell's centre, found on the
+    map itself (never an upsampled 61440x30720 float map); a border cell's peak is its centre,
+    not the image edge where the upsampled map's plateau begins (a new user saw the + there)."""
+    monkeypatch.setattr(CamResult, "upsampled", lambda *args: pytest.fail("no upsampling"))
     rng = np.random.default_rng(4)
-    sizes = []
-    upsampled = CamResult.upsampled
-    monkeypatch.setattr(CamResult, "upsampled",
-                        lambda self, w, h: sizes.append((w, h)) or upsampled(self, w, h))
     for _ in range(5):
-        cam = _cam(rng.random((7, 5)))
-        x, y = cam.peak_xy(2048, 1024)
-        assert cam.peak_xy(2048 * 30, 1024 * 30) == (int((x + 0.5) * 30), int((y + 0.5) * 30))
-        assert cam.to_dict((2048 * 30, 1024 * 30))["peak_xy"] == [int((x + 0.5) * 30), int((y + 0.5) * 30)]
-        up = upsampled(cam, 300, 200)  # up to 2048 px: exactly today's argmax
-        row, column = np.unravel_index(int(np.argmax(up)), up.shape)
-        assert cam.peak_xy(300, 200) == (column, row)
-    assert max(max(size) for size in sizes) <= CamResult.PEAK_MAX_SIDE
-    corner = _cam(np.pad(np.ones((1, 1)), ((3, 0), (3, 0))))  # maximum in the last cell
-    assert corner.peak_xy(9000, 7000)[0] >= 9000 - 9000 / 4 and corner.peak_xy(9000, 7000) < (9000, 7000)
+        heatmap = rng.random((7, 5))
+        cam = _cam(heatmap)
+        row, column = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+        assert cam.peak_xy(50, 70) == (column * 10 + 5, row * 10 + 5)
+        assert cam.to_dict((2048 * 30, 1024 * 30))["peak_xy"] == [
+            int((column + 0.5) * 2048 * 30 / 5), int((row + 0.5) * 1024 * 30 / 7)]
+    corner = _cam(np.pad(np.ones((1, 1)), ((3, 0), (0, 3))))  # bottom-left of a 4x4 map
+    assert corner.peak_xy(64, 64) == (8, 56)
+    up = resize_map(corner.heatmap, 64, 64)  # flat from the image's corner to the centre (7.5)
+    assert up[63, 0] == up[56, 7] == up.max() and up[55, 8] > 0.9 * up.max()

@@ -78,10 +78,6 @@ class CamResult:
     relevance_sum: float | None = None  # the map's total, for methods that conserve the score
     sign: str = "positive"  # "positive" or "signed" (``Explainer.sign_default``, option ``sign``)
 
-    # Longest side the heatmap is upsampled to when looking for the peak (as images.DISPLAY_MAX_SIDE):
-    # a 40 MP photo's peak is found at this size and scaled, never in a full-size float map.
-    PEAK_MAX_SIDE: ClassVar[int] = 2048
-
     @property
     def where(self) -> str:
         """The explained layer's path, or "input" for pixel methods without one."""
@@ -113,14 +109,13 @@ class CamResult:
         return np.clip(resize_map(self.heatmap, width, height), 0.0, 1.0)
 
     def peak_xy(self, width: int, height: int) -> tuple[int, int]:
-        """(x, y) of the heatmap maximum in an image of that size; sizes above
-        ``PEAK_MAX_SIDE`` are searched at that long side and scaled (pixel centres)."""
-        factor = min(1.0, self.PEAK_MAX_SIDE / max(width, height))
-        small_width, small_height = max(1, round(width * factor)), max(1, round(height * factor))
-        up = self.upsampled(small_width, small_height)
-        y, x = np.unravel_index(int(np.argmax(up)), up.shape)
-        return (min(width - 1, int((x + 0.5) * width / small_width)),
-                min(height - 1, int((y + 0.5) * height / small_height)))
+        """(x, y) in an image of that size of the centre of the heatmap's hottest cell:
+        where its bilinear upsampling peaks (on a border cell, the upsampled map is flat from
+        the cell's centre to the image's edge, whose first pixel is no peak)."""
+        rows, cols = self.heatmap.shape
+        y, x = np.unravel_index(int(np.argmax(self.heatmap)), self.heatmap.shape)
+        return (min(width - 1, int((x + 0.5) * width / cols)),
+                min(height - 1, int((y + 0.5) * height / rows)))
 
     def to_dict(self, image_size: tuple[int, int]) -> dict[str, Any]:
         """JSON-ready summary; ``peak_xy`` in the coordinates of ``image_size`` (w, h);
