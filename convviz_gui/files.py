@@ -7,6 +7,7 @@ through ``AtomicFile``: an error or a cancel never leaves half a file behind.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,8 @@ EXPORT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 def safe_file_stem(text: str) -> str:
     """A file name stem from any text (a layer path, a model name): no separators, no dots
     first, so that a name from a model file can never point outside the chosen folder."""
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+    stem = re.sub(r"_{2,}", "_", stem).strip("._")  # "demo (mini-Xception)" -> demo_mini-Xception
     return stem[:120] or "figure"
 
 

@@ -308,6 +308,8 @@ def test_export_names_from_a_model_stay_inside_the_folder(tmp_path):
         assert not stem.startswith(".")
     (tmp_path / "grid.png").write_bytes(b"x")
     assert unique_path(tmp_path, "grid", ".png").name == "grid_2.png"
+    assert safe_file_stem("demo (mini-Xception FER-2013)_conv2d_7_gradcam") == \
+        "demo_mini-Xception_FER-2013_conv2d_7_gradcam"  # one separator, not "__"
 
 
 # ----- the window ---------------------------------------------------------------------------
