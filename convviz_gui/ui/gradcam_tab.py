@@ -411,6 +411,7 @@ class GradCamTab(ViewTab):
         if isinstance(result, ImageExplanations):
             self._fill_classes(result.items[0].predictions, result.items[0].cam.class_index)
             self.metrics_row.show_metrics(None)
+            self.cmap.setEnabled(not any(item.cam.signed for item in result.items))
             ViewTab.show_result(self, result)
             cam = result.items[0].cam
             skipped = "; skipped " + ", ".join(f"{Path(path).name} ({reason})"
@@ -422,6 +423,7 @@ class GradCamTab(ViewTab):
         cam = result.cam
         self._fill_classes(result.predictions, cam.class_index)
         self.metrics_row.show_metrics(result.metrics)
+        self.cmap.setEnabled(not cam.signed)  # a signed map is blue-white-red in any colormap
         super().show_result(result)
         self.status.emit(f"{cam.method} for {cam.target or cam.label} at {cam.where} "
                          f"({result.seconds:.1f} s).")

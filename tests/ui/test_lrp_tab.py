@@ -53,6 +53,7 @@ def test_lrp_epsilon_signed_then_positive_only_without_a_new_job(qtbot, demo_win
     wait_idle(qtbot, demo_window)
     cam = tab.result.cam
     assert cam.sign == "signed" and cam.raw.min() < 0 < cam.raw.max()
+    assert not tab.cmap.isEnabled()  # blue-white-red whatever the colormap
     bar = tab.figure.axes[1].child_axes[0]
     assert bar.get_ylabel() == f"against ← 0 → for '{cam.label}'"
     signed_pixels, signed_overlay = _canvas_pixels(tab), tab.figure.axes[2].images[0].get_array()
@@ -68,6 +69,7 @@ def test_lrp_epsilon_signed_then_positive_only_without_a_new_job(qtbot, demo_win
     wait_idle(qtbot, demo_window)
     assert tab.result.cam.sign == "positive" and tab.result.cam.raw is cam.raw
     assert tab.figure.axes[1].child_axes[0].get_ylabel() == "importance"
+    assert tab.cmap.isEnabled()
     changed = np.abs(_canvas_pixels(tab).astype(int) - signed_pixels).max(axis=2)
     assert np.mean(changed > 40) > 0.05
     from_window, from_cli = tmp_path / "window.png", tmp_path / "cli.png"
