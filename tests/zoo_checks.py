@@ -76,6 +76,7 @@ class Session:
     summary: Any = None
     open_error: BaseException | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    _expected: np.ndarray | None = None  # expected_output(), run once (an eager pass: seconds)
 
     @classmethod
     def open(cls, zoo: ZooModel) -> Session:
@@ -114,7 +115,13 @@ class Session:
         return self.loaded.prepare(self.context.workspace.image(self.image))
 
     def expected_output(self) -> np.ndarray:
-        """The explained output's values for ``batch()`` (run by Keras itself), (1, ...)."""
+        """The explained output's values for ``batch()`` (run by Keras itself), (1, ...);
+        computed once per session (the predict and Grad-CAM checks both compare with it)."""
+        if self._expected is None:
+            self._expected = self._run_keras()
+        return self._expected
+
+    def _run_keras(self) -> np.ndarray:
         model = self.loaded.keras_model
         values = model(self.batch(), training=False)
         flat = values if isinstance(values, (list, tuple)) else \

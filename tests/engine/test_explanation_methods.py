@@ -98,7 +98,7 @@ def test_score_cam_agrees_with_a_slow_unbatched_reference(squares, held_out, ker
     images, _ = held_out
     features_model, kernel, bias = _head(squares, keras)
     for image in images[:3]:
-        maps = features_model.predict(image[None], verbose=0)[0]
+        maps = features_model(image[None], training=False).numpy()[0]
         chosen = range(maps.shape[-1]) if top_n == 0 else \
             np.argsort(-maps.reshape(-1, maps.shape[-1]).var(axis=0), kind="stable")[:top_n]
         scores, used = [], []
@@ -106,7 +106,7 @@ def test_score_cam_agrees_with_a_slow_unbatched_reference(squares, held_out, ker
             up = tf.image.resize(maps[..., k:k + 1], (SIZE, SIZE), "bilinear").numpy()
             span = up.max() - up.min()
             mask = (up - up.min()) / span if span > 0 else np.zeros_like(up)
-            masked = features_model.predict((image * mask)[None], verbose=0)[0]
+            masked = features_model((image * mask)[None], training=False).numpy()[0]
             scores.append(_logit(masked, kernel, bias, 1))
             used.append(maps[..., k])
         alphas = np.exp(np.array(scores) - max(scores))
@@ -122,7 +122,7 @@ def test_ablation_cam_agrees_with_a_slow_unbatched_reference(squares, held_out, 
     images, _ = held_out
     features_model, kernel, bias = _head(squares, keras)
     for image in images[:3]:
-        maps = features_model.predict(image[None], verbose=0)[0]
+        maps = features_model(image[None], training=False).numpy()[0]
         clean = _logit(maps, kernel, bias, 0)
         weights = []
         for k in range(maps.shape[-1]):

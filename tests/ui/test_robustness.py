@@ -367,6 +367,7 @@ def test_window_second_job_and_model_switch_during_filters(qtbot, window):
     first = window.runner.running("filters")
     qtbot.waitUntil(lambda: tab.job.progress.value() > 0, timeout=TIMEOUT)
     tab.range_edit.setText("0-3")
+    tab.steps.setValue(30)  # the default: the replacing job need not run 300 steps to the end
     tab.run()  # a second run replaces the first, which stops at its next step
     assert first.cancelled and window.runner.running("filters") is not first
     window.files.open_model("demo")  # switching model while the job runs

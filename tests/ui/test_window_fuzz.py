@@ -30,15 +30,20 @@ def _unexpected(window, before: int) -> list[str]:
             if "unexpected" in said.lower() or "traceback" in said.lower()]
 
 
+PASTED = 64  # longer text arrives at once, as a paste or an input method's commit sends it
+
+
 def type_over(qtbot, box, text: str) -> None:
     """Select what the box holds, delete it and type ``text``: key presses carrying each
-    character, as a keyboard layout or an input method sends them (QTest types ASCII only)."""
+    character, as a keyboard layout or an input method sends them (QTest types ASCII only);
+    text longer than ``PASTED`` characters comes in one event, as pasted (5000 key presses
+    re-filtered the tree 5000 times, half a minute, to show the same box)."""
     box.setFocus()
     box.selectAll()
     qtbot.keyClick(box, Qt.Key.Key_Backspace)
-    for character in text:
-        key = Qt.Key(ord(character.upper())) if character.isascii() and character.isalnum() \
-            else Qt.Key.Key_unknown
+    for character in (text,) if len(text) > PASTED else text:
+        key = Qt.Key(ord(character.upper())) if len(character) == 1 and character.isascii() \
+            and character.isalnum() else Qt.Key.Key_unknown
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             QApplication.sendEvent(box, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier,
                                                   character))
