@@ -38,11 +38,14 @@ from convviz_gui.figures.dataset import (
 from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.dataset import Dataset, DatasetProgress, DatasetResult
 from convviz_gui.ops.model import ModelSummary
-from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, NumberBox
+from convviz_gui.ui.controls import CamLayerCombo, ElidedLabel, MethodCombo, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
 VIEWS = ("Mistakes", "Strategies", "Channels")
+# The folder's name and a slip beside the folder box, cut with "…" beyond these widths: the
+# row's width never depends on what they say.
+FOLDER_NAME_WIDTH, NOTE_WIDTH = 160, 220
 CELL_HINT = "Click a cell of the confusion matrix to list its images here."
 HINT = ("Choose a folder of images (one subfolder per class, as Keras reads them, or all in one "
         "folder) and press Run: the model's mistakes, its strategies per class and the images "
@@ -86,8 +89,9 @@ class DatasetTab(ViewTab):
         self.browse = QPushButton("Browse…")
         self.browse.setToolTip("Choose the folder of images to analyze.")
         self.browse.clicked.connect(lambda _checked=False: self.choose_folder())
-        self.folder_name = QLabel()
-        self.note = QLabel()  # a slip (no folder, no such folder), said beside the folder
+        self.folder_name = ElidedLabel(FOLDER_NAME_WIDTH, bold=True)
+        # a slip (no folder, no such folder), said beside the folder (whole in the status bar)
+        self.note = ElidedLabel(NOTE_WIDTH)
         self.note.setStyleSheet("color: #b3261e;")
         self.layer_combo = CamLayerCombo("The layer explained for the strategies and whose channels "
                                          "are ranked (the last convolution by default).", 16)
@@ -189,7 +193,7 @@ class DatasetTab(ViewTab):
     def _folder_typed(self, text: str) -> None:
         name = Path(text.strip()).name if text.strip() else ""
         self.note.clear()
-        self.folder_name.setText(f"<b>{name}</b>" if name else "")
+        self.folder_name.setText(name)
 
     def choose_folder(self) -> str:
         """The folder chooser (from the folder shown, else the home folder); '' when cancelled."""
