@@ -1,7 +1,8 @@
 """Dataset canvas (issue 24): what the model learned across a folder of images.
 
-Controls: the folder (typed, or Browse; its name shown), the explained layer and method,
-top-k images per channel, Run/Cancel with the files done. Three views of the finished scan,
+Controls: the folder (typed, or Browse; its name shown); the explained layer and method,
+top-k images per channel; the views, with Run/Cancel and the files done (each of fixed width:
+starting a scan never widens the tab). Three views of the finished scan,
 each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
 mistake to explain it in the Grad-CAM tab), Strategies (a class's clusters) and Channels
 (a channel's top images). The scan belongs to the model: another model stops it and clears it.
@@ -46,6 +47,8 @@ VIEWS = ("Mistakes", "Strategies", "Channels")
 # The folder's name and a slip beside the folder box, cut with "…" beyond these widths: the
 # row's width never depends on what they say.
 FOLDER_NAME_WIDTH, NOTE_WIDTH = 160, 220
+# The progress bar ("21/21 files") and the class box have fixed widths, for the same reason.
+PROGRESS_WIDTH, CLASS_CHARS = 110, 18
 CELL_HINT = "Click a cell of the confusion matrix to list its images here."
 HINT = ("Choose a folder of images (one subfolder per class, as Keras reads them, or all in one "
         "folder) and press Run: the model's mistakes, its strategies per class and the images "
@@ -99,7 +102,7 @@ class DatasetTab(ViewTab):
         self.method.currentIndexChanged.connect(lambda _: self.layer_combo.follow_method(self.method))
         self.top_k = NumberBox("Top-k", minimum=1, maximum=64, value=9)
         self.top_k.setToolTip("Images kept per channel, the ones it responds to most.")
-        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=140,
+        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=PROGRESS_WIDTH,
                                run_tip="Scan every image of the folder (a scan stopped half-way "
                                        "resumes where it stopped).",
                                cancel_tip="Stop the scan; the finished part stays in the cache.",
@@ -113,7 +116,10 @@ class DatasetTab(ViewTab):
                               "maps of each predicted class. Channels: the images a channel "
                               "responds to most.")
         self.views.currentChanged.connect(lambda _index: self.show_view())
-        self.class_combo = QComboBox()
+        self.class_combo = QComboBox()  # as wide whatever the classes: the row never widens
+        self.class_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_combo.setMinimumContentsLength(CLASS_CHARS)
         self.class_combo.setToolTip("The predicted class whose strategies are shown (flagged ones "
                                     "first).")
         self.class_combo.currentIndexChanged.connect(lambda _index: self.show_view())
@@ -122,10 +128,11 @@ class DatasetTab(ViewTab):
         self.channel.valueChanged.connect(lambda _value: self.show_view())
         self.class_box, self.channel_box = (_labelled("Class", self.class_combo),
                                             _labelled("Channel", self.channel))
-        self.add_controls(("Folder", self.folder), self.browse, ("Top-k", self.top_k),
-                          self.folder_name, self.note)
-        self.add_controls(("Layer", self.layer_combo), ("Method", self.method), self.job)
+        self.add_controls(("Folder", self.folder), self.browse, self.folder_name, self.note)
+        self.add_controls(("Layer", self.layer_combo), ("Method", self.method),
+                          ("Top-k", self.top_k))
         self.add_controls(self.views, self.class_box, self.channel_box)
+        self.controls.addWidget(self.job)  # Run at the right of the views' row
         self._build_body()
         self._clicks_connected_to = None
         session.model_changed.connect(self._model_changed)
