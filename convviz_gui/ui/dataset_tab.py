@@ -110,6 +110,7 @@ class DatasetTab(ViewTab):
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
         self.views = QTabBar()
+        self.views.setUsesScrollButtons(False)  # every view's name in sight (the row scrolls)
         for title in VIEWS:
             self.views.addTab(title)
         self.views.setToolTip("Mistakes: what it confuses. Strategies: the kinds of explanation "
