@@ -30,7 +30,7 @@ from convviz_gui.ui.dialogs import about_text, shortcuts_text, show_error, user_
 from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
 from convviz_gui.ui.image_panel import ImagePanel
-from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.model_tree import MIN_PANEL_WIDTH, ModelTreePanel
 from convviz_gui.ui.precision_choice import PrecisionChoice
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.tabs import TAB_SPECS, TabSpec
@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
         for dock in self._docks:
             dock.setFloating(False)
             dock.show()
-        share = max(200, min(360, self.width() // 5))
+        share = max(MIN_PANEL_WIDTH, min(360, self.width() // 5))
         self.resizeDocks(self._docks, [share, max(180, share - 60)], Qt.Orientation.Horizontal)
         if self.session.model is not None:
             self._fit_tree_dock()
