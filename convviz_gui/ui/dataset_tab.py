@@ -1,8 +1,8 @@
 """Dataset canvas (issue 24): what the model learned across a folder of images.
 
 Controls: the folder (typed, or Browse; its name shown) and the top-k images per channel; the
-explained layer and method; the views, with Run/Cancel and the files done (each of fixed
-width: starting a scan never widens the tab). Three views of the finished scan,
+explained layer and method, and the shown view's class or channel; the views, with Run/Cancel
+and the files done (each of fixed width: starting a scan never widens the tab). Three views of the finished scan,
 each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
 mistake to explain it in the Grad-CAM tab), Strategies (a class's clusters) and Channels
 (a channel's top images). The scan belongs to the model: another model stops it and clears it.
@@ -48,7 +48,7 @@ VIEWS = ("Mistakes", "Strategies", "Channels")
 # row's width never depends on what they say.
 FOLDER_NAME_WIDTH, NOTE_WIDTH = 160, 220
 # The progress bar ("21/21 files") and the class box have fixed widths, for the same reason.
-PROGRESS_WIDTH, CLASS_CHARS = 96, 18
+PROGRESS_WIDTH, CLASS_CHARS = 90, 14
 CELL_HINT = "Click a cell of the confusion matrix to list its images here."
 HINT = ("Choose a folder of images (one subfolder per class, as Keras reads them, or all in one "
         "folder) and press Run: the model's mistakes, its strategies per class and the images "
@@ -131,8 +131,11 @@ class DatasetTab(ViewTab):
                                             _labelled("Channel", self.channel))
         self.add_controls(("Folder", self.folder), self.browse, ("Top-k", self.top_k),
                           self.folder_name, self.note)
-        self.add_controls(("Layer", self.layer_combo), ("Method", self.method))
-        self.add_controls(self.views, self.class_box, self.channel_box)
+        # the class (Strategies) or channel (Channels) shown beside the method: the views' row
+        # keeps Run in sight
+        self.add_controls(("Layer", self.layer_combo), ("Method", self.method), self.class_box,
+                          self.channel_box)
+        self.add_controls(self.views)
         self.controls.addWidget(self.job)  # Run at the right of the views' row
         self._build_body()
         self._clicks_connected_to = None

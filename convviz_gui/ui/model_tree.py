@@ -24,7 +24,7 @@ RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to
 GIVING_WAY = ((1, 56), (0, 96))
 # The panel's narrowest: the Layer column with names as long as "batch_normalization_12"
 # whole (the tabs' controls scroll sideways before the tree gets narrower).
-MIN_PANEL_WIDTH = 190
+MIN_PANEL_WIDTH = 200
 HEADER_TIP = "Drag the line at a column's right edge to widen it (double-click it: fit the text)."
 
 
