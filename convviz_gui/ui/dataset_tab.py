@@ -2,8 +2,8 @@
 
 Controls: the folder (typed, or Browse; its name shown) and the top-k images per channel; the
 explained layer and method, and the shown view's class or channel; the views, with Run/Cancel
-and the files done (each of fixed width: starting a scan never widens the tab). Three views of the finished scan,
-each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
+and the files done (each of fixed width: starting a scan never widens the tab). Three views of
+the finished scan, each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
 mistake to explain it in the Grad-CAM tab), Strategies (a class's clusters) and Channels
 (a channel's top images). The scan belongs to the model: another model stops it and clears it.
 """
