@@ -132,7 +132,11 @@ class ModelTreePanel(QWidget):
             widths[column] -= given
             excess -= given
         if excess > 0 and 0 not in self._user_widths:  # it scrolls anyway: whole names
-            widths[0] = min(natural[0], max(widths[0], self.view.viewport().width()))
+            # as wide as the view beside its vertical scroll bar, shown or not (a filter
+            # hides it for a moment): the same width before and after a search
+            room = self.view.width() - 2 * self.view.frameWidth() \
+                - self.view.verticalScrollBar().sizeHint().width()
+            widths[0] = min(natural[0], max(widths[0], room))
         self._fitting = True
         try:
             for column, width in enumerate(widths):
