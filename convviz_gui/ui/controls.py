@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDoubleSpinBox,
+    QLabel,
     QMenu,
     QSpinBox,
     QToolTip,
@@ -268,3 +269,49 @@ def _inside(pixel: int, reach: float, size: int) -> float:
     a pixel's centre keeps a cross's lines sharp."""
     low, high = math.ceil(reach - 0.5), size - 1 - math.ceil(reach - 0.5)
     return min(max(pixel, low), high) + 0.5 if low <= high else size / 2
+
+
+class ElidedLabel(QLabel):
+    """One line of text cut with "…" to the label's width (whole in its tooltip): a long
+    folder name or message never widens its row. ``setText`` sets the whole text."""
+
+    def __init__(self, max_width: int, bold: bool = False) -> None:
+        super().__init__()
+        self._whole = ""
+        self.setMaximumWidth(max_width)
+        if bold:
+            font = self.font()
+            font.setBold(True)
+            self.setFont(font)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
+        """Show ``text`` (cut to the width); the tooltip has it whole when it is cut."""
+        self._whole = text
+        self.updateGeometry()
+        self._elide()
+
+    def text(self) -> str:
+        """The whole text, as set."""
+        return self._whole
+
+    def clear(self) -> None:
+        """No text."""
+        self.setText("")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        width = self.fontMetrics().horizontalAdvance(self._whole) + 4
+        return QSize(min(width, self.maximumWidth()), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(min(self.sizeHint().width(), self.fontMetrics().horizontalAdvance("…") * 4),
+                     super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._whole, Qt.TextElideMode.ElideMiddle,
+                                              max(self.width(), 1))
+        QLabel.setText(self, shown)
+        self.setToolTip(self._whole if shown != self._whole else "")

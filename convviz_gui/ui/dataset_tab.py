@@ -1,8 +1,9 @@
 """Dataset canvas (issue 24): what the model learned across a folder of images.
 
-Controls: the folder (typed, or Browse; its name shown), the explained layer and method,
-top-k images per channel, Run/Cancel with the files done. Three views of the finished scan,
-each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
+Controls: the folder (typed, or Browse; its name shown) and the top-k images per channel; the
+explained layer and method, and the shown view's class or channel; the views, with Run/Cancel
+and the files done (each of fixed width: starting a scan never widens the tab). Three views of
+the finished scan, each a figure of ``figures/dataset.py``: Mistakes (click a matrix cell for its images, a
 mistake to explain it in the Grad-CAM tab), Strategies (a class's clusters) and Channels
 (a channel's top images). The scan belongs to the model: another model stops it and clears it.
 """
@@ -38,11 +39,16 @@ from convviz_gui.figures.dataset import (
 from convviz_gui.files import safe_file_stem
 from convviz_gui.ops.dataset import Dataset, DatasetProgress, DatasetResult
 from convviz_gui.ops.model import ModelSummary
-from convviz_gui.ui.controls import CamLayerCombo, MethodCombo, NumberBox
+from convviz_gui.ui.controls import CamLayerCombo, ElidedLabel, MethodCombo, NumberBox
 from convviz_gui.ui.job_controls import JobControls
 from convviz_gui.ui.view_tab import ViewTab
 
 VIEWS = ("Mistakes", "Strategies", "Channels")
+# The folder's name and a slip beside the folder box, cut with "…" beyond these widths: the
+# row's width never depends on what they say.
+FOLDER_NAME_WIDTH, NOTE_WIDTH = 160, 220
+# The progress bar ("21/21 files") and the class box have fixed widths, for the same reason.
+PROGRESS_WIDTH, CLASS_CHARS = 90, 14
 CELL_HINT = "Click a cell of the confusion matrix to list its images here."
 HINT = ("Choose a folder of images (one subfolder per class, as Keras reads them, or all in one "
         "folder) and press Run: the model's mistakes, its strategies per class and the images "
@@ -86,8 +92,9 @@ class DatasetTab(ViewTab):
         self.browse = QPushButton("Browse…")
         self.browse.setToolTip("Choose the folder of images to analyze.")
         self.browse.clicked.connect(lambda _checked=False: self.choose_folder())
-        self.folder_name = QLabel()
-        self.note = QLabel()  # a slip (no folder, no such folder), said beside the folder
+        self.folder_name = ElidedLabel(FOLDER_NAME_WIDTH, bold=True)
+        # a slip (no folder, no such folder), said beside the folder (whole in the status bar)
+        self.note = ElidedLabel(NOTE_WIDTH)
         self.note.setStyleSheet("color: #b3261e;")
         self.layer_combo = CamLayerCombo("The layer explained for the strategies and whose channels "
                                          "are ranked (the last convolution by default).", 16)
@@ -95,7 +102,7 @@ class DatasetTab(ViewTab):
         self.method.currentIndexChanged.connect(lambda _: self.layer_combo.follow_method(self.method))
         self.top_k = NumberBox("Top-k", minimum=1, maximum=64, value=9)
         self.top_k.setToolTip("Images kept per channel, the ones it responds to most.")
-        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=140,
+        self.job = JobControls(runner, self.view_name, on_run=self.run, progress_width=PROGRESS_WIDTH,
                                run_tip="Scan every image of the folder (a scan stopped half-way "
                                        "resumes where it stopped).",
                                cancel_tip="Stop the scan; the finished part stays in the cache.",
@@ -103,13 +110,17 @@ class DatasetTab(ViewTab):
         self.job.progress_text.connect(self.status)
         self.job.cancelled.connect(self._cancelled)
         self.views = QTabBar()
+        self.views.setUsesScrollButtons(False)  # every view's name in sight (the row scrolls)
         for title in VIEWS:
             self.views.addTab(title)
         self.views.setToolTip("Mistakes: what it confuses. Strategies: the kinds of explanation "
                               "maps of each predicted class. Channels: the images a channel "
                               "responds to most.")
         self.views.currentChanged.connect(lambda _index: self.show_view())
-        self.class_combo = QComboBox()
+        self.class_combo = QComboBox()  # as wide whatever the classes: the row never widens
+        self.class_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_combo.setMinimumContentsLength(CLASS_CHARS)
         self.class_combo.setToolTip("The predicted class whose strategies are shown (flagged ones "
                                     "first).")
         self.class_combo.currentIndexChanged.connect(lambda _index: self.show_view())
@@ -120,8 +131,12 @@ class DatasetTab(ViewTab):
                                             _labelled("Channel", self.channel))
         self.add_controls(("Folder", self.folder), self.browse, ("Top-k", self.top_k),
                           self.folder_name, self.note)
-        self.add_controls(("Layer", self.layer_combo), ("Method", self.method), self.job)
-        self.add_controls(self.views, self.class_box, self.channel_box)
+        # the class (Strategies) or channel (Channels) shown beside the method: the views' row
+        # keeps Run in sight
+        self.add_controls(("Layer", self.layer_combo), ("Method", self.method), self.class_box,
+                          self.channel_box)
+        self.add_controls(self.views)
+        self.controls.addWidget(self.job)  # Run at the right of the views' row
         self._build_body()
         self._clicks_connected_to = None
         session.model_changed.connect(self._model_changed)
@@ -189,7 +204,7 @@ class DatasetTab(ViewTab):
     def _folder_typed(self, text: str) -> None:
         name = Path(text.strip()).name if text.strip() else ""
         self.note.clear()
-        self.folder_name.setText(f"<b>{name}</b>" if name else "")
+        self.folder_name.setText(name)
 
     def choose_folder(self) -> str:
         """The folder chooser (from the folder shown, else the home folder); '' when cancelled."""

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QW
 from convviz_gui.ui.controls import ndarray_to_pixmap
 
 HINT_PADDING = 24
+# The hint's narrowest: a long word in it (a folder's name, a path) is cut there, it never
+# widens the tab (a word-wrapped label is otherwise as wide as its longest word).
+HINT_MIN_WIDTH = 160
 TALL_RATIO = 1.1  # height over width beyond which multi-panel figures stack 2x2
 
 MIN_DRAW_SIDE = 8  # a canvas smaller than this is not laid out yet
@@ -167,6 +170,7 @@ class FigureView(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._hint = QLabel(hint)
         self._hint.setWordWrap(True)
+        self._hint.setMinimumWidth(HINT_MIN_WIDTH)
         self._hint.setStyleSheet(f"color: #666; font-size: 13px; padding: {HINT_PADDING}px;")
         self._hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._layout.addWidget(self._hint)

@@ -34,7 +34,8 @@ class JobControls(QWidget):
         parts: the parts laid out in this widget's row, in this order; the owner places the
             others itself (e.g. in a dialog's button box).
         keep_partial: a cancelled job still delivers what it computed so far.
-        progress_width: the bar's maximum width in pixels (None: as wide as the row lets it).
+        progress_width: the bar's width in pixels, kept while it is hidden, so that starting
+            a job never widens the row (None: as wide as the row lets it).
     """
 
     progress_text = Signal(str)  # the text of each update that carries a fraction
@@ -50,7 +51,10 @@ class JobControls(QWidget):
         self.progress.setFormat("%p%")
         self.progress.setToolTip(progress_tip)
         if progress_width is not None:
-            self.progress.setMaximumWidth(progress_width)
+            self.progress.setFixedWidth(progress_width)
+            policy = self.progress.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            self.progress.setSizePolicy(policy)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(cancel_tip)
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())

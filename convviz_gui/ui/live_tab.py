@@ -39,6 +39,7 @@ from convviz_gui.ui.video_source import (
     cameras,
     to_rgb,
 )
+from convviz_gui.ui.view_tab import ControlsStrip
 from convviz_gui.ui.workers import JobRunner
 
 LIVE_KIND = "live"
@@ -180,7 +181,8 @@ class LiveTab(QWidget):
         sources.addStretch(1)
         sources.itemAt(0).widget().setToolTip(self.camera_combo.toolTip())
         self.camera_label = sources.itemAt(0).widget()
-        layout.addLayout(sources)
+        rows = QVBoxLayout()
+        rows.addLayout(sources)
         controls = QHBoxLayout()
         for text, widget in (("Method", self.method), ("Layer", self.layer_combo),
                              ("Explain", self.class_combo)):
@@ -190,7 +192,8 @@ class LiveTab(QWidget):
             controls.addWidget(label)
             controls.addWidget(widget)
         controls.addStretch(1)
-        layout.addLayout(controls)
+        rows.addLayout(controls)
+        layout.addWidget(ControlsStrip(rows))  # scrolled sideways on a small screen
         body = QHBoxLayout()
         column = QVBoxLayout()
         column.addWidget(self.view, 1)

@@ -30,10 +30,11 @@ from convviz_gui.ui.dialogs import about_text, shortcuts_text, show_error, user_
 from convviz_gui.ui.export_actions import ExportActions
 from convviz_gui.ui.file_actions import FileActions
 from convviz_gui.ui.image_panel import ImagePanel
-from convviz_gui.ui.model_tree import ModelTreePanel
+from convviz_gui.ui.model_tree import MIN_PANEL_WIDTH, ModelTreePanel
 from convviz_gui.ui.precision_choice import PrecisionChoice
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.tabs import TAB_SPECS, TabSpec
+from convviz_gui.ui.view_tab import ControlsStrip
 from convviz_gui.ui.workers import Job, JobRunner, request_refs
 
 BUSY_BAR_DELAY_MS = 400
@@ -218,10 +219,14 @@ class MainWindow(QMainWindow):
         self.resize(width, height)
 
     def _fit_tree_dock(self) -> None:
-        """Widen the model panel to show its columns, as far as the views leave room."""
+        """Widen the model panel to show its columns, as far as the tabs' controls keep their
+        natural width (they scroll sideways only when the screen is too small for both)."""
         dock = self._docks[0]
         wanted = self.tree.content_width()
-        spare = self.centralWidget().width() - self.centralWidget().minimumSizeHint().width() - 40
+        tabs = max([self.tabs.minimumSizeHint().width()]
+                   + [strip.widget().minimumSizeHint().width()
+                      for strip in self.tabs.findChildren(ControlsStrip)])
+        spare = self.tabs.width() - tabs - 40
         if dock.isVisible() and not dock.isFloating() and wanted > dock.width() and spare > 0:
             self.resizeDocks([dock], [dock.width() + min(spare, wanted - dock.width())],
                              Qt.Orientation.Horizontal)
@@ -232,7 +237,7 @@ class MainWindow(QMainWindow):
         for dock in self._docks:
             dock.setFloating(False)
             dock.show()
-        share = max(200, min(360, self.width() // 5))
+        share = max(MIN_PANEL_WIDTH, min(360, self.width() // 5))
         self.resizeDocks(self._docks, [share, max(180, share - 60)], Qt.Orientation.Horizontal)
         if self.session.model is not None:
             self._fit_tree_dock()

@@ -22,6 +22,9 @@ RESIZE_PRECISION_ROWS = 200  # rows measured to size a column: models have 20 to
 # When the panel is too narrow for every column, these give way first (Type, then Layer),
 # down to these widths in pixels; their text is elided, the row's tooltip has it whole.
 GIVING_WAY = ((1, 56), (0, 96))
+# The panel's narrowest: the Layer column with names as long as "batch_normalization_12"
+# whole (the tabs' controls scroll sideways before the tree gets narrower).
+MIN_PANEL_WIDTH = 200
 HEADER_TIP = "Drag the line at a column's right edge to widen it (double-click it: fit the text)."
 
 
@@ -72,6 +75,7 @@ class ModelTreePanel(QWidget):
         self.view.expanded.connect(lambda _index: self._fit_columns())
         self.filter_box.setToolTip("Type part of a layer name to filter the tree; Enter selects "
                                    "the best match.")
+        self.setMinimumWidth(MIN_PANEL_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter_box)
@@ -113,10 +117,11 @@ class ModelTreePanel(QWidget):
     def _fit_columns(self) -> None:
         """Every column as wide as its content when the panel has the room; else Type, then
         Layer, give way (elided) so that Output shape and Params stay in view. Only a panel
-        narrower than those minimums scrolls sideways. A column the user sized keeps its
-        width (the view scrolls sideways to show the rest)."""
-        widths = self._natural_widths()
-        widths = [self._user_widths.get(column, width) for column, width in enumerate(widths)]
+        narrower than those minimums scrolls sideways, with the Layer column as wide as its
+        names (up to the panel's width): scrolling, it shows them whole. A column the user
+        sized keeps its width (the view scrolls sideways to show the rest)."""
+        natural = self._natural_widths()
+        widths = [self._user_widths.get(column, width) for column, width in enumerate(natural)]
         excess = sum(widths) - self.view.viewport().width()
         for column, narrowest in GIVING_WAY:
             if excess <= 0:
@@ -126,6 +131,12 @@ class ModelTreePanel(QWidget):
             given = min(excess, max(0, widths[column] - narrowest))
             widths[column] -= given
             excess -= given
+        if excess > 0 and 0 not in self._user_widths:  # it scrolls anyway: whole names
+            # as wide as the view beside its vertical scroll bar, shown or not (a filter
+            # hides it for a moment): the same width before and after a search
+            room = self.view.width() - 2 * self.view.frameWidth() \
+                - self.view.verticalScrollBar().sizeHint().width()
+            widths[0] = min(natural[0], max(widths[0], room))
         self._fitting = True
         try:
             for column, width in enumerate(widths):

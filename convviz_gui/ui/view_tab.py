@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convviz_gui.figures.registry import figure_for
 from convviz_gui.ops.base import Request
@@ -14,6 +14,53 @@ from convviz_gui.ops.export import FigureStyle
 from convviz_gui.ui.figure_view import FigureView
 from convviz_gui.ui.session import Session
 from convviz_gui.ui.workers import JobRunner
+
+# The narrowest the rows of controls ask the window for: narrower than them (a 1024 px screen
+# beside a usable model tree), they scroll sideways instead of squeezing the model tree.
+CONTROLS_MIN_WIDTH = 240
+
+
+class ControlsStrip(QScrollArea):
+    """A tab's rows of controls, scrolled sideways when the tab is narrower than they are;
+    as tall as the rows (and the scroll bar, when it shows), never scrolled up and down."""
+
+    def __init__(self, rows: QVBoxLayout) -> None:
+        super().__init__()
+        content = QWidget()
+        rows.setContentsMargins(0, 0, 0, 0)
+        content.setLayout(rows)
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        content.installEventFilter(self)  # rows shown or hidden: as tall as they are
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(min(CONTROLS_MIN_WIDTH, self.widget().minimumSizeHint().width()),
+                     self.height_needed())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(self.widget().sizeHint().width(), self.height_needed())
+
+    def height_needed(self) -> int:
+        """The rows' height, plus the scroll bar's when they are wider than the strip."""
+        content = self.widget().minimumSizeHint()
+        scrolls = content.width() > self.width()
+        return content.height() + (self.horizontalScrollBar().sizeHint().height() if scrolls else 0)
+
+    def _fit_height(self) -> None:
+        if self.height() != self.height_needed() or self.maximumHeight() != self.height_needed():
+            self.setFixedHeight(self.height_needed())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_height()
+        return False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_height()
 
 
 class ViewTab(QWidget):
@@ -36,7 +83,7 @@ class ViewTab(QWidget):
         self.controls = QHBoxLayout()  # the last row of controls
         self._rows = QVBoxLayout()
         layout = QVBoxLayout(self)
-        layout.addLayout(self._rows)
+        layout.addWidget(ControlsStrip(self._rows))
         layout.addWidget(self.figure_view, 1)
 
     def add_controls(self, *items) -> None:

@@ -311,6 +311,6 @@ def test_the_folder_is_remembered_in_a_new_window(qtbot, window, data):
     again = MainWindow(window.settings)
     try:
         assert again.dataset_tab.folder.text() == str(data["large"])
-        assert again.dataset_tab.folder_name.text() == "<b>large</b>"
+        assert again.dataset_tab.folder_name.text() == "large"
     finally:
         again.close()

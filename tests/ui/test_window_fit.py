@@ -13,9 +13,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QHelpEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QScrollArea, QToolTip
 
-from convviz_gui.ui.model_tree import COLUMNS
+from convviz_gui.ui.model_tree import COLUMNS, MIN_PANEL_WIDTH
+from convviz_gui.ui.view_tab import ControlsStrip
 
 from ..conftest import wait_idle
+from ..dataset_folder import write_folder
 from .test_window_state import open_demo, open_model, type_into
 
 TIMEOUT = 60_000
@@ -91,6 +93,69 @@ def test_no_tab_asks_for_more_width_than_the_tree_can_spare(window):
     widths = {window.tabs.tabText(index): window.tabs.widget(index).minimumSizeHint().width()
               for index in range(window.tabs.count())}
     assert max(widths.values()) <= TAB_WIDTH_BUDGET, widths
+
+
+def dataset_width(window) -> int:
+    return window.dataset_tab.minimumSizeHint().width()
+
+
+def test_a_dataset_scan_never_widens_the_tab_or_the_window(qtbot, window, tmp_path):
+    open_demo(qtbot, window)
+    tab = window.dataset_tab
+    window.tabs.setCurrentWidget(tab)
+    wait_idle(qtbot, window)
+    before, window_width, tree_width = dataset_width(window), window.width(), window.tree.width()
+    # unlabelled images (the demo's classes are not colours), in a folder with a long name
+    folder = (write_folder(tmp_path / "squares", 2) / "red").rename(
+        tmp_path / "a_folder_with_a_rather_long_name_for_its_label")
+    type_into(qtbot, tab.folder, str(folder))
+    widths = {"typed": dataset_width(window)}
+    tab.job.progress_text.connect(lambda _text: widths.update(running=dataset_width(window)))
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
+    errors = len(window.errors_shown)
+    qtbot.waitUntil(lambda: tab.scan is not None or len(window.errors_shown) > errors,
+                    timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert window.errors_shown[errors:] == []
+    assert tab.folder_name.text() == folder.name and tab.folder_name.toolTip() == folder.name
+    widths["done"] = dataset_width(window)
+    for view in range(tab.views.count()):  # the class and channel boxes shown in turn
+        tab.views.setCurrentIndex(view)
+        wait_idle(qtbot, window)
+        widths[f"view {view}"] = dataset_width(window)
+    assert "running" in widths and tab.class_combo.count() > 0
+    assert set(widths.values()) == {before} and before <= TAB_WIDTH_BUDGET, (before, widths)
+    assert (window.width(), window.tree.width()) == (window_width, tree_width)
+    type_into(qtbot, tab.folder, str(tmp_path / "no_such_folder" / ("very_long_name_" * 6)))
+    qtbot.mouseClick(tab.job.run_button, Qt.MouseButton.LeftButton)
+    assert "does not exist" in tab.note.text() and dataset_width(window) == before
+    tab.views.setCurrentIndex(0)
+
+
+def test_at_1024x700_the_model_tree_keeps_its_width_and_the_controls_scroll(qtbot, window):
+    open_demo(qtbot, window)
+    window.resize(921, 630)  # the first window on a 1024x700 screen: 90 % of it
+    action(window, "&Reset Layout").trigger()
+    wait_idle(qtbot, window)
+    tree = window.tree
+    assert window.width() == 921 and tree.width() >= MIN_PANEL_WIDTH
+    # the Layer column shows the names whole (the other columns scroll)
+    assert tree.view.columnWidth(0) >= min(tree.view.sizeHintForColumn(0),
+                                           tree.view.viewport().width())
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        wait_idle(qtbot, window)
+        strip = window.tabs.currentWidget().findChild(ControlsStrip)
+        assert window.width() == 921 and tree.width() >= MIN_PANEL_WIDTH
+        if strip is not None and strip.widget().minimumSizeHint().width() > strip.width():
+            bar = strip.horizontalScrollBar()
+            assert bar.isVisible() and bar.maximum() > 0  # every control can be reached
+            rows = strip.widget().minimumSizeHint().height()
+            assert strip.viewport().height() == rows  # the bar is below the rows, not over them
+    window.resize(1366, 768)
+    action(window, "&Reset Layout").trigger()
+    window.tabs.setCurrentIndex(0)
+    wait_idle(qtbot, window)
 
 
 def test_the_image_panel_scrolls_to_long_model_notes(qtbot, window):
