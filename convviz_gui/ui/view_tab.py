@@ -44,10 +44,15 @@ class ControlsStrip(QScrollArea):
         return QSize(self.widget().sizeHint().width(), self.height_needed())
 
     def height_needed(self) -> int:
-        """The rows' height, plus the scroll bar's when they are wider than the strip."""
+        """The rows' height at the strip's width (a wrapped label takes its lines), plus the
+        scroll bar's when they are wider than the strip."""
         content = self.widget().minimumSizeHint()
+        layout = self.widget().layout()
+        wrapped = layout.heightForWidth(max(self.width(), content.width())) \
+            if layout is not None and layout.hasHeightForWidth() else -1
         scrolls = content.width() > self.width()
-        return content.height() + (self.horizontalScrollBar().sizeHint().height() if scrolls else 0)
+        return max(content.height(), wrapped) + \
+            (self.horizontalScrollBar().sizeHint().height() if scrolls else 0)
 
     def _fit_height(self) -> None:
         if self.height() != self.height_needed() or self.maximumHeight() != self.height_needed():
