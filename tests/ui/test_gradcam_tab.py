@@ -108,6 +108,7 @@ def segmentation_window(qapp, tmp_path, segmentation_model):
     path = tmp_path / "segmenter.keras"
     segmentation_model.keras_model.save(path)
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win.resize(*LAPTOP_WINDOW)  # as on a 1366x768 screen (offscreen, it opens at its minimum)
     win.show()
     win.files.open_model(str(path))
     win.files.open_image(str(demo_image_path()))
@@ -145,7 +146,8 @@ def test_segmentation_box_dragged_on_the_image(qtbot, segmentation_window):
     _drag(qtbot, tab, (20, 30), (100, 150))  # the demo photo is 200 x 200
     qtbot.waitUntil(lambda: tab.region is not None, timeout=WINDOW_TIMEOUT_MS)
     assert tab.region == pytest.approx((0.1, 0.15, 0.5, 0.75), abs=0.02)
-    qtbot.waitUntil(lambda: tab.result is not None and "box 0.1" in tab.result.cam.target,
+    dragged = "box {:.2f}, {:.2f}, {:.2f}, {:.2f}".format(*tab.region)
+    qtbot.waitUntil(lambda: tab.result is not None and dragged in tab.result.cam.target,
                     timeout=WINDOW_TIMEOUT_MS)
     wait_idle(qtbot, window)
     assert window.errors_shown == []
