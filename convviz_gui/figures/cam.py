@@ -47,7 +47,7 @@ def gradcam_figure(
     """
     height, width = image_rgb.shape[:2]
     values, vmax, unit = _cam_values(cam, normalize, scale)
-    up = _scaled_to_image(values, vmax, cam.signed, width, height)
+    up = scaled_to_image(values, vmax, cam.signed, width, height)
     panels = 3 + (mask is not None)
     # The images in a row (two columns on a tall canvas); the faithfulness curves get a row
     # of their own under them, as wide as the figure (deletion/insertion beside ROAD, or
@@ -91,7 +91,7 @@ def gradcam_figure(
     if cam.signed:  # against, zero, for: more ticks crowd a small canvas
         colorbar.set_ticks([-(vmax or 1.0), 0.0, vmax or 1.0])
         colorbar.ax.yaxis.set_major_formatter("{x:.3g}")
-    axes[2].imshow(_overlay(image_rgb, up, cam.signed, alpha, cmap))
+    axes[2].imshow(map_overlay(image_rgb, up, cam.signed, alpha, cmap))
     if np.any(up > 0):
         mark_whole(axes[2], *cam.peak_xy(width, height))
         # A short caption (a wide legend would squeeze the panels in a narrow window), under
@@ -131,19 +131,20 @@ def cam_overlay(image_rgb: np.ndarray, cam: CamResult, alpha: float, cmap: str) 
     a positive map in ``cmap``; a signed one for and against over a grey copy."""
     height, width = image_rgb.shape[:2]
     values, vmax, _ = _cam_values(cam, True, None)
-    return _overlay(image_rgb, _scaled_to_image(values, vmax, cam.signed, width, height),
-                    cam.signed, alpha, cmap)
+    return map_overlay(image_rgb, scaled_to_image(values, vmax, cam.signed, width, height),
+                       cam.signed, alpha, cmap)
 
 
-def _scaled_to_image(values: np.ndarray, vmax: float, signed: bool, width: int, height: int
-                     ) -> np.ndarray:
+def scaled_to_image(values: np.ndarray, vmax: float, signed: bool, width: int, height: int
+                    ) -> np.ndarray:
     """The map over its colour scale's top, resized to the image: 0-1, or -1-1 signed."""
     scaled = values / vmax if vmax > 0 else values * 0.0
     return np.clip(resize_map(scaled, width, height), -1.0 if signed else 0.0, 1.0)
 
 
-def _overlay(image_rgb: np.ndarray, up: np.ndarray, signed: bool, alpha: float, cmap: str
-             ) -> np.ndarray:
+def map_overlay(image_rgb: np.ndarray, up: np.ndarray, signed: bool, alpha: float, cmap: str
+                ) -> np.ndarray:
+    """``up`` (``scaled_to_image``) over the image: in ``cmap``, or signed over grey."""
     return signed_overlay(image_rgb, up, alpha) if signed else overlay(image_rgb, up, alpha, cmap)
 
 

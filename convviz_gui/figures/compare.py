@@ -14,10 +14,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from convviz_gui.engine.cam import CamResult
-from convviz_gui.engine.cam.base import resize_map
 from convviz_gui.engine.cam.metrics import Faithfulness
-from convviz_gui.figures.cam import signed_limit
-from convviz_gui.figures.colors import SIGNED_CMAP, overlay, signed_overlay
+from convviz_gui.figures.cam import map_overlay, scaled_to_image, signed_limit
+from convviz_gui.figures.colors import SIGNED_CMAP
 from convviz_gui.figures.layout import BLANK_COLOR
 from convviz_gui.figures.markers import CrossStyle, mark_whole
 from convviz_gui.figures.registry import draws
@@ -66,8 +65,8 @@ def _overlay_cell(ax: Axes, image: np.ndarray, value: np.ndarray, top: float, al
     over a grey image), its metrics under it and, when ``peak`` is given, its peak marked;
     a map that is zero everywhere says so."""
     height, width = image.shape[:2]
-    up = np.clip(resize_map(value / top, width, height), -1.0 if signed else 0.0, 1.0)
-    ax.imshow(signed_overlay(image, up, alpha) if signed else overlay(image, up, alpha, cmap))
+    up = scaled_to_image(value, top, signed, width, height)
+    ax.imshow(map_overlay(image, up, signed, alpha, cmap))
     ax.set_xticks([])
     ax.set_yticks([])
     if not np.any(value > 0) and not (signed and np.any(value != 0)):
